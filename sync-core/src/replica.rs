@@ -1,0 +1,517 @@
+//! A replica: the op log, version vector, clock and merged visits of one device
+//! (or of the server). Local edits become ops; remote ops are applied in any
+//! order, any number of times. Sans-IO: the caller passes the wall time and ids.
+
+use crate::hlc::{Clock, Hlc, SkewWarning};
+use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
+use crate::model::{Value, Visit, VisitField};
+use crate::op::{Action, Op, OpError, Reason, SetTarget, Target};
+use crate::vocab::{LocationKind, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
+
+/// Per replica, the highest sequence number such that every op up to it is held.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct VersionVector(pub BTreeMap<ReplicaId, u64>);
+
+impl VersionVector {
+    /// The contiguous prefix held for `replica` (0 when none).
+    pub fn get(&self, replica: &ReplicaId) -> u64 {
+        self.0.get(replica).copied().unwrap_or(0)
+    }
+
+    /// True when the op is covered.
+    pub fn contains(&self, id: &OpId) -> bool {
+        id.seq <= self.get(&id.replica)
+    }
+
+    /// Joins another vector (pointwise max).
+    pub fn merge(&mut self, other: &Self) {
+        for (r, s) in &other.0 {
+            let mine = self.0.entry(*r).or_insert(0);
+            *mine = (*mine).max(*s);
+        }
+    }
+}
+
+/// What happened to one op handed to [`Replica::apply`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    /// New, valid, applied.
+    Accepted,
+    /// Already held: nothing changed.
+    Duplicate,
+    /// Invalid: logged (so it relays and its sequence number is not a gap) but
+    /// without effect on any visit.
+    Rejected {
+        /// Why.
+        error: OpError,
+    },
+}
+
+/// The result of applying a batch: one outcome per op, in input order, and the
+/// clock-skew warnings seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    /// One per op handed in.
+    pub outcomes: Vec<(OpId, Outcome)>,
+    /// Ops stamped further ahead of local wall time than the clock bound.
+    pub skew: Vec<(OpId, SkewWarning)>,
+}
+
+impl ApplyReport {
+    /// Number accepted.
+    pub fn accepted(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Accepted))
+    }
+    /// Number of duplicates.
+    pub fn duplicates(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Duplicate))
+    }
+    /// The rejected ops' errors.
+    pub fn rejected(&self) -> Vec<&OpError> {
+        self.outcomes
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Rejected { error } => Some(error),
+                _ => None,
+            })
+            .collect()
+    }
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|(_, o)| f(o)).count()
+    }
+}
+
+/// One logged op and whether it took effect.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Logged {
+    op: Op,
+    rejected: Option<Reason>,
+}
+
+/// A replica's whole state. Visits are derived from the log.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    id: ReplicaId,
+    clock: Clock,
+    next_seq: u64,
+    log: BTreeMap<ReplicaId, BTreeMap<u64, Logged>>,
+    vv: VersionVector,
+    visits: BTreeMap<VisitId, Visit>,
+}
+
+/// What a replica persists: its id, its clock and its log (in the wire format).
+#[derive(Serialize, Deserialize)]
+struct Persisted {
+    id: ReplicaId,
+    clock: Clock,
+    ops: Vec<u8>,
+}
+
+/// A persisted replica could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The envelope is unreadable.
+    #[error("stored replica is unreadable: {0}")]
+    Envelope(#[from] postcard::Error),
+    /// The op log is unreadable.
+    #[error("stored op log is unreadable: {0}")]
+    Log(#[from] crate::wire::WireError),
+}
+
+impl Replica {
+    /// A new, empty replica.
+    pub fn new(id: ReplicaId) -> Self {
+        Self::with_clock(id, Clock::default())
+    }
+
+    /// A new replica with a given clock (for a non-default skew bound).
+    pub fn with_clock(id: ReplicaId, clock: Clock) -> Self {
+        Self {
+            id,
+            clock,
+            next_seq: 1,
+            log: BTreeMap::new(),
+            vv: VersionVector::default(),
+            visits: BTreeMap::new(),
+        }
+    }
+
+    /// This replica's id.
+    pub fn id(&self) -> ReplicaId {
+        self.id
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The version vector: what this replica holds.
+    pub fn version_vector(&self) -> &VersionVector {
+        &self.vv
+    }
+
+    /// A visit's merged state.
+    pub fn visit(&self, id: &VisitId) -> Option<&Visit> {
+        self.visits.get(id)
+    }
+
+    /// Every visit, by id.
+    pub fn visits(&self) -> impl Iterator<Item = &Visit> {
+        self.visits.values()
+    }
+
+    /// Number of ops held (accepted and rejected).
+    pub fn op_count(&self) -> usize {
+        self.log.values().map(BTreeMap::len).sum()
+    }
+
+    /// The ops a peer with version vector `peer` lacks, by replica then sequence.
+    pub fn missing_for<'a>(&'a self, peer: &'a VersionVector) -> impl Iterator<Item = &'a Op> + 'a {
+        self.log
+            .iter()
+            .flat_map(move |(r, ops)| ops.range(peer.get(r) + 1..).map(|(_, l)| &l.op))
+    }
+
+    /// This replica's own ops after `seq` (the unacknowledged tail a device sends).
+    pub fn own_ops_after(&self, seq: u64) -> impl Iterator<Item = &Op> {
+        self.log
+            .get(&self.id)
+            .into_iter()
+            .flat_map(move |ops| ops.range(seq + 1..).map(|(_, l)| &l.op))
+    }
+
+    /// Applies remote ops received at local wall time `now_ms`. Each op gets its
+    /// own outcome; a rejected op never stops the others.
+    pub fn apply<I: IntoIterator<Item = Op>>(&mut self, now_ms: u64, ops: I) -> ApplyReport {
+        let mut report = ApplyReport::default();
+        for op in ops {
+            let id = op.id;
+            if let Some(w) = self.clock.observe(op.hlc, now_ms) {
+                report.skew.push((id, w));
+            }
+            let outcome = self.insert(op);
+            report.outcomes.push((id, outcome));
+        }
+        report
+    }
+
+    fn insert(&mut self, op: Op) -> Outcome {
+        let id = op.id;
+        let slot = self.log.entry(id.replica).or_default();
+        let rejected = match slot.entry(id.seq) {
+            Entry::Occupied(e) => {
+                return if e.get().op == op {
+                    Outcome::Duplicate
+                } else {
+                    Outcome::Rejected {
+                        error: OpError {
+                            op: id,
+                            visit: op.visit,
+                            field: None,
+                            reason: Reason::IdReused,
+                        },
+                    }
+                };
+            }
+            Entry::Vacant(v) => {
+                let validity = op.validate();
+                if validity.is_ok() {
+                    self.visits
+                        .entry(op.visit)
+                        .or_insert_with(|| Visit::new(op.visit))
+                        .apply(&op);
+                }
+                v.insert(Logged {
+                    op,
+                    rejected: validity.as_ref().err().map(|e| e.reason.clone()),
+                });
+                validity.err()
+            }
+        };
+        // Advance the contiguous prefix.
+        let mut top = self.vv.get(&id.replica);
+        while slot.contains_key(&(top + 1)) {
+            top += 1;
+        }
+        self.vv.0.insert(id.replica, top);
+        if id.replica == self.id {
+            self.next_seq = self.next_seq.max(id.seq + 1);
+        }
+        match rejected {
+            None => Outcome::Accepted,
+            Some(error) => Outcome::Rejected { error },
+        }
+    }
+
+    /// Makes, applies and logs a local op. Invalid edits are refused before a
+    /// sequence number is used.
+    fn commit(&mut self, now_ms: u64, visit: VisitId, action: Action) -> Result<Op, OpError> {
+        let op = Op {
+            id: OpId::new(self.id, self.next_seq),
+            hlc: Hlc::new(now_ms, 0),
+            visit,
+            action,
+        };
+        op.validate()?;
+        let op = Op {
+            hlc: self.clock.tick(now_ms),
+            ..op
+        };
+        let outcome = self.insert(op.clone());
+        debug_assert_eq!(outcome, Outcome::Accepted);
+        Ok(op)
+    }
+
+    fn existing(&self, visit: VisitId, field: Option<String>) -> Result<&Visit, OpError> {
+        self.visits.get(&visit).ok_or(OpError {
+            op: OpId::new(self.id, self.next_seq),
+            visit,
+            field,
+            reason: Reason::UnknownVisit,
+        })
+    }
+
+    /// Creates a visit of a kind in an operation, started at `now_ms`.
+    pub fn create_visit(
+        &mut self,
+        now_ms: u64,
+        visit: VisitId,
+        operation: OperationId,
+        kind: LocationKind,
+    ) -> Result<Vec<Op>, OpError> {
+        let create = self.commit(now_ms, visit, Action::Create { operation })?;
+        let kind = self.set(
+            now_ms,
+            visit,
+            Target::Visit(VisitField::LocationKind),
+            Value::Text(kind.as_str().to_owned()),
+        )?;
+        let started = self.set(
+            now_ms,
+            visit,
+            Target::Visit(VisitField::StartedAt),
+            Value::Time(now_ms as i64),
+        )?;
+        Ok(vec![create, kind, started])
+    }
+
+    /// Writes a scalar field, superseding every value this replica sees (so a
+    /// conflict shown here is resolved by this write).
+    pub fn set(
+        &mut self,
+        now_ms: u64,
+        visit: VisitId,
+        target: Target,
+        value: Value,
+    ) -> Result<Op, OpError> {
+        let v = self.existing(visit, Some(target.name()))?;
+        let pred = v.register(&target).map(|r| r.heads()).unwrap_or_default();
+        self.commit(
+            now_ms,
+            visit,
+            Action::Set {
+                target,
+                value,
+                pred,
+            },
+        )
+    }
+
+    /// Adds an element to a set.
+    pub fn add(
+        &mut self,
+        now_ms: u64,
+        visit: VisitId,
+        set: SetTarget,
+        elem: &str,
+    ) -> Result<Op, OpError> {
+        self.existing(visit, Some(set.name()))?;
+        self.commit(
+            now_ms,
+            visit,
+            Action::Add {
+                set,
+                elem: elem.to_owned(),
+            },
+        )
+    }
+
+    /// Removes an element from a set (the adds seen here). `None` when absent.
+    pub fn remove(
+        &mut self,
+        now_ms: u64,
+        visit: VisitId,
+        set: SetTarget,
+        elem: &str,
+    ) -> Result<Option<Op>, OpError> {
+        let v = self.existing(visit, Some(set.name()))?;
+        let observed = v
+            .or_set(&set)
+            .map(|s| s.tags(&elem.to_owned()))
+            .unwrap_or_default();
+        if observed.is_empty() {
+            return Ok(None);
+        }
+        self.commit(
+            now_ms,
+            visit,
+            Action::Remove {
+                set,
+                elem: elem.to_owned(),
+                observed,
+            },
+        )
+        .map(Some)
+    }
+
+    /// Records a new person at a visit.
+    pub fn add_person(
+        &mut self,
+        now_ms: u64,
+        visit: VisitId,
+        person: PersonId,
+    ) -> Result<Op, OpError> {
+        self.existing(visit, None)?;
+        self.commit(now_ms, visit, Action::AddPerson { person })
+    }
+
+    /// Appends a note.
+    pub fn note(&mut self, now_ms: u64, visit: VisitId, text: &str) -> Result<Op, OpError> {
+        self.existing(visit, Some("note".into()))?;
+        self.commit(
+            now_ms,
+            visit,
+            Action::Note {
+                text: text.to_owned(),
+            },
+        )
+    }
+
+    /// Moves the status forward.
+    pub fn set_status(
+        &mut self,
+        now_ms: u64,
+        visit: VisitId,
+        status: Status,
+    ) -> Result<Op, OpError> {
+        self.existing(visit, Some("status".into()))?;
+        self.commit(now_ms, visit, Action::Status { status })
+    }
+
+    /// Serialises the replica (id, clock, log) for storage on the device.
+    pub fn save(&self) -> Vec<u8> {
+        let p = Persisted {
+            id: self.id,
+            clock: self.clock.clone(),
+            ops: crate::wire::encode(self.log.values().flat_map(|m| m.values().map(|l| &l.op))),
+        };
+        postcard::to_allocvec(&p).expect("serialising to a Vec cannot fail")
+    }
+
+    /// Restores a replica saved with [`Replica::save`], rebuilding visits from the log.
+    pub fn load(bytes: &[u8]) -> Result<Self, LoadError> {
+        let p: Persisted = postcard::from_bytes(bytes)?;
+        let mut r = Self::with_clock(p.id, p.clock);
+        for op in crate::wire::decode(&p.ops)? {
+            r.insert(op);
+        }
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OP: OperationId = OperationId::from_u128(100);
+    const V: VisitId = VisitId::from_u128(1);
+
+    fn pair() -> (Replica, Replica) {
+        (
+            Replica::new(ReplicaId::from_u128(1)),
+            Replica::new(ReplicaId::from_u128(2)),
+        )
+    }
+
+    fn sync(a: &mut Replica, b: &mut Replica, now: u64) {
+        let to_b: Vec<Op> = a.missing_for(b.version_vector()).cloned().collect();
+        let to_a: Vec<Op> = b.missing_for(a.version_vector()).cloned().collect();
+        b.apply(now, to_b);
+        a.apply(now, to_a);
+    }
+
+    #[test]
+    fn two_replicas_converge_with_a_visible_conflict() {
+        let (mut a, mut b) = pair();
+        a.create_visit(1_000, V, OP, LocationKind::CarWash).unwrap();
+        sync(&mut a, &mut b, 1_000);
+        let f = Target::Visit(VisitField::Postcode);
+        a.set(2_000, V, f.clone(), Value::Text("OX1 1AA".into()))
+            .unwrap();
+        b.set(3_000, V, f.clone(), Value::Text("OX2 2BB".into()))
+            .unwrap();
+        sync(&mut a, &mut b, 4_000);
+        assert_eq!(a.visit(&V), b.visit(&V));
+        let v = a.visit(&V).unwrap();
+        assert_eq!(v.text(&VisitField::Postcode), Some("OX2 2BB"));
+        assert_eq!(v.conflicts().len(), 1);
+        // Writing again having seen both resolves it everywhere.
+        a.set(5_000, V, f, Value::Text("OX1 1AA".into())).unwrap();
+        sync(&mut a, &mut b, 6_000);
+        assert!(b.visit(&V).unwrap().conflicts().is_empty());
+        assert_eq!(
+            b.visit(&V).unwrap().text(&VisitField::Postcode),
+            Some("OX1 1AA")
+        );
+    }
+
+    #[test]
+    fn bad_op_is_rejected_alone_and_does_not_leave_a_gap() {
+        let (mut a, mut b) = pair();
+        let mut ops = a.create_visit(1_000, V, OP, LocationKind::Hotel).unwrap();
+        // Forge an invalid op in the middle of a's stream.
+        let bad = Op {
+            id: OpId::new(a.id(), 4),
+            hlc: Hlc::new(1_001, 0),
+            visit: V,
+            action: Action::Set {
+                target: Target::Visit(VisitField::Occupants),
+                value: Value::Int(-5),
+                pred: vec![],
+            },
+        };
+        a.apply(1_001, [bad.clone()]);
+        ops.push(bad);
+        ops.push(a.note(1_002, V, "after the bad op").unwrap());
+        let report = b.apply(2_000, ops.clone());
+        assert_eq!(report.accepted(), 4);
+        let rejected = report.rejected();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].field.as_deref(), Some("occupants"));
+        assert_eq!(b.version_vector().get(&a.id()), 5);
+        assert_eq!(b.visit(&V).unwrap().notes().count(), 1);
+        // Resending is idempotent.
+        let again = b.apply(3_000, ops);
+        assert_eq!(again.duplicates(), 5);
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let (mut a, _) = pair();
+        a.create_visit(1_000, V, OP, LocationKind::NailBar).unwrap();
+        a.note(1_500, V, "two workers").unwrap();
+        let restored = Replica::load(&a.save()).unwrap();
+        assert_eq!(restored.visit(&V), a.visit(&V));
+        assert_eq!(restored.version_vector(), a.version_vector());
+        let mut restored = restored;
+        let op = restored.note(1_600, V, "next").unwrap();
+        assert_eq!(op.id.seq, 5);
+        assert!(op.hlc > Hlc::new(1_500, 0));
+    }
+}
