@@ -410,6 +410,9 @@ fn check_value(kind: FieldKind, value: &Value) -> Result<(), Reason> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
     use crate::ids::ReplicaId;
 

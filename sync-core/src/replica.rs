@@ -427,6 +427,9 @@ impl Replica {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     const OP: OperationId = OperationId::from_u128(100);

@@ -6,9 +6,17 @@
 //! applied directly (BST from 01:00 UTC on the last Sunday of March to 01:00 UTC
 //! on the last Sunday of October) rather than shipping a time-zone database to
 //! the phone; native tests check it against chrono-tz for every hour 1996–2100.
+//!
+//! Instants before 1996 are outside the rule: the same rule is applied to every
+//! year, but until 1995 summer time ended on the first Sunday on or after 22 or
+//! 23 October (for example on 22 October 1995, not the 29th), and before 1981
+//! the rules differed further (British Standard Time all year 1968–71, double
+//! summer time in the 1940s). For such instants the offset can be an hour out,
+//! and so can the date of one within an hour of midnight. No visit is recorded
+//! that early, so no history table is shipped.
 
 use crate::ids::OperationId;
-use crate::model::{PersonField, PersonSet, Visit, VisitField, VisitSet};
+use crate::model::{PersonField, PersonSet, Visit, VisitSet};
 use crate::vocab::{AgeGroup, LocationKind, SafeguardingAction};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,11 +53,12 @@ impl LocalDate {
             .then_some(Self { year, month, day })
     }
 
-    /// Parses `YYYY-MM-DD`.
+    /// Parses `YYYY-MM-DD` (digits only: no sign, no spaces).
     pub fn parse(s: &str) -> Option<Self> {
         let mut it = s.splitn(3, '-');
         let (y, m, d) = (it.next()?, it.next()?, it.next()?);
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        if !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
             return None;
         }
         Self::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
@@ -208,12 +217,30 @@ impl DaySummary {
     }
 }
 
-/// The age group of a person: as recorded, else from the estimated age.
-fn age_group(p: &crate::model::Person) -> AgeGroup {
-    if let Some(g) = p.get(&PersonField::AgeGroup).and_then(|v| v.as_text()) {
-        return AgeGroup::parse(g);
+/// Whole years from `born` to `on` (negative when `on` is before `born`).
+fn age_on(born: LocalDate, on: LocalDate) -> i64 {
+    let years = i64::from(on.year) - i64::from(born.year);
+    years - i64::from((on.month, on.day) < (born.month, born.day))
+}
+
+/// The age group of a person on `date`: `adult` or `child` as recorded; else
+/// (nothing, `unknown` or an identifier this version does not know) from the
+/// date of birth, else from the estimated age; else unknown. Under 18 is a child.
+fn age_group(p: &crate::model::Person, date: LocalDate) -> AgeGroup {
+    let recorded = p
+        .get(&PersonField::AgeGroup)
+        .and_then(|v| v.as_text())
+        .map(AgeGroup::parse);
+    if let Some(g @ (AgeGroup::Adult | AgeGroup::Child)) = recorded {
+        return g;
     }
-    match p.get(&PersonField::EstimatedAge).and_then(|v| v.as_int()) {
+    let from_birth = p
+        .get(&PersonField::DateOfBirth)
+        .and_then(|v| v.as_text())
+        .and_then(LocalDate::parse)
+        .map(|born| age_on(born, date))
+        .filter(|a| *a >= 0);
+    match from_birth.or_else(|| p.get(&PersonField::EstimatedAge).and_then(|v| v.as_int())) {
         Some(a) if a < 18 => AgeGroup::Child,
         Some(_) => AgeGroup::Adult,
         None => AgeGroup::Unknown,
@@ -221,7 +248,8 @@ fn age_group(p: &crate::model::Person) -> AgeGroup {
 }
 
 /// Summarises the visits of `operation` (all operations when `None`) that
-/// started on `date` in Europe/London.
+/// started on `date` in Europe/London. A visit is dated by the shown value of
+/// its `started_at` field; one without it is on no day.
 pub fn day_summary<'a>(
     visits: impl IntoIterator<Item = &'a Visit>,
     operation: Option<OperationId>,
@@ -281,7 +309,7 @@ pub fn day_summary<'a>(
                 s.duty_to_notify += 1;
             }
             if p.flag(&PersonField::PotentialVictim) {
-                match age_group(p) {
+                match age_group(p, date) {
                     AgeGroup::Adult => s.potential_victims.adult += 1,
                     AgeGroup::Child => s.potential_victims.child += 1,
                     _ => s.potential_victims.unknown += 1,
@@ -301,7 +329,6 @@ pub fn day_summary<'a>(
         s.officers_on_duty
             .extend(v.set(&VisitSet::Officers).map(str::to_owned));
     }
-    let _ = VisitField::StartedAt; // the field a visit is dated by
     s
 }
 

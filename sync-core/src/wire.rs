@@ -409,6 +409,9 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     #[test]

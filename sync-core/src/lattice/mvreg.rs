@@ -101,6 +101,9 @@ impl<V: Clone + PartialEq> MvRegister<V> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
     use crate::hlc::Hlc;
     use crate::ids::ReplicaId;
@@ -116,9 +119,11 @@ mod tests {
         )
     }
 
-    /// Applies `(replica, seq, wall, value, preds as (replica, seq))` writes in order
-    /// and checks the live values, greatest stamp first.
-    fn check(writes: &[(u128, u64, u64, &str, &[(u128, u64)])], expected: &[&str]) {
+    /// `(replica, seq, wall, value, preds as (replica, seq))`.
+    type Write<'a> = (u128, u64, u64, &'a str, &'a [(u128, u64)]);
+
+    /// Applies writes in order and checks the live values, greatest stamp first.
+    fn check(writes: &[Write], expected: &[&str]) {
         let mut reg = MvRegister::default();
         for (r, s, wall, value, pred) in writes {
             let (id, stamp) = w(*r, *s, *wall);

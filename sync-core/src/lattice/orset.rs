@@ -90,6 +90,9 @@ impl<E: Ord + Clone> OrSet<E> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
     use crate::ids::ReplicaId;
 

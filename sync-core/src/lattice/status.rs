@@ -76,6 +76,9 @@ impl StatusRegister {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
     use crate::hlc::Hlc;
     use crate::ids::ReplicaId;
