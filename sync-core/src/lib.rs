@@ -39,6 +39,7 @@ pub mod model;
 pub mod op;
 pub mod replica;
 pub mod summary;
+pub mod view;
 pub mod vocab;
 pub mod wire;
 
@@ -48,6 +49,7 @@ pub use model::{
     Conflict, Note, Person, PersonField, PersonSet, Position, Value, Visit, VisitField, VisitSet,
 };
 pub use op::{Action, Op, OpError, Reason, SetTarget, Target};
+pub use view::VisitView;
 pub use replica::{ApplyReport, Outcome, Replica, VersionVector};
 pub use vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,

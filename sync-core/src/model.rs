@@ -603,6 +603,11 @@ impl Visit {
         })
     }
 
+    /// Every arrests register, by offence (zero and conflicting counts included).
+    pub fn arrests_registers(&self) -> impl Iterator<Item = (&Offence, &MvRegister<Value>)> {
+        self.arrests.iter()
+    }
+
     /// Persons, including removed ones, in the order they were first recorded.
     pub fn persons(&self) -> Vec<(PersonId, &Person)> {
         let mut v: Vec<_> = self.persons.iter().map(|(id, p)| (*id, p)).collect();

@@ -1,4 +1,12 @@
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
+//! sync-core's integration tests, one binary (native and wasm32).
+//!
+//! On wasm32 the `#[test]` attribute is wasm-bindgen-test's; proptest and
+//! chrono-tz are native-only, so modules using them are native-only and the
+//! convergence checks also run over a fixed list of seeds on wasm32.
 
+mod convergence;
+#[cfg(not(target_arch = "wasm32"))]
+mod laws;
+mod scenarios;
 mod summary;
+pub mod world;

@@ -350,3 +350,22 @@ fn delta_is_small_on_the_wire() {
     // field symbol, the 7-byte postcode and one pred: about 22 bytes.
     assert!(bytes.len() <= 16 * 2 + 13 * 24, "{} bytes", bytes.len());
 }
+
+#[test]
+fn view_shows_the_conflict_with_who_and_when() {
+    let (mut a, mut b) = (replica(1), replica(2));
+    started(&mut a, &mut b);
+    set_postcode(&mut a, T0 + 10, "OX1 1AA");
+    set_postcode(&mut b, T0 + 20, "OX4 2BB");
+    both_ways(&mut a, &mut b, T0 + 30);
+    let view = VisitView::from(a.visit(&V).unwrap());
+    let json = serde_json::to_value(&view).unwrap();
+    let pc = &json["fields"]["postcode"];
+    assert_eq!(pc["value"]["text"], "OX4 2BB");
+    assert_eq!(pc["conflict"][0]["value"]["text"], "OX1 1AA");
+    assert_eq!(pc["conflict"][0]["at_ms"], T0 + 10);
+    assert_eq!(pc["conflict"][0]["by"], ReplicaId::from_u128(1).to_string());
+    assert_eq!(view.conflicts, 1);
+    assert_eq!(json["fields"]["location_kind"]["value"]["text"], "car_wash");
+    assert!(json["fields"]["location_kind"].get("conflict").is_none());
+}

@@ -1,0 +1,162 @@
+//! A read-only, serialisable snapshot of a merged visit: what a screen or an
+//! API response shows. Built from [`Visit`] on demand; never merged.
+
+use crate::hlc::Stamp;
+use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
+use crate::lattice::{MvRegister, Version};
+use crate::model::{Value, Visit};
+use crate::vocab::Status;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One value of a field, with who wrote it and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueView {
+    /// The value.
+    pub value: Value,
+    /// The writing replica (device).
+    pub by: ReplicaId,
+    /// The writer's clock, ms since the Unix epoch.
+    pub at_ms: u64,
+    /// The op that wrote it.
+    pub op: OpId,
+}
+
+impl From<&Version<Value>> for ValueView {
+    fn from(v: &Version<Value>) -> Self {
+        Self {
+            value: v.value.clone(),
+            by: v.stamp.replica,
+            at_ms: v.stamp.hlc.wall_ms,
+            op: v.id,
+        }
+    }
+}
+
+/// A field: the shown value and, when in conflict, the other live values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldView {
+    /// The value shown (greatest stamp among the live ones).
+    pub value: Value,
+    /// The other concurrent values, kept until someone writes having seen them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflict: Vec<ValueView>,
+    /// Who wrote the shown value and when.
+    pub by: ReplicaId,
+    /// When, by the writer's clock.
+    pub at_ms: u64,
+}
+
+fn field(reg: &MvRegister<Value>) -> Option<FieldView> {
+    let w = reg.winner()?;
+    Some(FieldView {
+        value: w.value.clone(),
+        conflict: reg.versions()[1..].iter().map(ValueView::from).collect(),
+        by: w.stamp.replica,
+        at_ms: w.stamp.hlc.wall_ms,
+    })
+}
+
+/// A person encountered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonView {
+    /// The person's id.
+    pub id: PersonId,
+    /// Scalar fields by name.
+    pub fields: BTreeMap<String, FieldView>,
+    /// Set fields by name.
+    pub sets: BTreeMap<String, Vec<String>>,
+    /// True when removed (the data is kept).
+    pub removed: bool,
+}
+
+/// A note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteView {
+    /// The text.
+    pub text: String,
+    /// The writing replica.
+    pub by: ReplicaId,
+    /// When, by the writer's clock.
+    pub at_ms: u64,
+}
+
+/// A whole visit, as shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitView {
+    /// The visit's id.
+    pub id: VisitId,
+    /// Its operation, once known.
+    pub operation: Option<OperationId>,
+    /// Current status.
+    pub status: Status,
+    /// Who moved it to that status and when, if anyone did.
+    pub status_by: Option<ReplicaId>,
+    /// True when voided (see the `void_reason` field).
+    pub voided: bool,
+    /// Scalar fields by name.
+    pub fields: BTreeMap<String, FieldView>,
+    /// Set fields by name.
+    pub sets: BTreeMap<String, Vec<String>>,
+    /// Arrests by offence, shown values.
+    pub arrests: BTreeMap<String, FieldView>,
+    /// Persons in the order first recorded.
+    pub persons: Vec<PersonView>,
+    /// Notes in their deterministic order.
+    pub notes: Vec<NoteView>,
+    /// Number of fields holding a conflict.
+    pub conflicts: usize,
+}
+
+impl From<&Visit> for VisitView {
+    fn from(v: &Visit) -> Self {
+        let stamp_of = |s: &Stamp| (s.replica, s.hlc.wall_ms);
+        Self {
+            id: v.id(),
+            operation: v.operation(),
+            status: v.status(),
+            status_by: v.status_register().reached().map(|r| r.stamp.replica),
+            voided: v.is_voided(),
+            fields: v
+                .fields()
+                .filter_map(|(f, r)| field(r).map(|x| (f.as_str().to_owned(), x)))
+                .collect(),
+            sets: v
+                .sets()
+                .map(|(s, set)| (s.as_str().to_owned(), set.iter().cloned().collect()))
+                .collect(),
+            arrests: v
+                .arrests_registers()
+                .filter_map(|(o, r)| field(r).map(|x| (o.as_str().to_owned(), x)))
+                .collect(),
+            persons: v
+                .persons()
+                .into_iter()
+                .map(|(id, p)| PersonView {
+                    id,
+                    fields: p
+                        .fields()
+                        .filter_map(|(f, r)| field(r).map(|x| (f.as_str().to_owned(), x)))
+                        .collect(),
+                    sets: p
+                        .sets()
+                        .map(|(s, set)| (s.as_str().to_owned(), set.iter().cloned().collect()))
+                        .collect(),
+                    removed: p.is_removed(),
+                })
+                .collect(),
+            notes: v
+                .notes()
+                .map(|n| {
+                    let (by, at_ms) = stamp_of(&n.stamp);
+                    NoteView {
+                        text: n.text,
+                        by,
+                        at_ms,
+                    }
+                })
+                .collect(),
+            conflicts: v.conflicts().len(),
+        }
+    }
+}
