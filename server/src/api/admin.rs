@@ -1,0 +1,422 @@
+//! Admin endpoints: operations, teams, members, users, enrolment codes,
+//! devices, the quarantine and the audit trail.
+
+use super::session::{check_password, check_username};
+use super::{check_len, parse_json};
+use crate::auth::Auth;
+use crate::db::{self, audit::Entry};
+use crate::domain::{DeviceId, Operation, Role, Team, TeamId, User, UserId};
+use crate::error::ApiError;
+use crate::{now_rfc3339, rfc3339_in, secrets, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use sync_core::summary::LocalDate;
+use sync_core::OperationId;
+use uuid::Uuid;
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// Appends one audit row in its own transaction.
+async fn audit(
+    state: &AppState,
+    actor: String,
+    action: &'static str,
+    subject: String,
+    reason: String,
+    detail: String,
+) -> Result<(), ApiError> {
+    let now = now_rfc3339();
+    state
+        .db
+        .write(move |tx| {
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action,
+                    subject: &subject,
+                    reason: &reason,
+                    detail: &detail,
+                },
+            )
+            .map(|_| ())
+        })
+        .await?;
+    Ok(())
+}
+
+fn uuid_path(s: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s)
+        .map_err(|_| ApiError::bad_request("bad_path", format!("{what} must be a UUID")))
+}
+
+/// `GET /api/v1/operations`: admins see all, others their own.
+pub async fn list_operations(
+    auth: Auth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.0;
+    let only = (c.user.role != Role::Admin).then(|| c.operations.clone());
+    let ops = state
+        .db
+        .read(move |db| db::people::operations(db, only.as_deref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(ops))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewOperation {
+    #[serde(default)]
+    id: Option<OperationId>,
+    name: String,
+    force_area: String,
+    starts_on: String,
+    ends_on: String,
+}
+
+/// `POST /api/v1/operations`.
+pub async fn create_operation(
+    auth: Auth,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.require(ADMIN)?.clone();
+    let b: NewOperation = parse_json(&body)?;
+    check_len("name", &b.name, 1, 200)?;
+    check_len("force_area", &b.force_area, 1, 100)?;
+    let (Some(s), Some(e)) = (LocalDate::parse(&b.starts_on), LocalDate::parse(&b.ends_on)) else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "starts_on and ends_on must be dates (YYYY-MM-DD)",
+        ));
+    };
+    if e < s {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "ends_on is before starts_on",
+        ));
+    }
+    let op = Operation {
+        id: b.id.unwrap_or(OperationId(Uuid::new_v4())),
+        name: b.name,
+        force_area: b.force_area,
+        starts_on: b.starts_on,
+        ends_on: b.ends_on,
+    };
+    let (o, now) = (op.clone(), now_rfc3339());
+    let actor = caller.actor();
+    state
+        .db
+        .write(move |tx| {
+            db::people::create_operation(tx, &o, &now)?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "operation.create",
+                    subject: &format!("operation:{}", o.id),
+                    reason: "",
+                    detail: &serde_json::to_string(&o).unwrap_or_default(),
+                },
+            )
+            .map(|_| ())
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(op))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTeam {
+    name: String,
+}
+
+/// `POST /api/v1/operations/{id}/teams`.
+pub async fn create_team(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let op = OperationId(uuid_path(&path, "operation id")?);
+    let b: NewTeam = parse_json(&body)?;
+    check_len("name", &b.name, 1, 100)?;
+    let team = Team {
+        id: TeamId(Uuid::new_v4()),
+        operation_id: op,
+        name: b.name,
+    };
+    let t = team.clone();
+    state
+        .db
+        .write(move |tx| db::people::create_team(tx, &t))
+        .await?;
+    Ok(HttpResponse::Created().json(team))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewMember {
+    user_id: Uuid,
+    #[serde(default)]
+    team_id: Option<Uuid>,
+}
+
+/// `POST /api/v1/operations/{id}/members`: puts a user in an operation (and team).
+pub async fn add_member(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.require(ADMIN)?.actor();
+    let op = OperationId(uuid_path(&path, "operation id")?);
+    let b: NewMember = parse_json(&body)?;
+    let now = now_rfc3339();
+    state
+        .db
+        .write(move |tx| {
+            db::people::add_member(tx, UserId(b.user_id), op, b.team_id.map(TeamId))?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "operation.member_add",
+                    subject: &format!("user:{}", b.user_id),
+                    reason: "",
+                    detail: &serde_json::json!({ "operation": op, "team": b.team_id }).to_string(),
+                },
+            )
+            .map(|_| ())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/users`.
+pub async fn list_users(auth: Auth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let users = state.db.read(db::people::users).await?;
+    Ok(HttpResponse::Ok().json(users))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    username: String,
+    display_name: String,
+    role: Role,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `POST /api/v1/users`: officers usually have no password (they enrol a device).
+pub async fn create_user(
+    auth: Auth,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.require(ADMIN)?.actor();
+    let b: NewUser = parse_json(&body)?;
+    check_username(&b.username)?;
+    check_len("display_name", &b.display_name, 1, 200)?;
+    let hash = match b.password {
+        Some(p) => {
+            check_password(&p)?;
+            Some(
+                web::block(move || secrets::hash_password(&p))
+                    .await
+                    .map_err(ApiError::internal)?
+                    .map_err(ApiError::internal)?,
+            )
+        }
+        None => None,
+    };
+    let now = now_rfc3339();
+    let user = User {
+        id: UserId(Uuid::new_v4()),
+        username: b.username,
+        display_name: b.display_name,
+        role: b.role,
+        created_at: now.clone(),
+    };
+    let u = user.clone();
+    state
+        .db
+        .write(move |tx| {
+            db::people::create_user(tx, &u, hash.as_deref())?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "user.create",
+                    subject: &format!("user:{}", u.id),
+                    reason: "",
+                    detail: &serde_json::json!({ "username": u.username, "role": u.role })
+                        .to_string(),
+                },
+            )
+            .map(|_| ())
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+/// `POST /api/v1/users/{id}/enrolment-codes`: a one-time code, as text and QR (SVG).
+pub async fn issue_code(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.require(ADMIN)?.clone();
+    let user = UserId(uuid_path(&path, "user id")?);
+    let code = secrets::new_code();
+    let code_hash = secrets::hash_secret(&code);
+    let now = now_rfc3339();
+    let expires_at = rfc3339_in(chrono::Duration::hours(24));
+    let (exp, actor, issuer) = (expires_at.clone(), caller.actor(), caller.user.id);
+    state
+        .db
+        .write(move |tx| {
+            db::people::create_enrolment_code(tx, &code_hash, user, issuer, &now, &exp)?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "enrolment_code.issue",
+                    subject: &format!("user:{user}"),
+                    reason: "",
+                    detail: &serde_json::json!({ "expires_at": exp }).to_string(),
+                },
+            )
+            .map(|_| ())
+        })
+        .await?;
+    let base = state.config.public_url.clone().unwrap_or_else(|| {
+        let ci = req.connection_info();
+        format!("{}://{}", ci.scheme(), ci.host())
+    });
+    let enrol_url = format!("{base}/#enrol={code}");
+    let qr = qrcode::QrCode::new(enrol_url.as_bytes()).map_err(ApiError::internal)?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "code": code,
+        "expires_at": expires_at,
+        "enrol_url": enrol_url,
+        "qr_svg": svg,
+    })))
+}
+
+/// `GET /api/v1/devices`.
+pub async fn list_devices(
+    auth: Auth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let devices = state.db.read(db::people::devices).await?;
+    Ok(HttpResponse::Ok().json(devices))
+}
+
+/// `POST /api/v1/devices/{id}/revoke`: its next request fails with `device_revoked`.
+pub async fn revoke_device(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.require(ADMIN)?.actor();
+    let device = DeviceId(uuid_path(&path, "device id")?);
+    let now = now_rfc3339();
+    state
+        .db
+        .write(move |tx| {
+            let changed = db::people::revoke_device(tx, device, &now)?;
+            if changed {
+                db::audit::append(
+                    tx,
+                    &now,
+                    &Entry {
+                        actor: &actor,
+                        action: "device.revoke",
+                        subject: &format!("device:{device}"),
+                        reason: "",
+                        detail: "{}",
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+/// `GET /api/v1/admin/quarantine`: rejected ops, newest first.
+pub async fn quarantine(
+    auth: Auth,
+    state: web::Data<AppState>,
+    q: web::Query<Page>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let rows = state
+        .db
+        .read(move |c| db::sync::quarantined(c, limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// `GET /api/v1/admin/audit`: recent audit rows, newest first.
+pub async fn audit_recent(
+    auth: Auth,
+    state: web::Data<AppState>,
+    q: web::Query<Page>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.require(ADMIN)?.actor();
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let before = q.before;
+    let rows = state
+        .db
+        .read(move |c| db::audit::recent(c, limit, before))
+        .await?;
+    audit(
+        &state,
+        actor,
+        "audit.read",
+        "audit".into(),
+        String::new(),
+        serde_json::json!({ "rows": rows.len() }).to_string(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// `GET /api/v1/admin/audit/verify`: checks the hash chain, naming the first bad row.
+pub async fn audit_verify(
+    auth: Auth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(ADMIN)?;
+    let verdict = state.db.read(db::audit::verify).await?;
+    Ok(HttpResponse::Ok().json(verdict))
+}

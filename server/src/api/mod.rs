@@ -1,0 +1,98 @@
+//! HTTP handlers, one module per resource: parse, call `db`, map. No SQL here.
+
+pub mod admin;
+pub mod service;
+pub mod session;
+pub mod sync;
+pub mod visits;
+
+use crate::error::{method_not_allowed, ApiError};
+use actix_web::web;
+
+/// A resource whose unsupported methods answer with a JSON 405.
+pub(crate) fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").route(web::get().to(service::healthz)))
+        .service(resource("/readyz").route(web::get().to(service::readyz)))
+        .service(resource("/metrics").route(web::get().to(service::metrics)))
+        .service(
+            web::scope("/api/v1")
+                .service(resource("/openapi.json").route(web::get().to(service::openapi)))
+                .service(resource("/setup").route(web::post().to(session::setup)))
+                .service(resource("/login").route(web::post().to(session::login)))
+                .service(resource("/enrol").route(web::post().to(session::enrol)))
+                .service(resource("/me").route(web::get().to(session::me)))
+                .service(
+                    resource("/operations")
+                        .route(web::get().to(admin::list_operations))
+                        .route(web::post().to(admin::create_operation)),
+                )
+                .service(
+                    resource("/operations/{id}/teams").route(web::post().to(admin::create_team)),
+                )
+                .service(
+                    resource("/operations/{id}/members").route(web::post().to(admin::add_member)),
+                )
+                .service(
+                    resource("/users")
+                        .route(web::get().to(admin::list_users))
+                        .route(web::post().to(admin::create_user)),
+                )
+                .service(
+                    resource("/users/{id}/enrolment-codes")
+                        .route(web::post().to(admin::issue_code)),
+                )
+                .service(resource("/devices").route(web::get().to(admin::list_devices)))
+                .service(
+                    resource("/devices/{id}/revoke").route(web::post().to(admin::revoke_device)),
+                )
+                .service(resource("/sync/push").route(web::post().to(sync::push)))
+                .service(resource("/sync/pull").route(web::get().to(sync::pull)))
+                .service(resource("/visits").route(web::get().to(visits::list)))
+                .service(resource("/visits/{id}").route(web::get().to(visits::read)))
+                .service(resource("/visits/{id}/review").route(web::post().to(visits::review)))
+                .service(resource("/admin/quarantine").route(web::get().to(admin::quarantine)))
+                .service(resource("/admin/audit").route(web::get().to(admin::audit_recent)))
+                .service(resource("/admin/audit/verify").route(web::get().to(admin::audit_verify)))
+                .default_service(web::to(crate::error::not_found)),
+        );
+}
+
+/// Parses a JSON body by hand so every failure is a 4xx with our codes.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            ApiError::new(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                e.to_string(),
+            )
+        } else {
+            ApiError::bad_request("malformed_json", e.to_string())
+        }
+    })
+}
+
+/// Checks a text field's length in characters.
+pub(crate) fn check_len(field: &str, s: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let n = s.chars().count();
+    if n < min || n > max {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("{field} must be {min} to {max} characters (got {n})"),
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(())
+}

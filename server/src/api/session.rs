@@ -1,0 +1,306 @@
+//! First-admin setup, password login, device enrolment, and "who am I".
+
+use super::{check_len, parse_json};
+use crate::auth::{peer, Auth};
+use crate::db::{self, audit::Entry, people::CodeProblem};
+use crate::domain::{DeviceId, Role, User, UserId};
+use crate::error::ApiError;
+use crate::{now_rfc3339, rfc3339_in, secrets, AppState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use std::time::Instant;
+use uuid::Uuid;
+
+/// How long a login session lasts.
+const SESSION_HOURS: i64 = 12;
+
+fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
+    state
+        .auth_limiter
+        .check(keys, Instant::now())
+        .map_err(ApiError::rate_limited)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetupBody {
+    code: String,
+    username: String,
+    display_name: String,
+    password: String,
+}
+
+/// `POST /api/v1/setup`: creates the first admin with the one-time setup code.
+pub async fn setup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ip = peer(&req);
+    limit(&state, &[format!("setup:{ip}")])?;
+    let b: SetupBody = parse_json(&body)?;
+    check_username(&b.username)?;
+    check_len("display_name", &b.display_name, 1, 200)?;
+    check_password(&b.password)?;
+    let code_hash = secrets::hash_secret(&secrets::normalise_code(&b.code));
+    let password = b.password.clone();
+    let hash = web::block(move || secrets::hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let now = now_rfc3339();
+    let user = User {
+        id: UserId(Uuid::new_v4()),
+        username: b.username,
+        display_name: b.display_name,
+        role: Role::Admin,
+        created_at: now.clone(),
+    };
+    let u = user.clone();
+    let created = state
+        .db
+        .write(move |tx| {
+            let stored = db::meta_get(tx, "setup_code_hash")?;
+            let ok = stored.is_some_and(|s| {
+                subtle::ConstantTimeEq::ct_eq(s.as_bytes(), code_hash.as_bytes()).into()
+            });
+            if !ok || db::people::admin_exists(tx)? {
+                return Ok(false);
+            }
+            db::people::create_user(tx, &u, Some(&hash))?;
+            db::meta_delete(tx, "setup_code_hash")?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &format!("ip:{ip}"),
+                    action: "setup.admin_created",
+                    subject: &format!("user:{}", u.id),
+                    reason: "",
+                    detail: "{}",
+                },
+            )?;
+            Ok(true)
+        })
+        .await?;
+    if !created {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "bad_setup_code",
+            "the setup code is wrong or was already used",
+        ));
+    }
+    Ok(HttpResponse::Created().json(user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/login`: password login for the web pages; returns a session token.
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ip = peer(&req);
+    let b: LoginBody = parse_json(&body)?;
+    check_len("username", &b.username, 1, 64)?;
+    check_len("password", &b.password, 1, 1024)?;
+    limit(
+        &state,
+        &[
+            format!("login-ip:{ip}"),
+            format!("login-user:{}", b.username),
+        ],
+    )?;
+    let username = b.username.clone();
+    let found = state
+        .db
+        .read(move |c| db::people::user_for_login(c, &username))
+        .await?;
+    let password = b.password;
+    let (user, ok) = web::block(move || match found {
+        Some((user, Some(hash))) => {
+            let ok = secrets::verify_password(&password, &hash);
+            (Some(user), ok)
+        }
+        _ => {
+            // Same work whether or not the user exists.
+            secrets::verify_password(&password, secrets::dummy_hash());
+            (None, false)
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let now = now_rfc3339();
+    let user = match (user, ok) {
+        (Some(u), true) => u,
+        _ => {
+            let who = b.username;
+            state
+                .db
+                .write(move |tx| {
+                    db::audit::append(
+                        tx,
+                        &now,
+                        &Entry {
+                            actor: &format!("ip:{ip}"),
+                            action: "login.failure",
+                            subject: &format!("username:{who}"),
+                            reason: "",
+                            detail: "{}",
+                        },
+                    )
+                })
+                .await?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "wrong username or password",
+            ));
+        }
+    };
+    let token = secrets::new_token();
+    let token_hash = secrets::hash_secret(&token);
+    let expires_at = rfc3339_in(chrono::Duration::hours(SESSION_HOURS));
+    let (uid, exp) = (user.id, expires_at.clone());
+    state
+        .db
+        .write(move |tx| {
+            db::people::create_session(tx, &token_hash, uid, &now, &exp)?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &format!("user:{uid}"),
+                    action: "login.success",
+                    subject: &format!("user:{uid}"),
+                    reason: "",
+                    detail: &serde_json::json!({ "ip": ip }).to_string(),
+                },
+            )
+            .map(|_| ())
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "token": token, "expires_at": expires_at, "user": user })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrolBody {
+    code: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+/// `POST /api/v1/enrol`: a phone trades a one-time code for a device id and token.
+pub async fn enrol(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ip = peer(&req);
+    let b: EnrolBody = parse_json(&body)?;
+    check_len("code", &b.code, 1, 64)?;
+    let code = secrets::normalise_code(&b.code);
+    limit(
+        &state,
+        &[format!("enrol-ip:{ip}"), format!("enrol-code:{code}")],
+    )?;
+    let label = b.label.unwrap_or_else(|| "phone".into());
+    check_len("label", &label, 1, 100)?;
+    let code_hash = secrets::hash_secret(&code);
+    let device = DeviceId(Uuid::new_v4());
+    let token = secrets::new_token();
+    let token_hash = secrets::hash_secret(&token);
+    let now = now_rfc3339();
+    let result = state
+        .db
+        .write(move |tx| {
+            let r = db::people::enrol_device(tx, &code_hash, device, &label, &token_hash, &now)?;
+            let (action, detail) = match &r {
+                Ok(_) => (
+                    "device.enrol",
+                    serde_json::json!({ "label": label, "ip": ip }),
+                ),
+                Err(p) => (
+                    "device.enrol_failure",
+                    serde_json::json!({ "problem": format!("{p:?}"), "ip": ip }),
+                ),
+            };
+            let actor = match &r {
+                Ok(u) => format!("user:{u} device:{device}"),
+                Err(_) => format!("ip:{ip}"),
+            };
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action,
+                    subject: &format!("device:{device}"),
+                    reason: "",
+                    detail: &detail.to_string(),
+                },
+            )?;
+            match r {
+                Ok(u) => Ok(Ok((
+                    db::people::user(tx, u)?,
+                    db::people::memberships(tx, u)?,
+                ))),
+                Err(p) => Ok(Err(p)),
+            }
+        })
+        .await?;
+    let (user, operations) = result.map_err(|p| {
+        let msg = match p {
+            CodeProblem::Unknown => "that enrolment code is not known; check it with your admin",
+            CodeProblem::Used => "that enrolment code was already used; ask for a new one",
+            CodeProblem::Expired => "that enrolment code has expired; ask for a new one",
+        };
+        ApiError::new(StatusCode::FORBIDDEN, "bad_enrolment_code", msg)
+    })?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "device_id": device,
+        "token": token,
+        "user": user,
+        "operations": operations,
+        "server_time_ms": chrono::Utc::now().timestamp_millis(),
+    })))
+}
+
+/// `GET /api/v1/me`: the caller, their device and operations.
+pub async fn me(auth: Auth) -> HttpResponse {
+    let c = auth.0;
+    HttpResponse::Ok().json(serde_json::json!({
+        "user": c.user,
+        "device_id": c.device,
+        "operations": c.operations,
+        "server_time_ms": chrono::Utc::now().timestamp_millis(),
+    }))
+}
+
+pub(crate) fn check_username(u: &str) -> Result<(), ApiError> {
+    let ok = (3..=64).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "username must be 3 to 64 characters of a-z, 0-9, '.', '_' or '-'",
+        ))
+    }
+}
+
+pub(crate) fn check_password(p: &str) -> Result<(), ApiError> {
+    check_len("password", p, 12, 1024)
+}

@@ -1,0 +1,217 @@
+//! Push and pull of ops.
+//!
+//! Push: a JSON body `{ "ops": [ ... ] }` (or a sync-core wire batch with
+//! `Content-Type: application/octet-stream`). Each op gets its own result; a
+//! bad op is quarantined and never stops the others; the response is sent
+//! after the transaction is committed (SQLite `synchronous=FULL`, WAL).
+//! Pull: pages of ops after a cursor, only from the caller's operations.
+
+use super::parse_json;
+use crate::auth::Auth;
+use crate::db::{self, audit::Entry, sync::Incoming};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::{now_rfc3339, AppState};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use sync_core::{wire, Op};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PushBody {
+    ops: Vec<serde_json::Value>,
+}
+
+fn incoming(req: &HttpRequest, body: &[u8]) -> Result<Vec<Incoming>, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if ct.starts_with("application/octet-stream") {
+        let ops = wire::decode(body)
+            .map_err(|e| ApiError::bad_request("malformed_batch", e.to_string()))?;
+        return Ok(ops.into_iter().map(Incoming::Op).collect());
+    }
+    if !ct.starts_with("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json or application/octet-stream",
+        ));
+    }
+    let b: PushBody = parse_json(body)?;
+    Ok(b.ops
+        .into_iter()
+        .map(|v| match serde_json::from_value::<Op>(v.clone()) {
+            Ok(op) => Incoming::Op(op),
+            Err(e) => {
+                let mut raw = v.to_string();
+                raw.truncate(4_096);
+                Incoming::Malformed {
+                    raw,
+                    message: format!("not an op: {e}"),
+                }
+            }
+        })
+        .collect())
+}
+
+/// `POST /api/v1/sync/push`.
+pub async fn push(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.0;
+    let Some(device) = caller.device else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device_required",
+            "only an enrolled device can push ops",
+        ));
+    };
+    let items = incoming(&req, &body)?;
+    if items.len() > state.config.limits.batch_ops {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "{} ops in one push; at most {} allowed",
+                items.len(),
+                state.config.limits.batch_ops
+            ),
+        ));
+    }
+    let ids: Vec<Option<String>> = items
+        .iter()
+        .map(|i| match i {
+            Incoming::Op(op) => Some(op.id.to_string()),
+            Incoming::Malformed { .. } => None,
+        })
+        .collect();
+    let scope = (caller.user.role != Role::Admin).then(|| caller.operations.clone());
+    let actor = caller.actor();
+    let now = now_rfc3339();
+    let results = state
+        .db
+        .write(move |tx| {
+            let who = db::sync::Pusher {
+                device: Some(device.0),
+                operations: scope.as_deref(),
+            };
+            let results = db::sync::push(tx, &who, items, &now)?;
+            let count = |k: &str| {
+                results
+                    .iter()
+                    .filter(|r| {
+                        serde_json::to_value(r)
+                            .ok()
+                            .and_then(|v| v["result"].as_str().map(|s| s == k))
+                            .unwrap_or(false)
+                    })
+                    .count()
+            };
+            let detail = serde_json::json!({
+                "ops": results.len(),
+                "accepted": count("accepted"),
+                "duplicate": count("duplicate"),
+                "rejected": count("rejected"),
+            });
+            db::people::touch_device(tx, device, &now)?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "sync.push",
+                    subject: &format!("device:{device}"),
+                    reason: "",
+                    detail: &detail.to_string(),
+                },
+            )?;
+            Ok(results)
+        })
+        .await?;
+    let mut accepted = 0;
+    let mut duplicates = 0;
+    let mut rejected = 0;
+    let out: Vec<serde_json::Value> = results
+        .iter()
+        .zip(ids)
+        .map(|(r, id)| {
+            match r {
+                db::sync::PushResult::Accepted => accepted += 1,
+                db::sync::PushResult::Duplicate => duplicates += 1,
+                db::sync::PushResult::Rejected { .. } => rejected += 1,
+            }
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["op"] = id.map_or(serde_json::Value::Null, serde_json::Value::String);
+            v
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "results": out,
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "rejected": rejected,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/sync/pull?after=CURSOR&limit=N`.
+pub async fn pull(
+    auth: Auth,
+    state: web::Data<AppState>,
+    q: web::Query<PullQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.0;
+    if q.after < 0 {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "after must be 0 or more",
+        ));
+    }
+    let limit = q
+        .limit
+        .unwrap_or(500)
+        .clamp(1, state.config.limits.page_max);
+    let scope = (caller.user.role != Role::Admin).then(|| caller.operations.clone());
+    let after = q.after;
+    let device = caller.device;
+    let now = now_rfc3339();
+    let page = state
+        .db
+        .write(move |tx| {
+            if let Some(d) = device {
+                db::people::touch_device(tx, d, &now)?;
+            }
+            db::sync::pull(tx, scope.as_deref(), after, limit)
+        })
+        .await?;
+    let cursor = page.ops.last().map_or(after, |(c, _)| *c);
+    // Stored bodies are already JSON: splice them rather than re-encode.
+    let mut body =
+        String::with_capacity(page.ops.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 64);
+    body.push_str("{\"ops\":[");
+    for (i, (_, op)) in page.ops.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(op);
+    }
+    body.push_str(&format!("],\"cursor\":{cursor},\"more\":{}}}", page.more));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
+}

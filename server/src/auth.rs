@@ -1,0 +1,89 @@
+//! Resolving the bearer token of a request into a [`Caller`], and role checks.
+
+use crate::domain::{Caller, Role};
+use crate::error::ApiError;
+use crate::{db, now_rfc3339, secrets, AppState};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The authenticated caller of a request.
+pub struct Auth(pub Caller);
+
+impl Auth {
+    /// Fails unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<&Caller, ApiError> {
+        if roles.contains(&self.0.user.role) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the role {}",
+                roles
+                    .iter()
+                    .map(Role::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )))
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let h = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let t = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))?
+        .trim();
+    (!t.is_empty() && t.len() <= 256).then(|| t.to_owned())
+}
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token.ok_or_else(ApiError::unauthorized)?;
+            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let hash = secrets::hash_secret(&token);
+            let now = now_rfc3339();
+            let caller = state
+                .db
+                .read(move |c| {
+                    let Some(owner) = db::people::token_owner(c, &hash, &now)? else {
+                        return Ok(Err(ApiError::unauthorized()));
+                    };
+                    let (user_id, device) = match owner {
+                        db::people::TokenOwner::Session(u) => (u, None),
+                        db::people::TokenOwner::Device { revoked: true, .. } => {
+                            return Ok(Err(ApiError::device_revoked()))
+                        }
+                        db::people::TokenOwner::Device { device, user, .. } => (user, Some(device)),
+                    };
+                    let user = db::people::user(c, user_id)?;
+                    let operations = db::people::memberships(c, user_id)?;
+                    Ok(Ok(Caller {
+                        user,
+                        device,
+                        operations,
+                    }))
+                })
+                .await??;
+            Ok(Auth(caller))
+        })
+    }
+}
+
+/// The client's address for rate limits and audit (the socket peer; a proxy
+/// in front would need its own trusted header handling).
+pub fn peer(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

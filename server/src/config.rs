@@ -1,0 +1,240 @@
+//! Configuration: parsed once from flags and environment variables into a
+//! validated [`Config`]. Flags win over the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Request and batch limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body, bytes.
+    pub body_bytes: usize,
+    /// Most ops in one push.
+    pub batch_ops: usize,
+    /// Largest pull page.
+    pub page_max: i64,
+    /// Attempts per minute per source address (and per account or code) on
+    /// login and enrolment.
+    pub auth_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 4 * 1024 * 1024,
+            batch_ops: 1_000,
+            page_max: 1_000,
+            auth_per_minute: 10,
+        }
+    }
+}
+
+/// TLS certificate and key files (PEM).
+#[derive(Clone, Debug)]
+pub struct Tls {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+/// Validated server configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// SQLite file.
+    pub db_path: PathBuf,
+    /// Folder of the field client's static files.
+    pub static_dir: PathBuf,
+    /// TLS, when both files are given.
+    pub tls: Option<Tls>,
+    /// Password for the first admin, from `AIDANT_ADMIN_PASSWORD`; without it a
+    /// one-time setup code is printed at first start.
+    pub admin_password: Option<String>,
+    /// The address phones use to reach this server (in enrolment QR codes).
+    pub public_url: Option<String>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            db_path: PathBuf::from("data/aidant.sqlite3"),
+            static_dir: PathBuf::from("client-wasm/www"),
+            tls: None,
+            admin_password: None,
+            public_url: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A configuration problem, said plainly.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+/// The flags `aidant serve` takes, for `--help`.
+pub const HELP: &str = "\
+aidant serve [options]
+  --bind ADDR          listen address (env AIDANT_BIND, default 127.0.0.1:8080)
+  --port N             shorthand for --bind 0.0.0.0:N
+  --db PATH            SQLite file (env AIDANT_DB, default data/aidant.sqlite3)
+  --static-dir PATH    field client files (env AIDANT_STATIC_DIR, default client-wasm/www)
+  --tls-cert PEM       certificate chain (env AIDANT_TLS_CERT); needs --tls-key
+  --tls-key PEM        private key (env AIDANT_TLS_KEY)
+  --public-url URL     address phones use, for QR codes (env AIDANT_PUBLIC_URL)
+  --max-body BYTES     largest request body (env AIDANT_MAX_BODY, default 4194304)
+  --max-batch N        most ops per push (env AIDANT_MAX_BATCH, default 1000)
+env AIDANT_ADMIN_PASSWORD  first admin's password (else a one-time setup code is printed)
+env AIDANT_LOG             log filter, e.g. info or aidant=debug";
+
+impl Config {
+    /// Parses flags (without the program and subcommand) and environment.
+    pub fn parse(
+        args: impl IntoIterator<Item = String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut c = Config::default();
+        let set = |key: &str, value: String, c: &mut Config| -> Result<(), ConfigError> {
+            let bad = |what: &str| ConfigError(format!("{key}: {value:?} is not {what}"));
+            match key {
+                "bind" => {
+                    c.bind = value
+                        .parse()
+                        .map_err(|_| bad("an address like 127.0.0.1:8080"))?
+                }
+                "port" => {
+                    let p: u16 = value.parse().map_err(|_| bad("a port number"))?;
+                    c.bind = SocketAddr::from(([0, 0, 0, 0], p));
+                }
+                "db" => c.db_path = PathBuf::from(&value),
+                "static-dir" => c.static_dir = PathBuf::from(&value),
+                "tls-cert" => {
+                    c.tls
+                        .get_or_insert(Tls {
+                            cert: PathBuf::new(),
+                            key: PathBuf::new(),
+                        })
+                        .cert = PathBuf::from(&value)
+                }
+                "tls-key" => {
+                    c.tls
+                        .get_or_insert(Tls {
+                            cert: PathBuf::new(),
+                            key: PathBuf::new(),
+                        })
+                        .key = PathBuf::from(&value)
+                }
+                "public-url" => c.public_url = Some(value.trim_end_matches('/').to_owned()),
+                "max-body" => {
+                    c.limits.body_bytes = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1024)
+                        .ok_or_else(|| bad("a size of at least 1024"))?
+                }
+                "max-batch" => {
+                    c.limits.batch_ops = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| bad("a positive number"))?
+                }
+                other => {
+                    return Err(ConfigError(format!(
+                        "unknown option --{other}; see `aidant serve --help`"
+                    )))
+                }
+            }
+            Ok(())
+        };
+        for (var, key) in [
+            ("AIDANT_BIND", "bind"),
+            ("AIDANT_DB", "db"),
+            ("AIDANT_STATIC_DIR", "static-dir"),
+            ("AIDANT_TLS_CERT", "tls-cert"),
+            ("AIDANT_TLS_KEY", "tls-key"),
+            ("AIDANT_PUBLIC_URL", "public-url"),
+            ("AIDANT_MAX_BODY", "max-body"),
+            ("AIDANT_MAX_BATCH", "max-batch"),
+        ] {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                set(key, v, &mut c)?;
+            }
+        }
+        c.admin_password = env("AIDANT_ADMIN_PASSWORD").filter(|v| !v.is_empty());
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            let Some(flag) = a.strip_prefix("--") else {
+                return Err(ConfigError(format!("unexpected argument {a:?}")));
+            };
+            let (key, value) = match flag.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (
+                    flag.to_owned(),
+                    it.next()
+                        .ok_or_else(|| ConfigError(format!("--{flag} needs a value")))?,
+                ),
+            };
+            set(&key, value, &mut c)?;
+        }
+        if let Some(t) = &c.tls {
+            if t.cert.as_os_str().is_empty() || t.key.as_os_str().is_empty() {
+                return Err(ConfigError(
+                    "TLS needs both --tls-cert and --tls-key".into(),
+                ));
+            }
+        }
+        if let Some(p) = &c.admin_password {
+            if p.chars().count() < 12 {
+                return Err(ConfigError(
+                    "AIDANT_ADMIN_PASSWORD must be at least 12 characters".into(),
+                ));
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::parse(args.iter().map(|s| s.to_string()), |k| {
+            env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flags_win_over_env_and_bad_values_are_explained() {
+        let c = parse(
+            &["--db", "/tmp/x.db", "--port=9000"],
+            &[("AIDANT_DB", "/tmp/env.db")],
+        )
+        .unwrap();
+        assert_eq!(c.db_path, PathBuf::from("/tmp/x.db"));
+        assert_eq!(c.bind.port(), 9000);
+        assert!(parse(&["--port", "eighty"], &[])
+            .unwrap_err()
+            .contains("not a port number"));
+        assert!(parse(&["--tls-cert", "c.pem"], &[])
+            .unwrap_err()
+            .contains("both"));
+        assert!(parse(&["--frobnicate", "1"], &[])
+            .unwrap_err()
+            .contains("unknown option"));
+        assert!(parse(&[], &[("AIDANT_ADMIN_PASSWORD", "short")])
+            .unwrap_err()
+            .contains("12"));
+    }
+}

@@ -1,0 +1,198 @@
+//! All SQL lives under this module: the connection handling, the numbered
+//! migrations, and one submodule per resource. Nothing outside `db` names
+//! rusqlite. Blocking SQLite calls run on actix's blocking thread pool
+//! ([`Db::write`], [`Db::read`]), never on the async executor.
+
+pub mod audit;
+pub mod people;
+pub mod sync;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Numbered migrations, applied in order at start-up (`PRAGMA user_version`).
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// Number of read connections.
+const READERS: usize = 4;
+
+/// A database failure. Only `Conflict` and `NotFound` carry meaning for a client.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A row that must be unique already exists.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The row asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The blocking pool was shut down or the closure panicked.
+    #[error("database task failed: {0}")]
+    Task(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+/// The database: one writer connection, a few readers, WAL mode.
+#[derive(Clone)]
+pub struct Db(Arc<Inner>);
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // FULL: a commit is on disk before we acknowledge a push.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a transaction open (it rolls
+    // back on drop), so a poisoned connection is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| DbError::Task(format!("creating {}: {e}", dir.display())))?;
+            }
+        }
+        let mut writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let c = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        Ok(Self(Arc::new(Inner {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })))
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    /// Runs `f` in an immediate write transaction, committed when `f` returns Ok.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = lock(&self.0.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a read-only connection.
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let i = self.0.next_reader.fetch_add(1, Ordering::Relaxed) % self.0.readers.len();
+        let conn = lock(&self.0.readers[i]);
+        f(&conn)
+    }
+
+    /// [`Db::write_blocking`] on the blocking pool.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f))
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// [`Db::read_blocking`] on the blocking pool.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let db = self.clone();
+        actix_web::web::block(move || db.read_blocking(f))
+            .await
+            .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// `PRAGMA integrity_check` (for readiness and tests).
+    pub fn integrity_check(&self) -> Result<String, DbError> {
+        self.read_blocking(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(migration = i + 1, "applied migration");
+    }
+    Ok(())
+}
+
+/// Maps a unique-constraint failure to [`DbError::Conflict`].
+pub(crate) fn conflict_on_unique(e: rusqlite::Error, what: &str) -> DbError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            DbError::Conflict(what.to_owned())
+        }
+        other => DbError::Sqlite(other),
+    }
+}
+
+/// Reads a meta value.
+pub fn meta_get(c: &Connection, key: &str) -> Result<Option<String>, DbError> {
+    use rusqlite::OptionalExtension;
+    Ok(
+        c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+/// Writes a meta value.
+pub fn meta_set(c: &Connection, key: &str, value: &str) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Deletes a meta value.
+pub fn meta_delete(c: &Connection, key: &str) -> Result<(), DbError> {
+    c.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! Users, operations, teams, memberships, devices, enrolment codes and sessions.
+//! Secrets (tokens, codes) arrive here already hashed.
+
+use super::{conflict_on_unique, DbError};
+use crate::domain::{Device, DeviceId, Operation, Role, Team, TeamId, User, UserId};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use sync_core::OperationId;
+use uuid::Uuid;
+
+fn uuid(r: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let s: String = r.get(i)?;
+    Uuid::parse_str(&s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(3)?;
+    Ok(User {
+        id: UserId(uuid(r, 0)?),
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        role: Role::parse(&role).unwrap_or(Role::Officer),
+        created_at: r.get(4)?,
+    })
+}
+
+const USER_COLS: &str = "id, username, display_name, role, created_at";
+
+/// Creates a user. `password_hash` is an argon2 PHC string or `None`.
+pub fn create_user(
+    c: &Connection,
+    user: &User,
+    password_hash: Option<&str>,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            user.id.0.to_string(),
+            user.username,
+            user.display_name,
+            user.role.as_str(),
+            password_hash,
+            user.created_at
+        ],
+    )
+    .map_err(|e| conflict_on_unique(e, "username"))?;
+    Ok(())
+}
+
+/// Sets a user's password hash.
+pub fn set_password(c: &Connection, user: UserId, password_hash: &str) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![user.0.to_string(), password_hash],
+    )?;
+    Ok(())
+}
+
+/// True when at least one admin exists.
+pub fn admin_exists(c: &Connection) -> Result<bool, DbError> {
+    Ok(c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// A user by id.
+pub fn user(c: &Connection, id: UserId) -> Result<User, DbError> {
+    c.query_row(
+        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+        [id.0.to_string()],
+        user_row,
+    )
+    .optional()?
+    .ok_or_else(|| DbError::NotFound("user".into()))
+}
+
+/// A user and their password hash, by username.
+pub fn user_for_login(
+    c: &Connection,
+    username: &str,
+) -> Result<Option<(User, Option<String>)>, DbError> {
+    Ok(c.query_row(
+        &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = ?1"),
+        [username],
+        |r| Ok((user_row(r)?, r.get(5)?)),
+    )
+    .optional()?)
+}
+
+/// Every user.
+pub fn users(c: &Connection) -> Result<Vec<User>, DbError> {
+    let mut stmt = c.prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY username"))?;
+    let v = stmt
+        .query_map([], user_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(v)
+}
+
+/// Creates an operation.
+pub fn create_operation(c: &Connection, op: &Operation, at: &str) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO operations (id, name, force_area, starts_on, ends_on, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            op.id.to_string(),
+            op.name,
+            op.force_area,
+            op.starts_on,
+            op.ends_on,
+            at
+        ],
+    )
+    .map_err(|e| conflict_on_unique(e, "operation"))?;
+    Ok(())
+}
+
+fn operation_row(r: &Row<'_>) -> rusqlite::Result<Operation> {
+    Ok(Operation {
+        id: OperationId(uuid(r, 0)?),
+        name: r.get(1)?,
+        force_area: r.get(2)?,
+        starts_on: r.get(3)?,
+        ends_on: r.get(4)?,
+    })
+}
+
+/// Operations, all of them or only those listed.
+pub fn operations(c: &Connection, only: Option<&[OperationId]>) -> Result<Vec<Operation>, DbError> {
+    let mut stmt = c.prepare(
+        "SELECT id, name, force_area, starts_on, ends_on FROM operations ORDER BY starts_on DESC, name",
+    )?;
+    let all = stmt
+        .query_map([], operation_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match only {
+        None => all,
+        Some(ids) => all.into_iter().filter(|o| ids.contains(&o.id)).collect(),
+    })
+}
+
+/// True when the operation exists.
+pub fn operation_exists(c: &Connection, id: OperationId) -> Result<bool, DbError> {
+    Ok(c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM operations WHERE id = ?1)",
+        [id.to_string()],
+        |r| r.get(0),
+    )?)
+}
+
+/// Creates a team.
+pub fn create_team(c: &Connection, team: &Team) -> Result<(), DbError> {
+    if !operation_exists(c, team.operation_id)? {
+        return Err(DbError::NotFound("operation".into()));
+    }
+    c.execute(
+        "INSERT INTO teams (id, operation_id, name) VALUES (?1, ?2, ?3)",
+        params![
+            team.id.0.to_string(),
+            team.operation_id.to_string(),
+            team.name
+        ],
+    )
+    .map_err(|e| conflict_on_unique(e, "team name in this operation"))?;
+    Ok(())
+}
+
+/// Adds (or moves) a user into an operation, optionally in a team.
+pub fn add_member(
+    c: &Connection,
+    user: UserId,
+    op: OperationId,
+    team: Option<TeamId>,
+) -> Result<(), DbError> {
+    if !operation_exists(c, op)? {
+        return Err(DbError::NotFound("operation".into()));
+    }
+    self::user(c, user)?;
+    if let Some(t) = team {
+        let ok: bool = c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM teams WHERE id = ?1 AND operation_id = ?2)",
+            params![t.0.to_string(), op.to_string()],
+            |r| r.get(0),
+        )?;
+        if !ok {
+            return Err(DbError::NotFound("team in this operation".into()));
+        }
+    }
+    c.execute(
+        "INSERT INTO members (user_id, operation_id, team_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user_id, operation_id) DO UPDATE SET team_id = excluded.team_id",
+        params![
+            user.0.to_string(),
+            op.to_string(),
+            team.map(|t| t.0.to_string())
+        ],
+    )?;
+    Ok(())
+}
+
+/// The operations a user belongs to.
+pub fn memberships(c: &Connection, user: UserId) -> Result<Vec<OperationId>, DbError> {
+    let mut stmt = c.prepare("SELECT operation_id FROM members WHERE user_id = ?1")?;
+    let v = stmt
+        .query_map([user.0.to_string()], |r| Ok(OperationId(uuid(r, 0)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(v)
+}
+
+/// Stores a one-time enrolment code (hashed) for a user.
+pub fn create_enrolment_code(
+    c: &Connection,
+    code_hash: &str,
+    user: UserId,
+    issued_by: UserId,
+    at: &str,
+    expires_at: &str,
+) -> Result<(), DbError> {
+    self::user(c, user)?;
+    c.execute(
+        "INSERT INTO enrolment_codes (code_hash, user_id, issued_by, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            code_hash,
+            user.0.to_string(),
+            issued_by.0.to_string(),
+            at,
+            expires_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Why an enrolment code was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeProblem {
+    /// No such code.
+    Unknown,
+    /// Already used.
+    Used,
+    /// Past its expiry.
+    Expired,
+}
+
+/// Uses an enrolment code: creates the device and marks the code used, in the
+/// caller's transaction. `now` and `expires_at` are RFC 3339 UTC (comparable as text).
+pub fn enrol_device(
+    c: &Connection,
+    code_hash: &str,
+    device: DeviceId,
+    label: &str,
+    token_hash: &str,
+    now: &str,
+) -> Result<Result<UserId, CodeProblem>, DbError> {
+    let row: Option<(String, String, Option<String>)> = c
+        .query_row(
+            "SELECT user_id, expires_at, used_at FROM enrolment_codes WHERE code_hash = ?1",
+            [code_hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((user, expires_at, used_at)) = row else {
+        return Ok(Err(CodeProblem::Unknown));
+    };
+    if used_at.is_some() {
+        return Ok(Err(CodeProblem::Used));
+    }
+    if expires_at.as_str() <= now {
+        return Ok(Err(CodeProblem::Expired));
+    }
+    let user = UserId(Uuid::parse_str(&user).map_err(|e| DbError::Corrupt(e.to_string()))?);
+    c.execute(
+        "INSERT INTO devices (id, user_id, label, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![device.0.to_string(), user.0.to_string(), label, token_hash, now],
+    )?;
+    c.execute(
+        "UPDATE enrolment_codes SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
+        params![code_hash, now, device.0.to_string()],
+    )?;
+    Ok(Ok(user))
+}
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: DeviceId(uuid(r, 0)?),
+        user_id: UserId(uuid(r, 1)?),
+        label: r.get(2)?,
+        enrolled_at: r.get(3)?,
+        revoked_at: r.get(4)?,
+        last_seen_at: r.get(5)?,
+    })
+}
+
+/// Every device.
+pub fn devices(c: &Connection) -> Result<Vec<Device>, DbError> {
+    let mut stmt = c.prepare(
+        "SELECT id, user_id, label, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at",
+    )?;
+    let v = stmt
+        .query_map([], device_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(v)
+}
+
+/// Revokes a device. Returns false when it was already revoked.
+pub fn revoke_device(c: &Connection, id: DeviceId, at: &str) -> Result<bool, DbError> {
+    let exists: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
+        [id.0.to_string()],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Err(DbError::NotFound("device".into()));
+    }
+    let n = c.execute(
+        "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id.0.to_string(), at],
+    )?;
+    Ok(n == 1)
+}
+
+/// Number of devices seen at least once.
+pub fn devices_seen(c: &Connection) -> Result<i64, DbError> {
+    Ok(c.query_row(
+        "SELECT COUNT(*) FROM devices WHERE last_seen_at IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// What a bearer token resolves to.
+pub enum TokenOwner {
+    /// A login session.
+    Session(UserId),
+    /// An enrolled device.
+    Device {
+        /// The device.
+        device: DeviceId,
+        /// Its user.
+        user: UserId,
+        /// True when revoked.
+        revoked: bool,
+    },
+}
+
+/// Resolves a token hash; sessions past `now` are ignored.
+pub fn token_owner(
+    c: &Connection,
+    token_hash: &str,
+    now: &str,
+) -> Result<Option<TokenOwner>, DbError> {
+    let session: Option<String> = c
+        .query_row(
+            "SELECT user_id FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+            params![token_hash, now],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(u) = session {
+        let u = Uuid::parse_str(&u).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        return Ok(Some(TokenOwner::Session(UserId(u))));
+    }
+    let device = c
+        .query_row(
+            "SELECT id, user_id, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1",
+            [token_hash],
+            |r| Ok((uuid(r, 0)?, uuid(r, 1)?, r.get::<_, bool>(2)?)),
+        )
+        .optional()?;
+    Ok(device.map(|(d, u, revoked)| TokenOwner::Device {
+        device: DeviceId(d),
+        user: UserId(u),
+        revoked,
+    }))
+}
+
+/// Notes that a device made a request.
+pub fn touch_device(c: &Connection, id: DeviceId, at: &str) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+        params![id.0.to_string(), at],
+    )?;
+    Ok(())
+}
+
+/// Stores a login session.
+pub fn create_session(
+    c: &Connection,
+    token_hash: &str,
+    user: UserId,
+    at: &str,
+    expires_at: &str,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![token_hash, user.0.to_string(), at, expires_at],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,451 @@
+//! Stored ops, the derived visit index, pulls by cursor and the quarantine.
+//!
+//! Every accepted op is stored once (`UNIQUE (replica, seq)`); the merged
+//! state of a visit is rebuilt from its ops with sync-core after each change,
+//! so the stored ops are the only source of truth.
+
+use super::DbError;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use sync_core::{Action, Op, OperationId, Visit, VisitId};
+
+/// One item of a push: a parsed op, or the raw text of one that did not parse.
+pub enum Incoming {
+    /// Parsed.
+    Op(Op),
+    /// Could not be read as an op.
+    Malformed {
+        /// The raw JSON (truncated).
+        raw: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The result of one pushed op.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum PushResult {
+    /// Stored.
+    Accepted,
+    /// Already stored before: nothing new.
+    Duplicate,
+    /// Not stored; kept in quarantine.
+    Rejected {
+        /// Stable code.
+        code: String,
+        /// What was wrong.
+        message: String,
+        /// The field concerned, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+    },
+}
+
+/// Who pushes, and where they may write.
+pub struct Pusher<'a> {
+    /// The pushing device; its ops must carry its id as replica. `None` for
+    /// the server's own ops.
+    pub device: Option<uuid::Uuid>,
+    /// Operations the pusher may write to (`None`: any).
+    pub operations: Option<&'a [OperationId]>,
+}
+
+fn reject(code: &str, message: impl Into<String>, field: Option<String>) -> PushResult {
+    PushResult::Rejected {
+        code: code.to_owned(),
+        message: message.into(),
+        field,
+    }
+}
+
+fn quarantine(
+    c: &Connection,
+    device: Option<uuid::Uuid>,
+    op: Option<&Op>,
+    body: &str,
+    r: &PushResult,
+    now: &str,
+) -> Result<(), DbError> {
+    if let PushResult::Rejected { code, message, .. } = r {
+        c.execute(
+            "INSERT INTO quarantine (device_id, replica, seq, body, code, message, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                device.map(|d| d.to_string()),
+                op.map(|o| o.id.replica.to_string()),
+                op.map(|o| o.id.seq as i64),
+                body,
+                code,
+                message,
+                now
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The operation a stored visit belongs to.
+pub fn visit_operation(c: &Connection, visit: VisitId) -> Result<Option<OperationId>, DbError> {
+    let s: Option<String> = c
+        .query_row(
+            "SELECT operation_id FROM visits WHERE id = ?1",
+            [visit.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    s.map(|s| {
+        s.parse()
+            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))
+    })
+    .transpose()
+}
+
+/// Stores a batch in the caller's transaction: one result per item, in order.
+/// Rejected items go to the quarantine; they never stop the others.
+pub fn push(
+    c: &Connection,
+    who: &Pusher<'_>,
+    items: Vec<Incoming>,
+    now: &str,
+) -> Result<Vec<PushResult>, DbError> {
+    let mut out = Vec::with_capacity(items.len());
+    let mut touched = BTreeSet::new();
+    for item in items {
+        let op = match item {
+            Incoming::Malformed { raw, message } => {
+                let r = reject("malformed", message, None);
+                quarantine(c, who.device, None, &raw, &r, now)?;
+                out.push(r);
+                continue;
+            }
+            Incoming::Op(op) => op,
+        };
+        let body = serde_json::to_string(&op).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let r = push_one(c, who, &op, &body, now, &mut touched)?;
+        quarantine(c, who.device, Some(&op), &body, &r, now)?;
+        out.push(r);
+    }
+    for v in touched {
+        reindex(c, v, now)?;
+    }
+    Ok(out)
+}
+
+fn push_one(
+    c: &Connection,
+    who: &Pusher<'_>,
+    op: &Op,
+    body: &str,
+    now: &str,
+    touched: &mut BTreeSet<VisitId>,
+) -> Result<PushResult, DbError> {
+    if let Some(d) = who.device {
+        if op.id.replica.0 != d {
+            return Ok(reject(
+                "wrong_replica",
+                "a device may push only its own ops (replica must be the device id)",
+                None,
+            ));
+        }
+    }
+    if let Err(e) = op.validate() {
+        return Ok(reject("invalid", e.reason.to_string(), e.field));
+    }
+    let allowed = |o: &OperationId| who.operations.is_none_or(|ops| ops.contains(o));
+    let existing = visit_operation(c, op.visit)?;
+    let operation = match (&op.action, existing) {
+        (Action::Create { operation }, None) => {
+            if !allowed(operation) {
+                return Ok(reject(
+                    "forbidden_operation",
+                    "you are not a member of this operation",
+                    None,
+                ));
+            }
+            if !super::people::operation_exists(c, *operation)? {
+                return Ok(reject("unknown_operation", "no such operation", None));
+            }
+            c.execute(
+                "INSERT INTO visits (id, operation_id, status, voided, conflicts, updated_at)
+                 VALUES (?1, ?2, 'draft', 0, 0, ?3)",
+                params![op.visit.to_string(), operation.to_string(), now],
+            )?;
+            *operation
+        }
+        (Action::Create { operation }, Some(e)) if *operation != e => {
+            return Ok(reject(
+                "operation_mismatch",
+                "the visit already belongs to another operation",
+                None,
+            ));
+        }
+        (_, Some(e)) => e,
+        (_, None) => {
+            return Ok(reject(
+                "unknown_visit",
+                "no such visit: push its create op first",
+                None,
+            ));
+        }
+    };
+    if !allowed(&operation) {
+        return Ok(reject(
+            "forbidden_operation",
+            "you are not a member of this visit's operation",
+            None,
+        ));
+    }
+    let inserted = c.execute(
+        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING",
+        params![
+            op.id.replica.to_string(),
+            op.id.seq as i64,
+            op.visit.to_string(),
+            operation.to_string(),
+            body,
+            who.device.map(|d| d.to_string()),
+            now
+        ],
+    )?;
+    if inserted == 1 {
+        touched.insert(op.visit);
+        return Ok(PushResult::Accepted);
+    }
+    let stored: String = c.query_row(
+        "SELECT body FROM ops WHERE replica = ?1 AND seq = ?2",
+        params![op.id.replica.to_string(), op.id.seq as i64],
+        |r| r.get(0),
+    )?;
+    Ok(if stored == body {
+        PushResult::Duplicate
+    } else {
+        reject(
+            "id_reused",
+            "this op id was already used for a different op",
+            None,
+        )
+    })
+}
+
+fn parse_op(body: &str) -> Result<Op, DbError> {
+    serde_json::from_str(body).map_err(|e| DbError::Corrupt(format!("stored op: {e}")))
+}
+
+/// Every stored op of a visit, in arrival order.
+pub fn visit_ops(c: &Connection, visit: VisitId) -> Result<Vec<Op>, DbError> {
+    let mut stmt = c.prepare_cached("SELECT body FROM ops WHERE visit_id = ?1 ORDER BY cursor")?;
+    let bodies = stmt
+        .query_map([visit.to_string()], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    bodies.iter().map(|b| parse_op(b)).collect()
+}
+
+/// The merged state of a visit, rebuilt from its ops.
+pub fn visit_state(c: &Connection, visit: VisitId) -> Result<Option<Visit>, DbError> {
+    let ops = visit_ops(c, visit)?;
+    if ops.is_empty() {
+        return Ok(None);
+    }
+    let mut v = Visit::new(visit);
+    for op in &ops {
+        v.apply(op);
+    }
+    Ok(Some(v))
+}
+
+fn reindex(c: &Connection, visit: VisitId, now: &str) -> Result<(), DbError> {
+    let Some(v) = visit_state(c, visit)? else {
+        return Ok(());
+    };
+    c.execute(
+        "UPDATE visits SET status = ?2, location_kind = ?3, started_at = ?4, voided = ?5, conflicts = ?6, updated_at = ?7
+         WHERE id = ?1",
+        params![
+            visit.to_string(),
+            v.status().as_str(),
+            v.location_kind().map(|k| k.as_str().to_owned()),
+            v.started_at(),
+            v.is_voided(),
+            v.conflicts().len() as i64,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// A page of ops for a pull.
+pub struct Page {
+    /// `(cursor, op JSON)`, in cursor order.
+    pub ops: Vec<(i64, String)>,
+    /// True when more ops follow.
+    pub more: bool,
+}
+
+/// Ops after `cursor` in the given operations (`None`: all), at most `limit`.
+pub fn pull(
+    c: &Connection,
+    scope: Option<&[OperationId]>,
+    cursor: i64,
+    limit: i64,
+) -> Result<Page, DbError> {
+    let mut sql = String::from("SELECT cursor, body FROM ops WHERE cursor > ?");
+    let mut args: Vec<String> = vec![cursor.to_string()];
+    if let Some(ops) = scope {
+        if ops.is_empty() {
+            return Ok(Page {
+                ops: vec![],
+                more: false,
+            });
+        }
+        sql.push_str(" AND operation_id IN (");
+        sql.push_str(&vec!["?"; ops.len()].join(","));
+        sql.push(')');
+        args.extend(ops.iter().map(|o| o.to_string()));
+    }
+    sql.push_str(" ORDER BY cursor LIMIT ?");
+    args.push((limit + 1).to_string());
+    let mut stmt = c.prepare(&sql)?;
+    let mut rows = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<Vec<(i64, String)>, _>>()?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok(Page { ops: rows, more })
+}
+
+/// A row of the visit index.
+#[derive(Clone, Debug, Serialize)]
+pub struct VisitRow {
+    /// Visit.
+    pub id: String,
+    /// Operation.
+    pub operation_id: String,
+    /// Status.
+    pub status: String,
+    /// Kind of place.
+    pub location_kind: Option<String>,
+    /// Start (UTC ms).
+    pub started_at: Option<i64>,
+    /// Voided.
+    pub voided: bool,
+    /// Fields in conflict.
+    pub conflicts: i64,
+    /// Last change stored.
+    pub updated_at: String,
+}
+
+/// Visits in the given operations (`None`: all), newest first, optionally by
+/// operation and status.
+pub fn visits(
+    c: &Connection,
+    scope: Option<&[OperationId]>,
+    operation: Option<OperationId>,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<VisitRow>, DbError> {
+    let mut sql = String::from(
+        "SELECT id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at FROM visits WHERE 1 = 1",
+    );
+    let mut args: Vec<String> = Vec::new();
+    if let Some(ops) = scope {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        sql.push_str(" AND operation_id IN (");
+        sql.push_str(&vec!["?"; ops.len()].join(","));
+        sql.push(')');
+        args.extend(ops.iter().map(|o| o.to_string()));
+    }
+    if let Some(o) = operation {
+        sql.push_str(" AND operation_id = ?");
+        args.push(o.to_string());
+    }
+    if let Some(s) = status {
+        sql.push_str(" AND status = ?");
+        args.push(s.to_owned());
+    }
+    sql.push_str(" ORDER BY started_at DESC, id LIMIT ?");
+    args.push(limit.to_string());
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok(VisitRow {
+                id: r.get(0)?,
+                operation_id: r.get(1)?,
+                status: r.get(2)?,
+                location_kind: r.get(3)?,
+                started_at: r.get(4)?,
+                voided: r.get(5)?,
+                conflicts: r.get(6)?,
+                updated_at: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// A quarantined op.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuarantineRow {
+    /// Row id.
+    pub id: i64,
+    /// Pushing device.
+    pub device_id: Option<String>,
+    /// Op's replica, if it parsed.
+    pub replica: Option<String>,
+    /// Op's sequence number, if it parsed.
+    pub seq: Option<i64>,
+    /// The op as received.
+    pub body: String,
+    /// Rejection code.
+    pub code: String,
+    /// Rejection message.
+    pub message: String,
+    /// When.
+    pub received_at: String,
+}
+
+/// Newest quarantined ops first.
+pub fn quarantined(c: &Connection, limit: i64) -> Result<Vec<QuarantineRow>, DbError> {
+    let mut stmt = c.prepare(
+        "SELECT id, device_id, replica, seq, body, code, message, received_at FROM quarantine ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt
+        .query_map([limit], |r| {
+            Ok(QuarantineRow {
+                id: r.get(0)?,
+                device_id: r.get(1)?,
+                replica: r.get(2)?,
+                seq: r.get(3)?,
+                body: r.get(4)?,
+                code: r.get(5)?,
+                message: r.get(6)?,
+                received_at: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Counts for metrics: ops stored, ops quarantined.
+pub fn counts(c: &Connection) -> Result<(i64, i64), DbError> {
+    Ok((
+        c.query_row("SELECT COALESCE(MAX(cursor), 0) FROM ops", [], |r| r.get(0))?,
+        c.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?,
+    ))
+}
+
+/// The next sequence number for a replica (the server's own ops).
+pub fn next_seq(c: &Connection, replica: &str) -> Result<u64, DbError> {
+    let max: i64 = c.query_row(
+        "SELECT COALESCE(MAX(seq), 0) FROM ops WHERE replica = ?1",
+        [replica],
+        |r| r.get(0),
+    )?;
+    Ok(max as u64 + 1)
+}

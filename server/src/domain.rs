@@ -1,0 +1,157 @@
+//! Server-side records (users, operations, devices) shared by `db` and `api`.
+//! No SQL and no HTTP here.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// What a user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Records visits from a device.
+    Officer,
+    /// Reads and reviews the visits of their operations.
+    Supervisor,
+    /// Manages operations, users and devices; reads everything.
+    Admin,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "officer" => Some(Role::Officer),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+id!(
+    /// A user.
+    UserId
+);
+id!(
+    /// A team within an operation.
+    TeamId
+);
+id!(
+    /// An enrolled device; also its sync-core replica id.
+    DeviceId
+);
+
+/// A user account.
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Name shown (for officers, their collar number and name).
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// When created (RFC 3339).
+    pub created_at: String,
+}
+
+/// An operation (a campaign such as a week of action).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Operation {
+    /// Id (the sync-core `OperationId`).
+    pub id: sync_core::OperationId,
+    /// Name.
+    pub name: String,
+    /// Force area.
+    pub force_area: String,
+    /// First day, `YYYY-MM-DD`.
+    pub starts_on: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub ends_on: String,
+}
+
+/// A team.
+#[derive(Clone, Debug, Serialize)]
+pub struct Team {
+    /// Id.
+    pub id: TeamId,
+    /// Operation.
+    pub operation_id: sync_core::OperationId,
+    /// Name.
+    pub name: String,
+}
+
+/// An enrolled device.
+#[derive(Clone, Debug, Serialize)]
+pub struct Device {
+    /// Id (= replica id).
+    pub id: DeviceId,
+    /// Owner.
+    pub user_id: UserId,
+    /// Label given at enrolment.
+    pub label: String,
+    /// When enrolled.
+    pub enrolled_at: String,
+    /// When revoked, if it was.
+    pub revoked_at: Option<String>,
+    /// Last request seen.
+    pub last_seen_at: Option<String>,
+}
+
+/// Who is calling, resolved from a bearer token.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The user.
+    pub user: User,
+    /// The device, when the token is a device token.
+    pub device: Option<DeviceId>,
+    /// Operations the user belongs to (admins: empty, they see all).
+    pub operations: Vec<sync_core::OperationId>,
+}
+
+impl Caller {
+    /// The audit actor string.
+    pub fn actor(&self) -> String {
+        match self.device {
+            Some(d) => format!("user:{} device:{d}", self.user.id),
+            None => format!("user:{}", self.user.id),
+        }
+    }
+
+    /// True when the caller may see an operation's records.
+    pub fn sees(&self, op: &sync_core::OperationId) -> bool {
+        self.user.role == Role::Admin || self.operations.contains(op)
+    }
+}

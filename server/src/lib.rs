@@ -1,0 +1,218 @@
+//! The Aidant server: actix-web over SQLite. `run` starts it on a listener
+//! the caller opened (tests use port 0); `main.rs` only parses the command line.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod ratelimit;
+pub mod secrets;
+
+use actix_web::{dev::Server, middleware, web, App, HttpServer};
+use config::Config;
+use db::Db;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+use sync_core::ReplicaId;
+
+/// Shared state of every worker.
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// The configuration.
+    pub config: Config,
+    /// Login and enrolment attempts.
+    pub auth_limiter: ratelimit::RateLimiter,
+    /// Request metrics.
+    pub metrics: metrics::Metrics,
+    /// The server's own replica id (for ops it writes, such as reviews).
+    pub server_replica: ReplicaId,
+}
+
+/// Now, RFC 3339 UTC with milliseconds (sorts as text).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Now plus `d`, RFC 3339 UTC.
+pub fn rfc3339_in(d: chrono::Duration) -> String {
+    (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database {path}: {source}")]
+    Db {
+        /// File.
+        path: String,
+        /// Cause.
+        source: db::DbError,
+    },
+    /// TLS files unreadable or invalid.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Binding or starting failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A started server, and the one-time setup code when no admin exists yet.
+pub struct Running {
+    /// Await it (or stop it through its handle).
+    pub server: Server,
+    /// Printed once at first start; used with `POST /api/v1/setup`.
+    pub setup_code: Option<String>,
+}
+
+/// Opens the database, creates the first admin (or a setup code) and the
+/// server's replica id. Returns the state's parts.
+pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), StartError> {
+    let wrap = |source| StartError::Db {
+        path: config.db_path.display().to_string(),
+        source,
+    };
+    let db = Db::open(&config.db_path).map_err(wrap)?;
+    let password_hash = match &config.admin_password {
+        Some(p) => Some(secrets::hash_password(p).map_err(|e| wrap(db::DbError::Task(e)))?),
+        None => None,
+    };
+    let now = now_rfc3339();
+    let (replica, code) = db
+        .write_blocking(|tx| {
+            let replica = match db::meta_get(tx, "server_replica")? {
+                Some(r) => r,
+                None => {
+                    let r = uuid::Uuid::new_v4().to_string();
+                    db::meta_set(tx, "server_replica", &r)?;
+                    r
+                }
+            };
+            let mut code = None;
+            if !db::people::admin_exists(tx)? {
+                if let Some(hash) = &password_hash {
+                    let user = domain::User {
+                        id: domain::UserId(uuid::Uuid::new_v4()),
+                        username: "admin".into(),
+                        display_name: "Administrator".into(),
+                        role: domain::Role::Admin,
+                        created_at: now.clone(),
+                    };
+                    db::people::create_user(tx, &user, Some(hash))?;
+                    db::audit::append(
+                        tx,
+                        &now,
+                        &db::audit::Entry {
+                            actor: "system",
+                            action: "setup.admin_created",
+                            subject: &format!("user:{}", user.id),
+                            reason: "AIDANT_ADMIN_PASSWORD",
+                            detail: "{}",
+                        },
+                    )?;
+                } else {
+                    let c = secrets::new_code();
+                    db::meta_set(tx, "setup_code_hash", &secrets::hash_secret(&c))?;
+                    code = Some(c);
+                }
+            }
+            Ok((replica, code))
+        })
+        .map_err(wrap)?;
+    let replica = replica
+        .parse()
+        .map_err(|e: uuid::Error| wrap(db::DbError::Corrupt(e.to_string())))?;
+    Ok((db, replica, code))
+}
+
+fn tls_config(t: &config::Tls) -> Result<rustls::ServerConfig, StartError> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| StartError::Tls(format!("{}: {e}", p.display())))
+    };
+    let certs = rustls_pemfile::certs(&mut &read(&t.cert)?[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StartError::Tls(format!("{}: {e}", t.cert.display())))?;
+    let key = rustls_pemfile::private_key(&mut &read(&t.key)?[..])
+        .map_err(|e| StartError::Tls(format!("{}: {e}", t.key.display())))?
+        .ok_or_else(|| StartError::Tls(format!("{}: no private key found", t.key.display())))?;
+    rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| StartError::Tls(e.to_string()))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| StartError::Tls(e.to_string()))
+}
+
+/// Starts the server on `listener`.
+pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError> {
+    let (db, server_replica, setup_code) = bootstrap(&config)?;
+    let tls = config.tls.as_ref().map(tls_config).transpose()?;
+    let state = web::Data::new(AppState {
+        db,
+        auth_limiter: ratelimit::RateLimiter::new(
+            config.limits.auth_per_minute,
+            Duration::from_secs(60),
+        ),
+        metrics: metrics::Metrics::default(),
+        server_replica,
+        config: config.clone(),
+    });
+    let limits = config.limits.clone();
+    let static_dir = config.static_dir.clone();
+    let hsts = tls.is_some();
+    let server = HttpServer::new(move || {
+        let mut headers = middleware::DefaultHeaders::new()
+            .add(("X-Content-Type-Options", "nosniff"))
+            .add(("X-Frame-Options", "DENY"))
+            .add(("Referrer-Policy", "no-referrer"))
+            .add((
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+            ))
+            .add(("Permissions-Policy", "camera=(self), geolocation=(self), microphone=()"));
+        if hsts {
+            headers = headers.add(("Strict-Transport-Security", "max-age=31536000"));
+        }
+        let state_for_metrics = state.clone();
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(limits.body_bytes))
+            .app_data(web::JsonConfig::default().limit(limits.body_bytes).error_handler(error::json_error))
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .wrap(headers)
+            .wrap_fn(move |req, srv| {
+                use actix_web::dev::Service;
+                let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                let start = Instant::now();
+                let m = state_for_metrics.clone();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await;
+                    let status = match &res {
+                        Ok(r) => r.status().as_u16(),
+                        Err(e) => e.as_response_error().status_code().as_u16(),
+                    };
+                    m.metrics.observe(&route, status, start.elapsed().as_secs_f64());
+                    res
+                }
+            })
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(api::configure)
+            .service(api::service::static_files(&static_dir))
+    })
+    .shutdown_timeout(30);
+    let server = match tls {
+        Some(t) => server.listen_rustls_0_23(listener, t)?,
+        None => server.listen(listener)?,
+    }
+    .run();
+    Ok(Running { server, setup_code })
+}
