@@ -49,8 +49,8 @@ pub use model::{
     Conflict, Note, Person, PersonField, PersonSet, Position, Value, Visit, VisitField, VisitSet,
 };
 pub use op::{Action, Op, OpError, Reason, SetTarget, Target};
-pub use view::VisitView;
 pub use replica::{ApplyReport, Outcome, Replica, VersionVector};
+pub use view::VisitView;
 pub use vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,
     PartnerAgency, PersonRole, SafeguardingAction, Status, StopPower, VisitType,

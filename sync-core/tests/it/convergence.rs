@@ -16,11 +16,19 @@ pub fn check_seed(seed: u64, replicas: usize, steps: usize) {
     let first = visits(&w.replicas[0]);
     for r in &w.replicas {
         assert_eq!(r.op_count(), w.universe.len(), "seed {seed}");
-        assert_eq!(r.version_vector(), w.replicas[0].version_vector(), "seed {seed}");
+        assert_eq!(
+            r.version_vector(),
+            w.replicas[0].version_vector(),
+            "seed {seed}"
+        );
         assert_eq!(visits(r), first, "seed {seed}: replica {} diverged", r.id());
     }
     // 2. Status never went backwards on any replica at any step.
-    assert!(w.status_regressions.is_empty(), "seed {seed}: {:?}", w.status_regressions);
+    assert!(
+        w.status_regressions.is_empty(),
+        "seed {seed}: {:?}",
+        w.status_regressions
+    );
     // 3. Any delivery order, with duplicates, gives the same state.
     let mut rng = Rng::new(seed ^ 0x5EED);
     for k in 0..2 {
@@ -67,7 +75,11 @@ pub fn check_state_laws(seed: u64) {
     let mut w = World::run(seed, 3, 60);
     let v = crate::world::VISITS[0];
     let state = |r: &Replica| r.visit(&v).cloned().unwrap();
-    let (a, b, c) = (state(&w.replicas[0]), state(&w.replicas[1]), state(&w.replicas[2]));
+    let (a, b, c) = (
+        state(&w.replicas[0]),
+        state(&w.replicas[1]),
+        state(&w.replicas[2]),
+    );
     let join = |x: &Visit, y: &Visit| {
         let mut z = x.clone();
         z.merge(y);

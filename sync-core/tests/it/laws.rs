@@ -33,21 +33,33 @@ fn reg_from(writes: &[Write], order: &[usize]) -> MvRegister<u8> {
             .filter(|&&p| p < i)
             .map(|&p| id(writes[p].0, writes[p].1))
             .collect();
-        let stamp = Stamp { hlc: Hlc::new(u64::from(*wall), 0), replica: ReplicaId::from_u128(u128::from(*r)) };
+        let stamp = Stamp {
+            hlc: Hlc::new(u64::from(*wall), 0),
+            replica: ReplicaId::from_u128(u128::from(*r)),
+        };
         reg.apply(id(*r, *s), stamp, *value, &pred);
     }
     reg
 }
 
 fn writes() -> impl Strategy<Value = Vec<Write>> {
-    prop::collection::vec((0u8..3, 0u8..40, any::<u16>(), any::<u8>(), prop::collection::vec(0usize..12, 0..3)), 0..12)
-        .prop_map(|mut ws| {
-            // Op ids must be unique: make seq the position.
-            for (i, w) in ws.iter_mut().enumerate() {
-                w.1 = i as u8 + 1;
-            }
-            ws
-        })
+    prop::collection::vec(
+        (
+            0u8..3,
+            0u8..40,
+            any::<u16>(),
+            any::<u8>(),
+            prop::collection::vec(0usize..12, 0..3),
+        ),
+        0..12,
+    )
+    .prop_map(|mut ws| {
+        // Op ids must be unique: make seq the position.
+        for (i, w) in ws.iter_mut().enumerate() {
+            w.1 = i as u8 + 1;
+        }
+        ws
+    })
 }
 
 proptest! {

@@ -27,7 +27,8 @@ fn both_ways(a: &mut Replica, b: &mut Replica, now: u64) {
 }
 
 fn started(a: &mut Replica, b: &mut Replica) {
-    a.create_visit(T0, V, OPERATION, LocationKind::CarWash).unwrap();
+    a.create_visit(T0, V, OPERATION, LocationKind::CarWash)
+        .unwrap();
     send(a, b, T0);
 }
 
@@ -36,8 +37,13 @@ fn postcode(r: &Replica) -> Option<String> {
 }
 
 fn set_postcode(r: &mut Replica, now: u64, pc: &str) -> Op {
-    r.set(now, V, Target::Visit(VisitField::Postcode), Value::Text(pc.into()))
-        .unwrap()
+    r.set(
+        now,
+        V,
+        Target::Visit(VisitField::Postcode),
+        Value::Text(pc.into()),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -140,7 +146,10 @@ fn voiding_keeps_the_record_with_its_reason() {
     both_ways(&mut a, &mut b, T0 + 3);
     let v = b.visit(&V).unwrap();
     assert!(v.is_voided());
-    assert_eq!(v.text(&VisitField::VoidReason), Some("duplicate of visit 41"));
+    assert_eq!(
+        v.text(&VisitField::VoidReason),
+        Some("duplicate of visit 41")
+    );
     assert_eq!(v.notes().count(), 1);
     assert_eq!(v.location_kind(), Some(LocationKind::CarWash));
 }
@@ -151,17 +160,35 @@ fn removed_person_is_flagged_not_lost_and_concurrent_edits_survive() {
     started(&mut a, &mut b);
     let p = PersonId::from_u128(77);
     a.add_person(T0 + 1, V, p).unwrap();
-    a.set(T0 + 2, V, Target::Person(p, PersonField::Name), Value::Text("Withheld".into()))
-        .unwrap();
+    a.set(
+        T0 + 2,
+        V,
+        Target::Person(p, PersonField::Name),
+        Value::Text("Withheld".into()),
+    )
+    .unwrap();
     send(&a, &mut b, T0 + 3);
-    a.set(T0 + 4, V, Target::Person(p, PersonField::Removed), Value::Bool(true))
-        .unwrap();
-    b.add(T0 + 5, V, SetTarget::Person(p, PersonSet::SafeguardingActions), "nrm_referral")
-        .unwrap();
+    a.set(
+        T0 + 4,
+        V,
+        Target::Person(p, PersonField::Removed),
+        Value::Bool(true),
+    )
+    .unwrap();
+    b.add(
+        T0 + 5,
+        V,
+        SetTarget::Person(p, PersonSet::SafeguardingActions),
+        "nrm_referral",
+    )
+    .unwrap();
     both_ways(&mut a, &mut b, T0 + 6);
     let person = a.visit(&V).unwrap().person(&p).unwrap();
     assert!(person.is_removed());
-    assert_eq!(person.get(&PersonField::Name), Some(&Value::Text("Withheld".into())));
+    assert_eq!(
+        person.get(&PersonField::Name),
+        Some(&Value::Text("Withheld".into()))
+    );
     assert!(person.has(&PersonSet::SafeguardingActions, "nrm_referral"));
 }
 
@@ -204,25 +231,50 @@ fn newer_client_ops(r: &mut Replica) -> Vec<Op> {
         .create_visit(T0, V, OPERATION, LocationKind::parse("hovercraft_port"))
         .unwrap();
     ops.push(
-        r.set(T0, V, Target::Visit(VisitField::parse("drone_footage_ref")), Value::Int(42))
-            .unwrap(),
+        r.set(
+            T0,
+            V,
+            Target::Visit(VisitField::parse("drone_footage_ref")),
+            Value::Int(42),
+        )
+        .unwrap(),
     );
     ops.push(
-        r.add(T0, V, SetTarget::Visit(VisitSet::Indicators), "nb_new_indicator_2027")
-            .unwrap(),
+        r.add(
+            T0,
+            V,
+            SetTarget::Visit(VisitSet::Indicators),
+            "nb_new_indicator_2027",
+        )
+        .unwrap(),
     );
     ops.push(
-        r.add(T0, V, SetTarget::Visit(VisitSet::parse("languages_heard")), "tigrinya")
-            .unwrap(),
+        r.add(
+            T0,
+            V,
+            SetTarget::Visit(VisitSet::parse("languages_heard")),
+            "tigrinya",
+        )
+        .unwrap(),
     );
     ops.push(r.add_person(T0, V, p).unwrap());
     ops.push(
-        r.set(T0, V, Target::Person(p, PersonField::Role), Value::Text("delivery_rider".into()))
-            .unwrap(),
+        r.set(
+            T0,
+            V,
+            Target::Person(p, PersonField::Role),
+            Value::Text("delivery_rider".into()),
+        )
+        .unwrap(),
     );
     ops.push(
-        r.set(T0, V, Target::Arrests(Offence::parse("cyber_fraud")), Value::Int(1))
-            .unwrap(),
+        r.set(
+            T0,
+            V,
+            Target::Arrests(Offence::parse("cyber_fraud")),
+            Value::Int(1),
+        )
+        .unwrap(),
     );
     ops.push(r.set_status(T0, V, Status::parse("archived")).unwrap());
     ops
@@ -243,23 +295,36 @@ fn unknown_values_survive_wire_json_and_relay() {
     let report = send(&newer, &mut relay, T0);
     assert_eq!(report.accepted(), ops.len());
     send(&relay, &mut third, T0);
-    let relayed: Vec<Op> = third.missing_for(&VersionVector::default()).cloned().collect();
+    let relayed: Vec<Op> = third
+        .missing_for(&VersionVector::default())
+        .cloned()
+        .collect();
     assert_eq!(relayed, ops);
     let v = third.visit(&V).unwrap();
-    assert_eq!(v.location_kind(), Some(LocationKind::parse("hovercraft_port")));
+    assert_eq!(
+        v.location_kind(),
+        Some(LocationKind::parse("hovercraft_port"))
+    );
     assert!(!v.location_kind().unwrap().is_known());
-    assert_eq!(v.get(&VisitField::parse("drone_footage_ref")), Some(&Value::Int(42)));
+    assert_eq!(
+        v.get(&VisitField::parse("drone_footage_ref")),
+        Some(&Value::Int(42))
+    );
     assert!(v.has(&VisitSet::Indicators, "nb_new_indicator_2027"));
     assert!(v.has(&VisitSet::parse("languages_heard"), "tigrinya"));
     assert_eq!(v.arrests().count(), 1);
     assert_eq!(v.status(), Status::Draft);
-    assert_eq!(v.status_register().unrecognised().collect::<Vec<_>>(), ["archived"]);
+    assert_eq!(
+        v.status_register().unrecognised().collect::<Vec<_>>(),
+        ["archived"]
+    );
 }
 
 #[test]
 fn a_bad_op_never_blocks_the_rest_of_a_queue() {
     let (mut a, mut b) = (replica(1), replica(2));
-    a.create_visit(T0, V, OPERATION, LocationKind::Hotel).unwrap();
+    a.create_visit(T0, V, OPERATION, LocationKind::Hotel)
+        .unwrap();
     let mut ops: Vec<Op> = a.missing_for(&VersionVector::default()).cloned().collect();
     // Forge three bad ops among 40 good ones, as a buggy or tampered client might.
     for i in 0..40u64 {
@@ -297,7 +362,10 @@ fn a_bad_op_never_blocks_the_rest_of_a_queue() {
     let rejected = report.rejected();
     assert_eq!(rejected.len(), 3);
     let fields: Vec<Option<&str>> = rejected.iter().map(|e| e.field.as_deref()).collect();
-    assert_eq!(fields, [Some("indicators"), Some("person.nationality"), Some("note")]);
+    assert_eq!(
+        fields,
+        [Some("indicators"), Some("person.nationality"), Some("note")]
+    );
     assert_eq!(report.accepted(), ops.len() - 3);
     assert_eq!(b.visit(&V).unwrap().notes().count(), 41);
     assert_eq!(b.version_vector(), a.version_vector());
@@ -311,9 +379,14 @@ fn a_bad_op_never_blocks_the_rest_of_a_queue() {
 #[test]
 fn reused_op_id_with_other_content_is_rejected_and_the_first_kept() {
     let (mut a, mut b) = (replica(1), replica(2));
-    a.create_visit(T0, V, OPERATION, LocationKind::Hotel).unwrap();
+    a.create_visit(T0, V, OPERATION, LocationKind::Hotel)
+        .unwrap();
     send(&a, &mut b, T0);
-    let mut forged: Op = a.missing_for(&VersionVector::default()).next().cloned().unwrap();
+    let mut forged: Op = a
+        .missing_for(&VersionVector::default())
+        .next()
+        .cloned()
+        .unwrap();
     forged.action = Action::Create {
         operation: OperationId::from_u128(666),
     };
@@ -325,9 +398,15 @@ fn reused_op_id_with_other_content_is_rejected_and_the_first_kept() {
 #[test]
 fn local_edits_are_validated_before_using_a_sequence_number() {
     let mut a = replica(1);
-    a.create_visit(T0, V, OPERATION, LocationKind::VehicleStop).unwrap();
+    a.create_visit(T0, V, OPERATION, LocationKind::VehicleStop)
+        .unwrap();
     let err = a
-        .set(T0, V, Target::Visit(VisitField::Occupants), Value::Text("seven".into()))
+        .set(
+            T0,
+            V,
+            Target::Visit(VisitField::Occupants),
+            Value::Text("seven".into()),
+        )
         .unwrap_err();
     assert_eq!(err.field.as_deref(), Some("occupants"));
     let ok = a

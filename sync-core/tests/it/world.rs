@@ -12,7 +12,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -20,7 +20,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
@@ -138,14 +138,14 @@ impl World {
                 now,
                 visit,
                 SetTarget::Visit(VisitSet::Indicators),
-                *self.rng.pick(&INDICATORS),
+                INDICATORS[self.rng.below(4) as usize],
             ),
             4 => rep
                 .remove(
                     now,
                     visit,
                     SetTarget::Visit(VisitSet::Indicators),
-                    *self.rng.pick(&INDICATORS),
+                    INDICATORS[self.rng.below(4) as usize],
                 )
                 .map(|o| o.unwrap_or_else(|| rep_note(rep, now, visit))),
             5 => rep.add_person(now, visit, person),
@@ -165,7 +165,9 @@ impl World {
             _ => rep.set_status(
                 now,
                 visit,
-                Status::parse(*self.rng.pick(&["draft", "submitted", "reviewed", "archived"])),
+                Status::parse(
+                    ["draft", "submitted", "reviewed", "archived"][self.rng.below(4) as usize],
+                ),
             ),
         };
         self.universe.push(op.expect("generated edits are valid"));
@@ -179,7 +181,11 @@ impl World {
             .cloned()
             .collect();
         ops.retain(|_| self.rng.chance(70));
-        let dups: Vec<Op> = ops.iter().filter(|_| self.rng.chance(10)).cloned().collect();
+        let dups: Vec<Op> = ops
+            .iter()
+            .filter(|_| self.rng.chance(10))
+            .cloned()
+            .collect();
         ops.extend(dups);
         self.rng.shuffle(&mut ops);
         let before: Vec<Option<u8>> = VISITS
