@@ -21,15 +21,17 @@
 # *every* cargo command in the sourcing shell, so source it from scripts (a
 # subshell), not from an interactive shell you also use for native builds.
 #
-# Knobs: WASM_SKIP_RUSTUP=1 skips step 3; WASM_DEBIAN_MIN (default 1.90) is the
-# oldest rustc-web accepted before `apt-get update` is run.
+# Knobs: WASM_TOOLCHAIN=debian forces step 2/4 (to test that route on a machine
+# that has the rustup target); WASM_DEBIAN_MIN (default 1.89: uuid 1.29 and
+# postcard 1.2 in Cargo.lock need it) is the oldest rustc-web accepted without
+# first running `apt-get update`.
 # No `set -e` here: the file is sourced. Sourcing it returns non-zero on failure.
 
 _wasm_log() { echo "wasm-env: $*" >&2; }
 
-# Run a command as root (CI runs as root; elsewhere try sudo).
+# Run a command as root (CI runs as root; elsewhere sudo, never prompting).
 _wasm_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
 }
 
 # Version "A.B.C" -> integer A*1000+B, for comparisons.
@@ -45,10 +47,10 @@ _wasm_debian_install() {
   local dest=$1 debs=$1.debs ver mm llvm min
   [ -f "$dest/.complete" ] && return 0
   command -v apt-get >/dev/null || { _wasm_log "no apt-get: cannot use the Debian fallback"; return 1; }
-  min=${WASM_DEBIAN_MIN:-1.90}
+  min=${WASM_DEBIAN_MIN:-1.89}
   ver=$(_wasm_candidate rustc-web)
-  # Stale or missing package lists (bookworm's base lists only know rustc-web
-  # 1.85; the security archive has the newer one): refresh them once.
+  # Missing or stale package lists (an old bookworm-security list offers
+  # rustc-web 1.85; a fresh one 1.96): refresh them, once.
   if [ -z "$ver" ] || [ "$(_wasm_ver "$ver")" -lt "$(_wasm_ver "$min")" ]; then
     _wasm_log "rustc-web candidate '${ver:-none}' < $min: running apt-get update"
     _wasm_root apt-get update -qq >&2 || return 1
@@ -68,7 +70,8 @@ _wasm_debian_install() {
    exit "${PIPESTATUS[0]}") || { _wasm_log "apt-get download failed"; return 1; }
   local f
   for f in "$debs"/*.deb; do dpkg -x "$f" "$dest" || return 1; done
-  rm -rf "$debs"
+  # -Zbuild-std only needs library/; the compiler's own sources are ~370 MB.
+  rm -rf "$debs" "$dest"/usr/src/rustc-*/src "$dest"/usr/src/rustc-*/compiler "$dest/usr/share/doc"
   [ -x "$dest/usr/bin/rustc" ] && [ -d "$dest/usr/lib/rustlib/src/rust/library" ] \
     || { _wasm_log "unpacked toolchain is incomplete"; return 1; }
   echo "$ver" >"$dest/.complete"
@@ -101,10 +104,15 @@ _wasm_env() {
   mkdir -p "$tools" || return 1
 
   export CARGO_TARGET_DIR=$root/target-wasm
+  # Sourced a second time in one shell: forget the Debian route's settings.
+  if [ "${RUSTC:-}" = "$rweb/usr/bin/rustc" ]; then
+    unset RUSTC RUSTDOC RUSTC_BOOTSTRAP CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER
+  fi
   export WASM_CARGO_ARGS=""
-  if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  if [ "${WASM_TOOLCHAIN:-auto}" != debian ] \
+      && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     _wasm_log "using rustup's wasm32-unknown-unknown target"
-  elif [ ! -f "$rweb/.complete" ] && [ "${WASM_SKIP_RUSTUP:-0}" != 1 ] \
+  elif [ "${WASM_TOOLCHAIN:-auto}" != debian ] && [ ! -f "$rweb/.complete" ] \
       && command -v rustup >/dev/null \
       && timeout 45 rustup target add wasm32-unknown-unknown >&2; then
     _wasm_log "installed rustup's wasm32-unknown-unknown target"
@@ -131,5 +139,6 @@ _wasm_env() {
 }
 
 # Called in an || list so that a caller's `set -e` does not abort half-way
-# through: the functions above check their own errors.
+# through: the functions above check their own errors. (`exit` if executed.)
+# shellcheck disable=SC2317
 _wasm_env || { _wasm_log "wasm32 toolchain setup failed"; return 1 2>/dev/null || exit 1; }

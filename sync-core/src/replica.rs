@@ -8,7 +8,6 @@ use crate::model::{Value, Visit, VisitField};
 use crate::op::{Action, Op, OpError, Reason, SetTarget, Target};
 use crate::vocab::{LocationKind, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// Per replica, the highest sequence number such that every op up to it is held.
@@ -86,11 +85,50 @@ impl ApplyReport {
     }
 }
 
-/// One logged op and whether it took effect.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Logged {
-    op: Op,
-    rejected: Option<Reason>,
+/// One replica's ops: the contiguous prefix `1..=dense.len()` in a vector, and
+/// ops received ahead of a gap in a map until the gap fills.
+#[derive(Clone, Debug, Default)]
+struct Slots {
+    dense: Vec<Op>,
+    sparse: BTreeMap<u64, Op>,
+}
+
+impl Slots {
+    fn get(&self, seq: u64) -> Option<&Op> {
+        match usize::try_from(seq).ok().and_then(|s| s.checked_sub(1)) {
+            Some(i) if i < self.dense.len() => Some(&self.dense[i]),
+            _ => self.sparse.get(&seq),
+        }
+    }
+
+    /// Stores an op whose slot is empty.
+    fn insert(&mut self, op: Op) {
+        if op.id.seq == self.dense.len() as u64 + 1 {
+            self.dense.push(op);
+            while let Some(next) = self.sparse.remove(&(self.dense.len() as u64 + 1)) {
+                self.dense.push(next);
+            }
+        } else {
+            self.sparse.insert(op.id.seq, op);
+        }
+    }
+
+    fn contiguous(&self) -> u64 {
+        self.dense.len() as u64
+    }
+
+    fn len(&self) -> usize {
+        self.dense.len() + self.sparse.len()
+    }
+
+    fn after(&self, seq: u64) -> impl Iterator<Item = &Op> {
+        let from = usize::try_from(seq)
+            .unwrap_or(usize::MAX)
+            .min(self.dense.len());
+        self.dense[from..]
+            .iter()
+            .chain(self.sparse.range(seq.saturating_add(1)..).map(|(_, op)| op))
+    }
 }
 
 /// A replica's whole state. Visits are derived from the log.
@@ -99,7 +137,9 @@ pub struct Replica {
     id: ReplicaId,
     clock: Clock,
     next_seq: u64,
-    log: BTreeMap<ReplicaId, BTreeMap<u64, Logged>>,
+    log: BTreeMap<ReplicaId, Slots>,
+    /// Logged ops that were rejected (kept for relay, without effect).
+    rejected: BTreeMap<OpId, Reason>,
     vv: VersionVector,
     visits: BTreeMap<VisitId, Visit>,
 }
@@ -136,6 +176,7 @@ impl Replica {
             clock,
             next_seq: 1,
             log: BTreeMap::new(),
+            rejected: BTreeMap::new(),
             vv: VersionVector::default(),
             visits: BTreeMap::new(),
         }
@@ -166,16 +207,21 @@ impl Replica {
         self.visits.values()
     }
 
+    /// Ops held but rejected as invalid, with why (they relay, without effect).
+    pub fn rejected_ops(&self) -> impl Iterator<Item = (&OpId, &Reason)> {
+        self.rejected.iter()
+    }
+
     /// Number of ops held (accepted and rejected).
     pub fn op_count(&self) -> usize {
-        self.log.values().map(BTreeMap::len).sum()
+        self.log.values().map(Slots::len).sum()
     }
 
     /// The ops a peer with version vector `peer` lacks, by replica then sequence.
     pub fn missing_for<'a>(&'a self, peer: &'a VersionVector) -> impl Iterator<Item = &'a Op> + 'a {
         self.log
             .iter()
-            .flat_map(move |(r, ops)| ops.range(peer.get(r) + 1..).map(|(_, l)| &l.op))
+            .flat_map(move |(r, ops)| ops.after(peer.get(r)))
     }
 
     /// This replica's own ops after `seq` (the unacknowledged tail a device sends).
@@ -183,7 +229,7 @@ impl Replica {
         self.log
             .get(&self.id)
             .into_iter()
-            .flat_map(move |ops| ops.range(seq + 1..).map(|(_, l)| &l.op))
+            .flat_map(move |ops| ops.after(seq))
     }
 
     /// Applies remote ops received at local wall time `now_ms`. Each op gets its
@@ -204,48 +250,46 @@ impl Replica {
     fn insert(&mut self, op: Op) -> Outcome {
         let id = op.id;
         let slot = self.log.entry(id.replica).or_default();
-        let rejected = match slot.entry(id.seq) {
-            Entry::Occupied(e) => {
-                return if e.get().op == op {
-                    Outcome::Duplicate
-                } else {
-                    Outcome::Rejected {
-                        error: OpError {
-                            op: id,
-                            visit: op.visit,
-                            field: None,
-                            reason: Reason::IdReused,
-                        },
-                    }
-                };
-            }
-            Entry::Vacant(v) => {
-                let validity = op.validate();
-                if validity.is_ok() {
-                    self.visits
-                        .entry(op.visit)
-                        .or_insert_with(|| Visit::new(op.visit))
-                        .apply(&op);
+        if let Some(held) = slot.get(id.seq) {
+            return if *held == op {
+                Outcome::Duplicate
+            } else {
+                Outcome::Rejected {
+                    error: OpError {
+                        op: id,
+                        visit: op.visit,
+                        field: None,
+                        reason: Reason::IdReused,
+                    },
                 }
-                v.insert(Logged {
-                    op,
-                    rejected: validity.as_ref().err().map(|e| e.reason.clone()),
-                });
-                validity.err()
-            }
-        };
-        // Advance the contiguous prefix.
-        let mut top = self.vv.get(&id.replica);
-        while slot.contains_key(&(top + 1)) {
-            top += 1;
+            };
         }
-        self.vv.0.insert(id.replica, top);
+        let validity = op.validate();
+        match &validity {
+            Ok(()) => self
+                .visits
+                .entry(op.visit)
+                .or_insert_with(|| Visit::new(op.visit))
+                .apply(&op),
+            Err(e) => {
+                self.rejected.insert(id, e.reason.clone());
+            }
+        }
+        self.store(op);
+        match validity {
+            Ok(()) => Outcome::Accepted,
+            Err(error) => Outcome::Rejected { error },
+        }
+    }
+
+    /// Logs an op whose slot is empty and advances the version vector.
+    fn store(&mut self, op: Op) {
+        let id = op.id;
+        let slot = self.log.entry(id.replica).or_default();
+        slot.insert(op);
+        self.vv.0.insert(id.replica, slot.contiguous());
         if id.replica == self.id {
             self.next_seq = self.next_seq.max(id.seq + 1);
-        }
-        match rejected {
-            None => Outcome::Accepted,
-            Some(error) => Outcome::Rejected { error },
         }
     }
 
@@ -263,8 +307,12 @@ impl Replica {
             hlc: self.clock.tick(now_ms),
             ..op
         };
-        let outcome = self.insert(op.clone());
-        debug_assert_eq!(outcome, Outcome::Accepted);
+        // Validated above, and the slot is ours and new: apply and log directly.
+        self.visits
+            .entry(visit)
+            .or_insert_with(|| Visit::new(visit))
+            .apply(&op);
+        self.store(op.clone());
         Ok(op)
     }
 
@@ -409,7 +457,7 @@ impl Replica {
         let p = Persisted {
             id: self.id,
             clock: self.clock.clone(),
-            ops: crate::wire::encode(self.log.values().flat_map(|m| m.values().map(|l| &l.op))),
+            ops: crate::wire::encode(self.log.values().flat_map(|m| m.after(0))),
         };
         postcard::to_allocvec(&p).expect("serialising to a Vec cannot fail")
     }

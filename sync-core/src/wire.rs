@@ -1,13 +1,28 @@
 //! The compact binary wire format for batches of ops.
 //!
-//! Wire types are separate from the in-memory [`Op`]; [`encode`] and [`decode`]
-//! convert explicitly. A batch holds tables of the UUIDs it mentions (each sent
-//! once), runs of consecutive sequence numbers per replica, clock readings as
-//! deltas, and vocabulary identifiers as indices into a frozen symbol table.
-//! The encoding is postcard (varints), so a typical field edit costs ~10 bytes.
+//! Wire layout is separate from the in-memory [`Op`]; [`encode`] and [`decode`]
+//! convert explicitly, with no intermediate allocations on the encode side.
 //!
-//! Compatibility: [`SYMBOLS_V1`] is append-only. An identifier that is not in
-//! the table (a newer client's value) travels as text, so nothing is lost.
+//! ```text
+//! batch   := version:u8  table(replicas)  table(visits)  table(others)  n_runs:v  run*
+//! table   := n:v  uuid[16]*
+//! run     := replica:v  first_seq:v  n_ops:v  op*
+//! op      := head:v  [counter:v]  [visit:v]  opcode:u8  body
+//!            head = zigzag(wall - previous wall) << 2 | has_counter << 1 | visit_changed
+//! body    := by opcode: 0 create other:v | 1 set-visit sym value preds
+//!            | 2 set-person other:v sym value preds | 3 set-arrests sym value preds
+//!            | 4 add-visit sym sym | 5 add-person-set other:v sym sym
+//!            | 6 remove-visit sym sym preds | 7 remove-person-set other:v sym sym preds
+//!            | 8 add-person other:v | 9 note str | 10 status sym
+//! sym     := v = index << 1 (known identifier) | len << 1 | 1 followed by UTF-8
+//! value   := 0 empty | 1 text sym | 2 int zz | 3 false | 4 true | 5 time zz
+//!            | 6 position zz zz v
+//! preds   := n:v  (replica:v  zigzag(op seq - pred seq):v)*
+//! ```
+//! `v` is a LEB128 varint, `zz` a zigzag varint. UUIDs are sent once per batch;
+//! identifiers are indices into a frozen, append-only symbol table
+//! ([`SYMBOLS_V1`]); an identifier not in it (a newer client's) travels as text,
+//! so nothing is lost. A typical field edit costs 6–10 bytes plus its text.
 
 use crate::hlc::Hlc;
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
@@ -17,19 +32,27 @@ use crate::vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,
     PartnerAgency, PersonRole, SafeguardingAction, Status, StopPower, VisitType,
 };
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 /// The format version written first in every batch.
 pub const FORMAT_VERSION: u8 = 1;
 
 /// A batch could not be decoded.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WireError {
-    /// Not postcard, truncated, or a wrong shape.
-    #[error("malformed batch: {0}")]
-    Malformed(String),
+    /// Ended before a complete value.
+    #[error("batch truncated at byte {0}")]
+    Truncated(usize),
+    /// A byte that cannot start what was expected.
+    #[error("malformed batch at byte {at}: {what}")]
+    Malformed {
+        /// Offset.
+        at: usize,
+        /// What was wrong.
+        what: &'static str,
+    },
     /// A format version this build does not read.
     #[error("unsupported wire format version {0}")]
     Version(u8),
@@ -39,31 +62,36 @@ pub enum WireError {
         /// Which table.
         table: &'static str,
         /// The index.
-        index: u32,
+        index: u64,
     },
-    /// A sequence number overflow in a run.
-    #[error("sequence number overflow")]
-    SeqOverflow,
+    /// Bytes after the last run.
+    #[error("{0} unexpected bytes after the batch")]
+    Trailing(usize),
 }
 
-/// The frozen symbol table, version 1: every known identifier at the time the
-/// format was fixed, first occurrence kept. Append only.
-fn symbols() -> &'static (Vec<&'static str>, HashMap<&'static str, u16>) {
-    static TABLE: OnceLock<(Vec<&'static str>, HashMap<&'static str, u16>)> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut list: Vec<&'static str> = Vec::new();
-        let mut index = HashMap::new();
-        for group in SYMBOLS_V1 {
-            for s in *group {
-                if !index.contains_key(s) {
-                    index.insert(*s, list.len() as u16);
-                    list.push(*s);
-                }
-            }
+/// FNV-1a, for the small lookup tables here (keys are not attacker-chosen
+/// in a way that matters: a collision only costs time on the encoder's side).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
         }
-        (list, index)
-    })
+        self.0 = h;
+    }
 }
+
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// The groups making up the v1 symbol table, in order.
 pub const SYMBOLS_V1: &[&[&str]] = &[
@@ -86,100 +114,119 @@ pub const SYMBOLS_V1: &[&[&str]] = &[
     Status::KNOWN,
 ];
 
-/// A string that is usually a known identifier.
-#[derive(Serialize, Deserialize)]
-enum Sym {
-    Known(u16),
-    Other(String),
-}
+type Symbols = (Vec<&'static str>, FnvMap<&'static str, u32>);
 
-#[derive(Serialize, Deserialize)]
-struct WId {
-    replica: u32,
-    seq: u64,
-}
-
-#[derive(Serialize, Deserialize)]
-enum WTarget {
-    Visit(Sym),
-    Person(u32, Sym),
-    Arrests(Sym),
-}
-
-#[derive(Serialize, Deserialize)]
-enum WSet {
-    Visit(Sym),
-    Person(u32, Sym),
-}
-
-#[derive(Serialize, Deserialize)]
-enum WValue {
-    Empty,
-    Text(Sym),
-    Int(i64),
-    Bool(bool),
-    Time(i64),
-    Position(i32, i32, u32),
-}
-
-#[derive(Serialize, Deserialize)]
-enum WAction {
-    Create(u32),
-    Set(WTarget, WValue, Vec<WId>),
-    Add(WSet, Sym),
-    Remove(WSet, Sym, Vec<WId>),
-    AddPerson(u32),
-    Note(String),
-    Status(Sym),
-}
-
-#[derive(Serialize, Deserialize)]
-struct WOp {
-    /// Wall time minus the previous op's wall time in the batch.
-    wall_delta: i64,
-    counter: u32,
-    visit: u32,
-    action: WAction,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Run {
-    replica: u32,
-    first_seq: u64,
-    ops: Vec<WOp>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Batch {
-    version: u8,
-    replicas: Vec<[u8; 16]>,
-    visits: Vec<[u8; 16]>,
-    others: Vec<[u8; 16]>,
-    runs: Vec<Run>,
-}
-
-#[derive(Default)]
-struct Table {
-    list: Vec<[u8; 16]>,
-    index: HashMap<[u8; 16], u32>,
-}
-
-impl Table {
-    fn idx(&mut self, id: &[u8; 16]) -> u32 {
-        if let Some(i) = self.index.get(id) {
-            return *i;
+/// The frozen symbol table, version 1: every known identifier at the time the
+/// format was fixed, first occurrence kept. Append only.
+fn symbols() -> &'static Symbols {
+    static TABLE: OnceLock<Symbols> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut list: Vec<&'static str> = Vec::new();
+        let mut index = FnvMap::default();
+        for group in SYMBOLS_V1 {
+            for s in *group {
+                if !index.contains_key(s) {
+                    index.insert(*s, list.len() as u32);
+                    list.push(*s);
+                }
+            }
         }
-        let i = self.list.len() as u32;
-        self.list.push(*id);
-        self.index.insert(*id, i);
-        i
+        (list, index)
+    })
+}
+
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn u8(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+    fn v(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.buf.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.buf.push(n as u8);
+    }
+    fn zz(&mut self, n: i64) {
+        self.v(zigzag(n));
+    }
+    fn str(&mut self, s: &str) {
+        self.v((s.len() as u64) << 1 | 1);
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+    fn sym(&mut self, s: &str) {
+        match symbols().1.get(s) {
+            Some(i) => self.v(u64::from(*i) << 1),
+            None => self.str(s),
+        }
+    }
+    fn value(&mut self, v: &Value) {
+        match v {
+            Value::Empty => self.u8(0),
+            Value::Text(s) => {
+                self.u8(1);
+                self.sym(s);
+            }
+            Value::Int(n) => {
+                self.u8(2);
+                self.zz(*n);
+            }
+            Value::Bool(false) => self.u8(3),
+            Value::Bool(true) => self.u8(4),
+            Value::Time(t) => {
+                self.u8(5);
+                self.zz(*t);
+            }
+            Value::Position(p) => {
+                self.u8(6);
+                self.zz(i64::from(p.lat_e7));
+                self.zz(i64::from(p.lon_e7));
+                self.v(u64::from(p.accuracy_m));
+            }
+        }
     }
 }
 
-fn sym(s: &str) -> Sym {
-    match symbols().1.get(s) {
-        Some(i) => Sym::Known(*i),
-        None => Sym::Other(s.to_owned()),
+/// A table of UUIDs sent once per batch. Batches mention few distinct ids, so
+/// a linear scan of the last few beats hashing; a map takes over when large.
+#[derive(Default)]
+struct Table {
+    list: Vec<[u8; 16]>,
+    index: FnvMap<[u8; 16], u32>,
+}
+
+impl Table {
+    fn idx(&mut self, id: &[u8; 16]) -> u64 {
+        if self.list.len() <= 8 {
+            if let Some(i) = self.list.iter().position(|x| x == id) {
+                return i as u64;
+            }
+        } else if let Some(i) = self.index.get(id) {
+            return u64::from(*i);
+        }
+        let i = self.list.len() as u32;
+        self.list.push(*id);
+        if self.list.len() > 8 {
+            if self.index.is_empty() {
+                for (j, x) in self.list.iter().enumerate() {
+                    self.index.insert(*x, j as u32);
+                }
+            } else {
+                self.index.insert(*id, i);
+            }
+        }
+        u64::from(i)
     }
 }
 
@@ -187,222 +234,385 @@ fn sym(s: &str) -> Sym {
 pub fn encode<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Vec<u8> {
     let (mut replicas, mut visits, mut others) =
         (Table::default(), Table::default(), Table::default());
-    let mut runs: Vec<Run> = Vec::new();
+    let mut body = Writer {
+        buf: Vec::with_capacity(256),
+    };
+    // Runs are written into `body` with a placeholder-free layout: each run's
+    // header is written when it starts, and its op count patched at the end
+    // by keeping runs in a side list (start offset, count).
+    let mut runs: Vec<(u64, u64, usize, u64)> = Vec::new(); // replica, first_seq, start, count
     let mut prev_wall: u64 = 0;
+    let mut prev_visit: Option<VisitId> = None;
     let mut next: Option<(ReplicaId, u64)> = None;
     for op in ops {
         let r = replicas.idx(op.id.replica.as_bytes());
-        let mut wid = |id: &OpId| WId {
-            replica: replicas.idx(id.replica.as_bytes()),
-            seq: id.seq,
+        if next != Some((op.id.replica, op.id.seq)) {
+            runs.push((r, op.id.seq, body.buf.len(), 0));
+        }
+        if let Some(run) = runs.last_mut() {
+            run.3 += 1;
+        }
+        next = Some((op.id.replica, op.id.seq.wrapping_add(1)));
+        let delta = op.hlc.wall_ms.wrapping_sub(prev_wall) as i64;
+        prev_wall = op.hlc.wall_ms;
+        let new_visit = prev_visit != Some(op.visit);
+        body.v(zigzag(delta) << 2 | u64::from(op.hlc.counter != 0) << 1 | u64::from(new_visit));
+        if op.hlc.counter != 0 {
+            body.v(u64::from(op.hlc.counter));
+        }
+        if new_visit {
+            body.v(visits.idx(op.visit.as_bytes()));
+            prev_visit = Some(op.visit);
+        }
+        let preds = |w: &mut Writer, ids: &[OpId], replicas: &mut Table| {
+            w.v(ids.len() as u64);
+            for p in ids {
+                w.v(replicas.idx(p.replica.as_bytes()));
+                w.zz(op.id.seq.wrapping_sub(p.seq) as i64);
+            }
         };
-        let action = match &op.action {
-            Action::Create { operation } => WAction::Create(others.idx(operation.as_bytes())),
+        match &op.action {
+            Action::Create { operation } => {
+                body.u8(0);
+                body.v(others.idx(operation.as_bytes()));
+            }
             Action::Set {
                 target,
                 value,
                 pred,
             } => {
-                let t = match target {
-                    Target::Visit(f) => WTarget::Visit(sym(f.as_str())),
-                    Target::Person(p, f) => {
-                        WTarget::Person(others.idx(p.as_bytes()), sym(f.as_str()))
+                match target {
+                    Target::Visit(f) => {
+                        body.u8(1);
+                        body.sym(f.as_str());
                     }
-                    Target::Arrests(o) => WTarget::Arrests(sym(o.as_str())),
-                };
-                let v = match value {
-                    Value::Empty => WValue::Empty,
-                    Value::Text(s) => WValue::Text(sym(s)),
-                    Value::Int(n) => WValue::Int(*n),
-                    Value::Bool(b) => WValue::Bool(*b),
-                    Value::Time(t) => WValue::Time(*t),
-                    Value::Position(p) => WValue::Position(p.lat_e7, p.lon_e7, p.accuracy_m),
-                };
-                WAction::Set(t, v, pred.iter().map(&mut wid).collect())
+                    Target::Person(p, f) => {
+                        body.u8(2);
+                        body.v(others.idx(p.as_bytes()));
+                        body.sym(f.as_str());
+                    }
+                    Target::Arrests(o) => {
+                        body.u8(3);
+                        body.sym(o.as_str());
+                    }
+                }
+                body.value(value);
+                preds(&mut body, pred, &mut replicas);
             }
-            Action::Add { set, elem } => WAction::Add(wset(set, &mut others), sym(elem)),
+            Action::Add { set, elem } => {
+                set_head(&mut body, set, 4, &mut others);
+                body.sym(elem);
+            }
             Action::Remove {
                 set,
                 elem,
                 observed,
             } => {
-                let obs = observed.iter().map(&mut wid).collect();
-                WAction::Remove(wset(set, &mut others), sym(elem), obs)
+                set_head(&mut body, set, 6, &mut others);
+                body.sym(elem);
+                preds(&mut body, observed, &mut replicas);
             }
-            Action::AddPerson { person } => WAction::AddPerson(others.idx(person.as_bytes())),
-            Action::Note { text } => WAction::Note(text.clone()),
-            Action::Status { status } => WAction::Status(sym(status.as_str())),
-        };
-        let wop = WOp {
-            wall_delta: op.hlc.wall_ms.wrapping_sub(prev_wall) as i64,
-            counter: op.hlc.counter,
-            visit: visits.idx(op.visit.as_bytes()),
-            action,
-        };
-        prev_wall = op.hlc.wall_ms;
-        match (next, runs.last_mut()) {
-            (Some(n), Some(run)) if n == (op.id.replica, op.id.seq) => run.ops.push(wop),
-            _ => runs.push(Run {
-                replica: r,
-                first_seq: op.id.seq,
-                ops: vec![wop],
-            }),
+            Action::AddPerson { person } => {
+                body.u8(8);
+                body.v(others.idx(person.as_bytes()));
+            }
+            Action::Note { text } => {
+                body.u8(9);
+                body.str(text);
+            }
+            Action::Status { status } => {
+                body.u8(10);
+                body.sym(status.as_str());
+            }
         }
-        next = Some((op.id.replica, op.id.seq.wrapping_add(1)));
     }
-    let batch = Batch {
-        version: FORMAT_VERSION,
-        replicas: replicas.list,
-        visits: visits.list,
-        others: others.list,
-        runs,
+    let mut out = Writer {
+        buf: Vec::with_capacity(
+            body.buf.len() + 16 * (replicas.list.len() + visits.list.len() + others.list.len()) + 8,
+        ),
     };
-    postcard::to_allocvec(&batch).expect("serialising to a Vec cannot fail")
-}
-
-fn wset(set: &SetTarget, others: &mut Table) -> WSet {
-    match set {
-        SetTarget::Visit(s) => WSet::Visit(sym(s.as_str())),
-        SetTarget::Person(p, s) => WSet::Person(others.idx(p.as_bytes()), sym(s.as_str())),
-    }
-}
-
-struct Decoder<'a> {
-    b: &'a Batch,
-}
-
-impl Decoder<'_> {
-    fn get(list: &[[u8; 16]], table: &'static str, i: u32) -> Result<[u8; 16], WireError> {
-        list.get(i as usize)
-            .copied()
-            .ok_or(WireError::BadIndex { table, index: i })
-    }
-    fn replica(&self, i: u32) -> Result<ReplicaId, WireError> {
-        Self::get(&self.b.replicas, "replica", i).map(ReplicaId::from_bytes)
-    }
-    fn other(&self, i: u32) -> Result<[u8; 16], WireError> {
-        Self::get(&self.b.others, "uuid", i)
-    }
-    fn sym(s: Sym) -> Result<String, WireError> {
-        match s {
-            Sym::Other(s) => Ok(s),
-            Sym::Known(i) => {
-                symbols()
-                    .0
-                    .get(i as usize)
-                    .map(|s| (*s).to_owned())
-                    .ok_or(WireError::BadIndex {
-                        table: "symbol",
-                        index: u32::from(i),
-                    })
-            }
+    out.u8(FORMAT_VERSION);
+    for t in [&replicas, &visits, &others] {
+        out.v(t.list.len() as u64);
+        for id in &t.list {
+            out.buf.extend_from_slice(id);
         }
     }
-    fn id(&self, w: WId) -> Result<OpId, WireError> {
-        Ok(OpId::new(self.replica(w.replica)?, w.seq))
+    out.v(runs.len() as u64);
+    for (i, (r, first, start, count)) in runs.iter().enumerate() {
+        let end = runs.get(i + 1).map_or(body.buf.len(), |x| x.2);
+        out.v(*r);
+        out.v(*first);
+        out.v(*count);
+        out.buf.extend_from_slice(&body.buf[*start..end]);
     }
-    fn ids(&self, ws: Vec<WId>) -> Result<Vec<OpId>, WireError> {
-        ws.into_iter().map(|w| self.id(w)).collect()
+    out.buf
+}
+
+fn set_head(w: &mut Writer, set: &SetTarget, base: u8, others: &mut Table) {
+    match set {
+        SetTarget::Visit(s) => {
+            w.u8(base);
+            w.sym(s.as_str());
+        }
+        SetTarget::Person(p, s) => {
+            w.u8(base + 1);
+            w.v(others.idx(p.as_bytes()));
+            w.sym(s.as_str());
+        }
     }
-    fn set(&self, s: WSet) -> Result<SetTarget, WireError> {
-        Ok(match s {
-            WSet::Visit(n) => SetTarget::Visit(VisitSet::parse(&Self::sym(n)?)),
-            WSet::Person(p, n) => SetTarget::Person(
-                PersonId::from_bytes(self.other(p)?),
-                PersonSet::parse(&Self::sym(n)?),
-            ),
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Result<u8, WireError> {
+        let x = *self.b.get(self.at).ok_or(WireError::Truncated(self.at))?;
+        self.at += 1;
+        Ok(x)
+    }
+    fn v(&mut self) -> Result<u64, WireError> {
+        let mut n: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = self.u8()?;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(WireError::Malformed {
+            at: self.at,
+            what: "varint too long",
+        })
+    }
+    fn zz(&mut self) -> Result<i64, WireError> {
+        self.v().map(unzigzag)
+    }
+    /// A count that cannot exceed the bytes left (each item takes ≥ 1 byte).
+    fn count(&mut self) -> Result<usize, WireError> {
+        let n = self.v()?;
+        if n > (self.b.len() - self.at) as u64 {
+            return Err(WireError::Malformed {
+                at: self.at,
+                what: "count larger than the batch",
+            });
+        }
+        Ok(n as usize)
+    }
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.b.len())
+            .ok_or(WireError::Truncated(self.at))?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn text(&mut self, len: u64) -> Result<String, WireError> {
+        let len = usize::try_from(len).map_err(|_| WireError::Truncated(self.at))?;
+        let at = self.at;
+        let s = self.bytes(len)?;
+        std::str::from_utf8(s)
+            .map(str::to_owned)
+            .map_err(|_| WireError::Malformed {
+                at,
+                what: "text is not UTF-8",
+            })
+    }
+    fn str(&mut self) -> Result<String, WireError> {
+        let h = self.v()?;
+        if h & 1 == 0 {
+            return Err(WireError::Malformed {
+                at: self.at,
+                what: "expected text",
+            });
+        }
+        self.text(h >> 1)
+    }
+    fn sym(&mut self) -> Result<String, WireError> {
+        let h = self.v()?;
+        if h & 1 == 1 {
+            return self.text(h >> 1);
+        }
+        let i = h >> 1;
+        symbols()
+            .0
+            .get(i as usize)
+            .map(|s| (*s).to_owned())
+            .ok_or(WireError::BadIndex {
+                table: "symbol",
+                index: i,
+            })
+    }
+    fn table(&mut self) -> Result<Vec<[u8; 16]>, WireError> {
+        let n = self.count()?;
+        let raw = self.bytes(n.checked_mul(16).ok_or(WireError::Truncated(self.at))?)?;
+        Ok(raw
+            .chunks_exact(16)
+            .map(|c| c.try_into().expect("16-byte chunk"))
+            .collect())
+    }
+    fn value(&mut self) -> Result<Value, WireError> {
+        let at = self.at;
+        Ok(match self.u8()? {
+            0 => Value::Empty,
+            1 => Value::Text(self.sym()?),
+            2 => Value::Int(self.zz()?),
+            3 => Value::Bool(false),
+            4 => Value::Bool(true),
+            5 => Value::Time(self.zz()?),
+            6 => {
+                let lat = self.zz()?;
+                let lon = self.zz()?;
+                let acc = self.v()?;
+                let bad = WireError::Malformed {
+                    at,
+                    what: "position out of range",
+                };
+                Value::Position(Position {
+                    lat_e7: i32::try_from(lat).map_err(|_| bad.clone())?,
+                    lon_e7: i32::try_from(lon).map_err(|_| bad.clone())?,
+                    accuracy_m: u32::try_from(acc).map_err(|_| bad)?,
+                })
+            }
+            _ => {
+                return Err(WireError::Malformed {
+                    at,
+                    what: "unknown value tag",
+                })
+            }
         })
     }
 }
 
-/// Decodes a batch made by [`encode`].
+fn get(list: &[[u8; 16]], table: &'static str, i: u64) -> Result<[u8; 16], WireError> {
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| list.get(i))
+        .copied()
+        .ok_or(WireError::BadIndex { table, index: i })
+}
+
+/// Decodes a batch made by [`encode`]. Never panics on bad input.
 pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
-    let batch: Batch =
-        postcard::from_bytes(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
-    if batch.version != FORMAT_VERSION {
-        return Err(WireError::Version(batch.version));
+    let mut r = Reader { b: bytes, at: 0 };
+    let version = r.u8()?;
+    if version != FORMAT_VERSION {
+        return Err(WireError::Version(version));
     }
-    let Batch {
-        replicas,
-        visits,
-        others,
-        runs,
-        ..
-    } = batch;
-    let tables = Batch {
-        version: FORMAT_VERSION,
-        replicas,
-        visits,
-        others,
-        runs: Vec::new(),
-    };
-    let d = Decoder { b: &tables };
+    let replicas = r.table()?;
+    let visits = r.table()?;
+    let others = r.table()?;
+    let replica = |i: u64| get(&replicas, "replica", i).map(ReplicaId::from_bytes);
+    let other = |i: u64| get(&others, "uuid", i);
+    let n_runs = r.count()?;
     let mut out = Vec::new();
     let mut wall: u64 = 0;
-    for run in runs {
-        let replica = d.replica(run.replica)?;
-        for (i, w) in run.ops.into_iter().enumerate() {
-            let seq = run
-                .first_seq
-                .checked_add(i as u64)
-                .ok_or(WireError::SeqOverflow)?;
-            wall = wall.wrapping_add(w.wall_delta as u64);
-            let visit = VisitId::from_bytes(Decoder::get(&d.b.visits, "visit", w.visit)?);
-            let action = match w.action {
-                WAction::Create(o) => Action::Create {
-                    operation: OperationId::from_bytes(d.other(o)?),
+    let mut visit: Option<VisitId> = None;
+    for _ in 0..n_runs {
+        let rep = replica(r.v()?)?;
+        let first = r.v()?;
+        let n = r.count()?;
+        out.reserve(n);
+        for k in 0..n as u64 {
+            let seq = first.checked_add(k).ok_or(WireError::Malformed {
+                at: r.at,
+                what: "sequence overflow",
+            })?;
+            let head = r.v()?;
+            wall = wall.wrapping_add(unzigzag(head >> 2) as u64);
+            let counter = if head & 2 != 0 {
+                u32::try_from(r.v()?).map_err(|_| WireError::Malformed {
+                    at: r.at,
+                    what: "counter too large",
+                })?
+            } else {
+                0
+            };
+            if head & 1 != 0 {
+                visit = Some(VisitId::from_bytes(get(&visits, "visit", r.v()?)?));
+            }
+            let visit = visit.ok_or(WireError::Malformed {
+                at: r.at,
+                what: "op without a visit",
+            })?;
+            let preds = |r: &mut Reader<'_>| -> Result<Vec<OpId>, WireError> {
+                let n = r.count()?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let rr = replica(r.v()?)?;
+                    let d = r.zz()?;
+                    v.push(OpId::new(rr, seq.wrapping_sub(d as u64)));
+                }
+                Ok(v)
+            };
+            let at = r.at;
+            let action = match r.u8()? {
+                0 => Action::Create {
+                    operation: OperationId::from_bytes(other(r.v()?)?),
                 },
-                WAction::Set(t, v, pred) => {
-                    let target = match t {
-                        WTarget::Visit(f) => Target::Visit(VisitField::parse(&Decoder::sym(f)?)),
-                        WTarget::Person(p, f) => Target::Person(
-                            PersonId::from_bytes(d.other(p)?),
-                            PersonField::parse(&Decoder::sym(f)?),
-                        ),
-                        WTarget::Arrests(o) => Target::Arrests(Offence::parse(&Decoder::sym(o)?)),
+                code @ 1..=3 => {
+                    let target = match code {
+                        1 => Target::Visit(VisitField::parse(&r.sym()?)),
+                        2 => {
+                            let p = PersonId::from_bytes(other(r.v()?)?);
+                            Target::Person(p, PersonField::parse(&r.sym()?))
+                        }
+                        _ => Target::Arrests(Offence::parse(&r.sym()?)),
                     };
-                    let value = match v {
-                        WValue::Empty => Value::Empty,
-                        WValue::Text(s) => Value::Text(Decoder::sym(s)?),
-                        WValue::Int(n) => Value::Int(n),
-                        WValue::Bool(b) => Value::Bool(b),
-                        WValue::Time(t) => Value::Time(t),
-                        WValue::Position(lat_e7, lon_e7, accuracy_m) => Value::Position(Position {
-                            lat_e7,
-                            lon_e7,
-                            accuracy_m,
-                        }),
-                    };
+                    let value = r.value()?;
                     Action::Set {
                         target,
                         value,
-                        pred: d.ids(pred)?,
+                        pred: preds(&mut r)?,
                     }
                 }
-                WAction::Add(s, e) => Action::Add {
-                    set: d.set(s)?,
-                    elem: Decoder::sym(e)?,
+                code @ 4..=7 => {
+                    let set = if code % 2 == 0 {
+                        SetTarget::Visit(VisitSet::parse(&r.sym()?))
+                    } else {
+                        let p = PersonId::from_bytes(other(r.v()?)?);
+                        SetTarget::Person(p, PersonSet::parse(&r.sym()?))
+                    };
+                    let elem = r.sym()?;
+                    if code < 6 {
+                        Action::Add { set, elem }
+                    } else {
+                        Action::Remove {
+                            set,
+                            elem,
+                            observed: preds(&mut r)?,
+                        }
+                    }
+                }
+                8 => Action::AddPerson {
+                    person: PersonId::from_bytes(other(r.v()?)?),
                 },
-                WAction::Remove(s, e, obs) => Action::Remove {
-                    set: d.set(s)?,
-                    elem: Decoder::sym(e)?,
-                    observed: d.ids(obs)?,
+                9 => Action::Note { text: r.str()? },
+                10 => Action::Status {
+                    status: Status::parse(&r.sym()?),
                 },
-                WAction::AddPerson(p) => Action::AddPerson {
-                    person: PersonId::from_bytes(d.other(p)?),
-                },
-                WAction::Note(text) => Action::Note { text },
-                WAction::Status(s) => Action::Status {
-                    status: Status::parse(&Decoder::sym(s)?),
-                },
+                _ => {
+                    return Err(WireError::Malformed {
+                        at,
+                        what: "unknown opcode",
+                    })
+                }
             };
             out.push(Op {
-                id: OpId::new(replica, seq),
-                hlc: Hlc::new(wall, w.counter),
+                id: OpId::new(rep, seq),
+                hlc: Hlc::new(wall, counter),
                 visit,
                 action,
             });
         }
+    }
+    if r.at != bytes.len() {
+        return Err(WireError::Trailing(bytes.len() - r.at));
     }
     Ok(out)
 }
@@ -436,14 +646,39 @@ mod tests {
     }
 
     #[test]
+    fn zigzag_round_trips() {
+        for n in [0, 1, -1, 63, -64, i64::MAX, i64::MIN] {
+            assert_eq!(unzigzag(zigzag(n)), n);
+        }
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for bytes in [
-            &[][..],
+        let cases: &[&[u8]] = &[
+            &[],
             &[1, 2, 3],
             &[FORMAT_VERSION, 200, 200, 200, 200],
             &[9, 0, 0, 0, 0],
-        ] {
+            &[FORMAT_VERSION, 0, 0, 0, 1, 0, 1, 1],
+            &[FORMAT_VERSION, 0, 0, 0, 0, 7],
+            &[
+                FORMAT_VERSION,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0xff,
+                0x01,
+            ],
+        ];
+        for bytes in cases {
             assert!(decode(bytes).is_err(), "{bytes:?}");
         }
+        assert_eq!(decode(&[FORMAT_VERSION, 0, 0, 0, 0]), Ok(vec![]));
     }
 }
