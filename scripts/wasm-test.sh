@@ -23,4 +23,4 @@ done
 
 # --target must be explicit (required by -Zbuild-std anyway).
 # shellcheck disable=SC2086  # WASM_CARGO_ARGS is a word list, maybe empty
-exec cargo test -p sync-core --target wasm32-unknown-unknown $WASM_CARGO_ARGS "${select[@]}" "$@"
+exec cargo test -p sync-core -p client-wasm --target wasm32-unknown-unknown $WASM_CARGO_ARGS "${select[@]}" "$@"
