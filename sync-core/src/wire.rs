@@ -32,6 +32,7 @@ use crate::vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,
     PartnerAgency, PersonRole, SafeguardingAction, Status, StopPower, VisitType,
 };
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
@@ -434,15 +435,20 @@ impl<'a> Reader<'a> {
         self.text(h >> 1)
     }
     fn sym(&mut self) -> Result<String, WireError> {
+        self.sym_ref().map(Cow::into_owned)
+    }
+    /// A symbol without allocating when it is a known identifier (the common
+    /// case for field, set and vocabulary names).
+    fn sym_ref(&mut self) -> Result<Cow<'static, str>, WireError> {
         let h = self.v()?;
         if h & 1 == 1 {
-            return self.text(h >> 1);
+            return self.text(h >> 1).map(Cow::Owned);
         }
         let i = h >> 1;
         symbols()
             .0
             .get(i as usize)
-            .map(|s| (*s).to_owned())
+            .map(|s| Cow::Borrowed(*s))
             .ok_or(WireError::BadIndex {
                 table: "symbol",
                 index: i,
@@ -557,12 +563,12 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
                 },
                 code @ 1..=3 => {
                     let target = match code {
-                        1 => Target::Visit(VisitField::parse(&r.sym()?)),
+                        1 => Target::Visit(VisitField::parse(&r.sym_ref()?)),
                         2 => {
                             let p = PersonId::from_bytes(other(r.v()?)?);
-                            Target::Person(p, PersonField::parse(&r.sym()?))
+                            Target::Person(p, PersonField::parse(&r.sym_ref()?))
                         }
-                        _ => Target::Arrests(Offence::parse(&r.sym()?)),
+                        _ => Target::Arrests(Offence::parse(&r.sym_ref()?)),
                     };
                     let value = r.value()?;
                     Action::Set {
@@ -573,10 +579,10 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
                 }
                 code @ 4..=7 => {
                     let set = if code % 2 == 0 {
-                        SetTarget::Visit(VisitSet::parse(&r.sym()?))
+                        SetTarget::Visit(VisitSet::parse(&r.sym_ref()?))
                     } else {
                         let p = PersonId::from_bytes(other(r.v()?)?);
-                        SetTarget::Person(p, PersonSet::parse(&r.sym()?))
+                        SetTarget::Person(p, PersonSet::parse(&r.sym_ref()?))
                     };
                     let elem = r.sym()?;
                     if code < 6 {
@@ -594,7 +600,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
                 },
                 9 => Action::Note { text: r.str()? },
                 10 => Action::Status {
-                    status: Status::parse(&r.sym()?),
+                    status: Status::parse(&r.sym_ref()?),
                 },
                 _ => {
                     return Err(WireError::Malformed {

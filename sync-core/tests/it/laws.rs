@@ -120,3 +120,29 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// Any bytes decode to ops or an error, never a panic; a valid batch with
+    /// bytes flipped, cut or appended likewise.
+    #[test]
+    fn wire_decode_never_panics(seed in any::<u64>(), noise in prop::collection::vec(any::<u8>(), 0..64), cut in any::<usize>(), flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4)) {
+        let _ = wire::decode(&noise);
+        let w = crate::world::World::run(seed, 3, 20);
+        let mut bytes = wire::encode(&w.universe);
+        prop_assert_eq!(wire::decode(&bytes).unwrap(), w.universe.clone());
+        for (at, b) in flips {
+            let n = bytes.len();
+            bytes[at % n] ^= b;
+        }
+        let _ = wire::decode(&bytes);
+        let cut = cut % (bytes.len() + 1);
+        let _ = wire::decode(&bytes[..cut]);
+        // Whatever decodes is then applied without panicking, bad ops rejected one by one.
+        if let Ok(ops) = wire::decode(&bytes) {
+            let mut r = Replica::new(ReplicaId::from_u128(77));
+            let _ = r.apply(0, ops);
+        }
+    }
+}
