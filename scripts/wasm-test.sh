@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run sync-core's tests compiled for wasm32-unknown-unknown, under Node.js via
-# wasm-bindgen-test-runner (the cargo "runner" set by wasm-env.sh).
+# Run sync-core's and client-wasm's tests compiled for wasm32-unknown-unknown,
+# under Node.js via wasm-bindgen-test-runner (the cargo "runner" set by wasm-env.sh).
 # Extra arguments go to cargo test, e.g.:  scripts/wasm-test.sh -- merge_
 #
 # Only #[wasm_bindgen_test] functions run on wasm; plain #[test]s compile but

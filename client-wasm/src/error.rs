@@ -1,7 +1,14 @@
 //! The one error type of the bindings. It reaches JavaScript as an `Error`
 //! whose `code` property is stable and whose message is for people.
 
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(
+    inline_js = "export function coded_error(message, code) { const e = new Error(message); e.code = code; return e; }"
+)]
+extern "C" {
+    fn coded_error(message: &str, code: &str) -> JsValue;
+}
 
 /// A binding error: a stable code and a human message.
 #[derive(Debug)]
@@ -32,9 +39,6 @@ impl From<sync_core::OpError> for ClientError {
 
 impl From<ClientError> for JsValue {
     fn from(e: ClientError) -> Self {
-        let err = js_sys::Error::new(&e.message);
-        // Setting a property on a fresh Error object cannot fail.
-        let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(e.code));
-        err.into()
+        coded_error(&e.message, e.code)
     }
 }

@@ -11,18 +11,32 @@ const O: &str = "00000000-0000-0000-0000-000000000007";
 #[wasm_bindgen_test]
 fn a_store_records_a_visit_and_round_trips() {
     let mut s = Store::new(R).unwrap();
-    s.create_visit(1_790_000_000_000.0, V, O, "car_wash").unwrap();
-    s.set_field(1_790_000_001_000.0, V, r#"{"visit":"postcode"}"#, r#"{"text":"OX4 1AA"}"#)
+    s.create_visit(1_790_000_000_000.0, V, O, "car_wash")
         .unwrap();
-    s.add(1_790_000_002_000.0, V, r#"{"visit":"indicators"}"#, "cw_cash_only_no_receipts")
-        .unwrap();
+    s.set_field(
+        1_790_000_001_000.0,
+        V,
+        r#"{"visit":"postcode"}"#,
+        r#"{"text":"OX4 1AA"}"#,
+    )
+    .unwrap();
+    s.add(
+        1_790_000_002_000.0,
+        V,
+        r#"{"visit":"indicators"}"#,
+        "cw_cash_only_no_receipts",
+    )
+    .unwrap();
     let json = s.visit_json(V).unwrap();
-    assert!(json.contains("OX4 1AA") && json.contains("cw_cash_only_no_receipts"), "{json}");
+    assert!(
+        json.contains("OX4 1AA") && json.contains("cw_cash_only_no_receipts"),
+        "{json}"
+    );
     let restored = Store::load(&s.save()).unwrap();
     assert_eq!(restored.visit_json(V).unwrap(), json);
-    let ops = s.ops_after_json(0.0).unwrap();
+    let ops = s.ops_after_wire(0.0);
     let mut other = Store::new("00000000-0000-0000-0000-0000000000b2").unwrap();
-    let report = other.apply_json(1_790_000_003_000.0, &ops).unwrap();
+    let report = other.apply_wire(1_790_000_003_000.0, &ops).unwrap();
     assert!(report.contains("accepted"), "{report}");
     assert_eq!(other.visit_json(V).unwrap(), json);
 }

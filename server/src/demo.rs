@@ -136,7 +136,7 @@ pub fn run(out: &mut impl Write) -> io::Result<()> {
         s.people_spoken_to,
         s.potential_victims.total(),
         s.nrm_referrals,
-        s.partner_agencies
+        s.partner_agencies.iter().cloned().collect::<Vec<_>>()
     )?;
     Ok(())
 }

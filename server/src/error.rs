@@ -176,6 +176,38 @@ pub fn query_error(
     ApiError::bad_request("bad_query", format!("bad query string: {err}")).into()
 }
 
+/// Rewrites an error response that actix produced itself as plain text (a
+/// body over `PayloadConfig`'s limit read through `web::Bytes`, for one) into
+/// our JSON `{code, message}`. JSON error responses pass unchanged.
+pub fn json_fallback<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let e = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "body_too_large",
+            "the request body is larger than the server accepts",
+        ),
+        s if s.is_client_error() => {
+            ApiError::new(status, "bad_request", "the request was not understood")
+        }
+        _ => ApiError::new(status, "internal", "something went wrong on the server"),
+    };
+    let (req, _) = res.into_parts();
+    let res = actix_web::dev::ServiceResponse::new(req, e.error_response());
+    Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
+}
+
 /// Unknown routes.
 pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(

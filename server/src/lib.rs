@@ -187,6 +187,7 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
             .app_data(web::JsonConfig::default().limit(limits.body_bytes).error_handler(error::json_error))
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .wrap(middleware::ErrorHandlers::new().default_handler(error::json_fallback))
             .wrap(headers)
             .wrap_fn(move |req, srv| {
                 use actix_web::dev::Service;

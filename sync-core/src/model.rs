@@ -3,11 +3,10 @@
 
 use crate::hlc::Stamp;
 use crate::ids::{OpId, OperationId, PersonId, VisitId};
-use crate::lattice::{MvRegister, OrSet, StatusRegister, Version};
+use crate::lattice::{MvRegister, OrSet, StatusRegister, VecMap, Version};
 use crate::op::{Action, Op, SetTarget, Target};
 use crate::vocab::{vocab, LocationKind, Offence, Status};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// A GPS fix: degrees × 10⁷ (about 1 cm) and the reported accuracy in metres.
@@ -280,19 +279,19 @@ impl PersonSet {
 }
 
 /// One person encountered, merged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
     first: Stamp,
-    fields: BTreeMap<PersonField, MvRegister<Value>>,
-    sets: BTreeMap<PersonSet, OrSet<String>>,
+    fields: VecMap<PersonField, MvRegister<Value>>,
+    sets: VecMap<PersonSet, OrSet<String>>,
 }
 
 impl Person {
     fn new(first: Stamp) -> Self {
         Self {
             first,
-            fields: BTreeMap::new(),
-            sets: BTreeMap::new(),
+            fields: VecMap::default(),
+            sets: VecMap::default(),
         }
     }
 
@@ -302,11 +301,15 @@ impl Person {
 
     fn merge(&mut self, other: &Self) {
         self.touch(other.first);
-        for (f, r) in &other.fields {
-            self.fields.entry(f.clone()).or_default().merge(r);
+        for (f, r) in other.fields.iter() {
+            self.fields
+                .get_or_insert_with(f.clone(), Default::default)
+                .merge(r);
         }
-        for (s, set) in &other.sets {
-            self.sets.entry(s.clone()).or_default().merge(set);
+        for (s, set) in other.sets.iter() {
+            self.sets
+                .get_or_insert_with(s.clone(), Default::default)
+                .merge(set);
         }
     }
 
@@ -382,17 +385,17 @@ pub struct Conflict {
 }
 
 /// The merged state of one visit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Visit {
     id: VisitId,
     /// The operation, from the earliest `create` op.
     operation: Option<(Stamp, OperationId)>,
     first: Option<Stamp>,
-    fields: BTreeMap<VisitField, MvRegister<Value>>,
-    sets: BTreeMap<VisitSet, OrSet<String>>,
-    arrests: BTreeMap<Offence, MvRegister<Value>>,
-    persons: BTreeMap<PersonId, Person>,
-    notes: BTreeMap<(Stamp, OpId), String>,
+    fields: VecMap<VisitField, MvRegister<Value>>,
+    sets: VecMap<VisitSet, OrSet<String>>,
+    arrests: VecMap<Offence, MvRegister<Value>>,
+    persons: VecMap<PersonId, Person>,
+    notes: VecMap<(Stamp, OpId), String>,
     status: StatusRegister,
 }
 
@@ -403,11 +406,11 @@ impl Visit {
             id,
             operation: None,
             first: None,
-            fields: BTreeMap::new(),
-            sets: BTreeMap::new(),
-            arrests: BTreeMap::new(),
-            persons: BTreeMap::new(),
-            notes: BTreeMap::new(),
+            fields: VecMap::default(),
+            sets: VecMap::default(),
+            arrests: VecMap::default(),
+            persons: VecMap::default(),
+            notes: VecMap::default(),
             status: StatusRegister::default(),
         }
     }
@@ -430,13 +433,14 @@ impl Visit {
                 pred,
             } => {
                 let reg = match target {
-                    Target::Visit(f) => self.fields.entry(f.clone()).or_default(),
-                    Target::Arrests(o) => self.arrests.entry(o.clone()).or_default(),
+                    Target::Visit(f) => self.fields.get_or_insert_with(f.clone(), Default::default),
+                    Target::Arrests(o) => {
+                        self.arrests.get_or_insert_with(o.clone(), Default::default)
+                    }
                     Target::Person(p, f) => self
                         .person_mut(*p, stamp)
                         .fields
-                        .entry(f.clone())
-                        .or_default(),
+                        .get_or_insert_with(f.clone(), Default::default),
                 };
                 reg.apply(op.id, stamp, value.clone(), pred);
             }
@@ -454,26 +458,25 @@ impl Visit {
                 self.person_mut(*person, stamp);
             }
             Action::Note { text } => {
-                self.notes.insert((stamp, op.id), text.clone());
+                self.notes.insert_if_absent((stamp, op.id), text.clone());
             }
             Action::Status { status } => self.status.apply(status.clone(), op.id, stamp),
         }
     }
 
     fn person_mut(&mut self, p: PersonId, stamp: Stamp) -> &mut Person {
-        let person = self.persons.entry(p).or_insert_with(|| Person::new(stamp));
+        let person = self.persons.get_or_insert_with(p, || Person::new(stamp));
         person.touch(stamp);
         person
     }
 
     fn set_mut(&mut self, set: &SetTarget, stamp: Stamp) -> &mut OrSet<String> {
         match set {
-            SetTarget::Visit(s) => self.sets.entry(s.clone()).or_default(),
+            SetTarget::Visit(s) => self.sets.get_or_insert_with(s.clone(), Default::default),
             SetTarget::Person(p, s) => self
                 .person_mut(*p, stamp)
                 .sets
-                .entry(s.clone())
-                .or_default(),
+                .get_or_insert_with(s.clone(), Default::default),
         }
     }
 
@@ -487,25 +490,33 @@ impl Visit {
         if let Some(f) = other.first {
             self.first = Some(self.first.map_or(f, |m| m.min(f)));
         }
-        for (f, r) in &other.fields {
-            self.fields.entry(f.clone()).or_default().merge(r);
+        for (f, r) in other.fields.iter() {
+            self.fields
+                .get_or_insert_with(f.clone(), Default::default)
+                .merge(r);
         }
-        for (s, set) in &other.sets {
-            self.sets.entry(s.clone()).or_default().merge(set);
+        for (s, set) in other.sets.iter() {
+            self.sets
+                .get_or_insert_with(s.clone(), Default::default)
+                .merge(set);
         }
-        for (o, r) in &other.arrests {
-            self.arrests.entry(o.clone()).or_default().merge(r);
+        for (o, r) in other.arrests.iter() {
+            self.arrests
+                .get_or_insert_with(o.clone(), Default::default)
+                .merge(r);
         }
-        for (id, p) in &other.persons {
+        for (id, p) in other.persons.iter() {
             match self.persons.get_mut(id) {
                 Some(mine) => mine.merge(p),
                 None => {
-                    self.persons.insert(*id, p.clone());
+                    self.persons.insert_if_absent(*id, p.clone());
                 }
             }
         }
-        for (k, t) in &other.notes {
-            self.notes.entry(*k).or_insert_with(|| t.clone());
+        for (k, t) in other.notes.iter() {
+            if !self.notes.contains_key(k) {
+                self.notes.insert_if_absent(*k, t.clone());
+            }
         }
         self.status.merge(&other.status);
     }
@@ -657,14 +668,14 @@ impl Visit {
                 });
             }
         };
-        for (f, r) in &self.fields {
+        for (f, r) in self.fields.iter() {
             push(Target::Visit(f.clone()), r);
         }
-        for (o, r) in &self.arrests {
+        for (o, r) in self.arrests.iter() {
             push(Target::Arrests(o.clone()), r);
         }
         for (id, p) in self.persons() {
-            for (f, r) in &p.fields {
+            for (f, r) in p.fields.iter() {
                 push(Target::Person(id, f.clone()), r);
             }
         }
@@ -680,13 +691,15 @@ impl fmt::Display for Value {
             Value::Int(n) => write!(f, "{n}"),
             Value::Bool(b) => f.write_str(if *b { "yes" } else { "no" }),
             Value::Time(t) => write!(f, "{t}"),
-            Value::Position(p) => write!(
-                f,
-                "{:.6},{:.6} ±{}m",
-                p.lat_e7 as f64 / 1e7,
-                p.lon_e7 as f64 / 1e7,
-                p.accuracy_m
-            ),
+            Value::Position(p) => {
+                // Integer arithmetic: no float formatting code in the wasm module.
+                let deg = |e7: i32| {
+                    let sign = if e7 < 0 { "-" } else { "" };
+                    let a = e7.unsigned_abs();
+                    format!("{sign}{}.{:06}", a / 10_000_000, (a % 10_000_000) / 10)
+                };
+                write!(f, "{},{} ±{}m", deg(p.lat_e7), deg(p.lon_e7), p.accuracy_m)
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::hlc::{Clock, Hlc, SkewWarning};
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
+use crate::lattice::VecMap;
 use crate::model::{Value, Visit, VisitField};
 use crate::op::{Action, Op, OpError, Reason, SetTarget, Target};
 use crate::vocab::{LocationKind, Status};
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 /// Per replica, the highest sequence number such that every op up to it is held.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct VersionVector(pub BTreeMap<ReplicaId, u64>);
+pub struct VersionVector(VecMap<ReplicaId, u64>);
 
 impl VersionVector {
     /// The contiguous prefix held for `replica` (0 when none).
@@ -21,15 +22,25 @@ impl VersionVector {
         self.0.get(replica).copied().unwrap_or(0)
     }
 
+    /// Records the contiguous prefix held for `replica`.
+    pub fn set(&mut self, replica: ReplicaId, seq: u64) {
+        *self.0.get_or_insert_with(replica, || 0) = seq;
+    }
+
     /// True when the op is covered.
     pub fn contains(&self, id: &OpId) -> bool {
         id.seq <= self.get(&id.replica)
     }
 
+    /// Every replica and its prefix, by replica id.
+    pub fn iter(&self) -> impl Iterator<Item = (&ReplicaId, &u64)> {
+        self.0.iter()
+    }
+
     /// Joins another vector (pointwise max).
     pub fn merge(&mut self, other: &Self) {
-        for (r, s) in &other.0 {
-            let mine = self.0.entry(*r).or_insert(0);
+        for (r, s) in other.0.iter() {
+            let mine = self.0.get_or_insert_with(*r, || 0);
             *mine = (*mine).max(*s);
         }
     }
@@ -90,7 +101,7 @@ impl ApplyReport {
 #[derive(Clone, Debug, Default)]
 struct Slots {
     dense: Vec<Op>,
-    sparse: BTreeMap<u64, Op>,
+    sparse: VecMap<u64, Op>,
 }
 
 impl Slots {
@@ -109,7 +120,7 @@ impl Slots {
                 self.dense.push(next);
             }
         } else {
-            self.sparse.insert(op.id.seq, op);
+            self.sparse.insert_if_absent(op.id.seq, op);
         }
     }
 
@@ -125,9 +136,12 @@ impl Slots {
         let from = usize::try_from(seq)
             .unwrap_or(usize::MAX)
             .min(self.dense.len());
-        self.dense[from..]
-            .iter()
-            .chain(self.sparse.range(seq.saturating_add(1)..).map(|(_, op)| op))
+        self.dense[from..].iter().chain(
+            self.sparse
+                .iter()
+                .filter(move |(s, _)| **s > seq)
+                .map(|(_, op)| op),
+        )
     }
 }
 
@@ -137,9 +151,9 @@ pub struct Replica {
     id: ReplicaId,
     clock: Clock,
     next_seq: u64,
-    log: BTreeMap<ReplicaId, Slots>,
+    log: VecMap<ReplicaId, Slots>,
     /// Logged ops that were rejected (kept for relay, without effect).
-    rejected: BTreeMap<OpId, Reason>,
+    rejected: VecMap<OpId, Reason>,
     vv: VersionVector,
     visits: BTreeMap<VisitId, Visit>,
 }
@@ -175,8 +189,8 @@ impl Replica {
             id,
             clock,
             next_seq: 1,
-            log: BTreeMap::new(),
-            rejected: BTreeMap::new(),
+            log: VecMap::default(),
+            rejected: VecMap::default(),
             vv: VersionVector::default(),
             visits: BTreeMap::new(),
         }
@@ -249,7 +263,7 @@ impl Replica {
 
     fn insert(&mut self, op: Op) -> Outcome {
         let id = op.id;
-        let slot = self.log.entry(id.replica).or_default();
+        let slot = self.log.get_or_insert_with(id.replica, Slots::default);
         if let Some(held) = slot.get(id.seq) {
             return if *held == op {
                 Outcome::Duplicate
@@ -272,7 +286,7 @@ impl Replica {
                 .or_insert_with(|| Visit::new(op.visit))
                 .apply(&op),
             Err(e) => {
-                self.rejected.insert(id, e.reason.clone());
+                self.rejected.insert_if_absent(id, e.reason.clone());
             }
         }
         self.store(op);
@@ -285,9 +299,9 @@ impl Replica {
     /// Logs an op whose slot is empty and advances the version vector.
     fn store(&mut self, op: Op) {
         let id = op.id;
-        let slot = self.log.entry(id.replica).or_default();
+        let slot = self.log.get_or_insert_with(id.replica, Slots::default);
         slot.insert(op);
-        self.vv.0.insert(id.replica, slot.contiguous());
+        self.vv.set(id.replica, slot.contiguous());
         if id.replica == self.id {
             self.next_seq = self.next_seq.max(id.seq + 1);
         }

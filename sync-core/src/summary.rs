@@ -16,10 +16,10 @@
 //! that early, so no history table is shipped.
 
 use crate::ids::OperationId;
+use crate::lattice::{VecMap, VecSet};
 use crate::model::{PersonField, PersonSet, Visit, VisitSet};
 use crate::vocab::{AgeGroup, LocationKind, SafeguardingAction};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 const DAY_MS: i64 = 86_400_000;
@@ -185,7 +185,7 @@ pub struct DaySummary {
     /// Visits counted (voided ones excluded).
     pub visits: u32,
     /// Visits by kind of place (identifier → count).
-    pub visits_by_kind: BTreeMap<String, u32>,
+    pub visits_by_kind: VecMap<String, u32>,
     /// Vehicle stops.
     pub vehicles_stopped: u32,
     /// Persons recorded (removed ones excluded).
@@ -199,11 +199,11 @@ pub struct DaySummary {
     /// Duty to Notify reports.
     pub duty_to_notify: u32,
     /// Arrests by offence (identifier → count).
-    pub arrests_by_offence: BTreeMap<String, u32>,
+    pub arrests_by_offence: VecMap<String, u32>,
     /// Partner agencies present at any visit.
-    pub partner_agencies: BTreeSet<String>,
+    pub partner_agencies: VecSet<String>,
     /// Officers recorded at any visit.
-    pub officers_on_duty: BTreeSet<String>,
+    pub officers_on_duty: VecSet<String>,
     /// Voided visits on the day, left out of every figure above.
     pub voided: u32,
     /// Counted visits that still hold an unresolved conflict.
@@ -260,16 +260,16 @@ pub fn day_summary<'a>(
         date,
         operation,
         visits: 0,
-        visits_by_kind: BTreeMap::new(),
+        visits_by_kind: VecMap::default(),
         vehicles_stopped: 0,
         people_spoken_to: 0,
         potential_victims: ByAge::default(),
         safeguarded: 0,
         nrm_referrals: 0,
         duty_to_notify: 0,
-        arrests_by_offence: BTreeMap::new(),
-        partner_agencies: BTreeSet::new(),
-        officers_on_duty: BTreeSet::new(),
+        arrests_by_offence: VecMap::default(),
+        partner_agencies: VecSet::default(),
+        officers_on_duty: VecSet::default(),
         voided: 0,
         visits_with_conflicts: 0,
     };
@@ -292,8 +292,7 @@ pub fn day_summary<'a>(
             s.vehicles_stopped += 1;
         }
         *s.visits_by_kind
-            .entry(kind.as_str().to_owned())
-            .or_default() += 1;
+            .get_or_insert_with(kind.as_str().to_owned(), || 0) += 1;
         if !v.conflicts().is_empty() {
             s.visits_with_conflicts += 1;
         }
@@ -321,8 +320,8 @@ pub fn day_summary<'a>(
         }
         for (offence, n) in v.arrests() {
             *s.arrests_by_offence
-                .entry(offence.as_str().to_owned())
-                .or_default() += u32::try_from(n).unwrap_or(u32::MAX);
+                .get_or_insert_with(offence.as_str().to_owned(), || 0) +=
+                u32::try_from(n).unwrap_or(u32::MAX);
         }
         s.partner_agencies
             .extend(v.set(&VisitSet::PartnerAgencies).map(str::to_owned));

@@ -3,11 +3,10 @@
 
 use crate::hlc::Stamp;
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
-use crate::lattice::{MvRegister, Version};
+use crate::lattice::{MvRegister, VecMap, Version};
 use crate::model::{Value, Visit};
 use crate::vocab::Status;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// One value of a field, with who wrote it and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,9 +62,9 @@ pub struct PersonView {
     /// The person's id.
     pub id: PersonId,
     /// Scalar fields by name.
-    pub fields: BTreeMap<String, FieldView>,
+    pub fields: VecMap<String, FieldView>,
     /// Set fields by name.
-    pub sets: BTreeMap<String, Vec<String>>,
+    pub sets: VecMap<String, Vec<String>>,
     /// True when removed (the data is kept).
     pub removed: bool,
 }
@@ -95,11 +94,11 @@ pub struct VisitView {
     /// True when voided (see the `void_reason` field).
     pub voided: bool,
     /// Scalar fields by name.
-    pub fields: BTreeMap<String, FieldView>,
+    pub fields: VecMap<String, FieldView>,
     /// Set fields by name.
-    pub sets: BTreeMap<String, Vec<String>>,
+    pub sets: VecMap<String, Vec<String>>,
     /// Arrests by offence, shown values.
-    pub arrests: BTreeMap<String, FieldView>,
+    pub arrests: VecMap<String, FieldView>,
     /// Persons in the order first recorded.
     pub persons: Vec<PersonView>,
     /// Notes in their deterministic order.

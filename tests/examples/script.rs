@@ -13,7 +13,8 @@ fn main() {
     let mut ms: Vec<_> = (0..runs)
         .map(|_| tests::script::run_sync_core(visits, &mut clock))
         .collect();
-    let median = |f: &dyn Fn(&tests::script::Measurement) -> f64, ms: &mut Vec<tests::script::Measurement>| {
+    let median = |f: &dyn Fn(&tests::script::Measurement) -> f64,
+                  ms: &mut Vec<tests::script::Measurement>| {
         ms.sort_by(|a, b| f(a).total_cmp(&f(b)));
         f(&ms[ms.len() / 2])
     };

@@ -48,7 +48,12 @@ fn incoming(req: &HttpRequest, body: &[u8]) -> Result<Vec<Incoming>, ApiError> {
             Ok(op) => Incoming::Op(op),
             Err(e) => {
                 let mut raw = v.to_string();
-                raw.truncate(4_096);
+                // Cut on a character boundary (truncate panics inside one).
+                let mut end = raw.len().min(4_096);
+                while !raw.is_char_boundary(end) {
+                    end -= 1;
+                }
+                raw.truncate(end);
                 Incoming::Malformed {
                     raw,
                     message: format!("not an op: {e}"),

@@ -184,11 +184,22 @@ pub fn verify(c: &Connection) -> Result<Verdict, DbError> {
             format!("rows {}..={head_seq} are missing", last + 1),
         );
     }
-    if head_seq < last || head_hash != prev {
+    if head_seq < last {
+        // The first row past the recorded head is the first one added.
         return broken(
-            head_seq.max(1),
+            head_seq + 1,
             "inserted",
-            format!("rows after {head_seq} were added outside the server"),
+            format!(
+                "rows {}..={last} were added outside the server",
+                head_seq + 1
+            ),
+        );
+    }
+    if head_hash != prev {
+        return broken(
+            last.max(1),
+            "inserted",
+            format!("row {last} is not the row the server last wrote"),
         );
     }
     Ok(Verdict::Ok { rows: last })

@@ -435,7 +435,9 @@ pub fn quarantined(c: &Connection, limit: i64) -> Result<Vec<QuarantineRow>, DbE
 /// Counts for metrics: ops stored, ops quarantined.
 pub fn counts(c: &Connection) -> Result<(i64, i64), DbError> {
     Ok((
-        c.query_row("SELECT COALESCE(MAX(cursor), 0) FROM ops", [], |r| r.get(0))?,
+        // Not MAX(cursor): an insert that hits ON CONFLICT DO NOTHING (a
+        // duplicate push) still uses up an AUTOINCREMENT value.
+        c.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get(0))?,
         c.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?,
     ))
 }

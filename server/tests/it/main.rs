@@ -1,17 +1,12 @@
-//! server's integration tests, one binary.
+//! server's integration tests, one binary: real HTTP on port 0 against a real
+//! SQLite file in a temporary folder.
 
-#[test]
-fn demo_sync_converges_and_shows_the_conflict() {
-    let mut out = Vec::new();
-    server::demo::run(&mut out).unwrap();
-    let text = String::from_utf8(out).unwrap();
-    assert!(
-        text.contains("Both phones hold the same record: true"),
-        "{text}"
-    );
-    assert!(text.contains("conflict on postcode"), "{text}");
-    assert!(
-        text.contains("1 potential victim(s), 1 NRM referral(s)"),
-        "{text}"
-    );
-}
+mod audit;
+mod bad_input;
+mod crash;
+mod demo;
+mod harness;
+mod openapi;
+mod operability;
+mod roles;
+mod sync;

@@ -5,7 +5,9 @@
 mod mvreg;
 mod orset;
 mod status;
+mod vecmap;
 
 pub use mvreg::{MvRegister, Version};
 pub use orset::OrSet;
 pub use status::StatusRegister;
+pub use vecmap::{VecMap, VecSet};

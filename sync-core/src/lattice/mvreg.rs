@@ -9,10 +9,10 @@
 //! State: the live writes and the set of superseded ids. Live = all writes ever
 //! delivered minus every id named as a pred, so delivery order does not matter.
 
+use super::VecSet;
 use crate::hlc::Stamp;
 use crate::ids::OpId;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// One write held by a register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,19 +26,19 @@ pub struct Version<V> {
 }
 
 /// A multi-value register. See the module docs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MvRegister<V> {
     /// Live versions, greatest stamp first.
     live: Vec<Version<V>>,
     /// Ids of every write named as a pred by some delivered write.
-    superseded: BTreeSet<OpId>,
+    superseded: VecSet<OpId>,
 }
 
 impl<V> Default for MvRegister<V> {
     fn default() -> Self {
         Self {
             live: Vec::new(),
-            superseded: BTreeSet::new(),
+            superseded: VecSet::default(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl<V: Clone + PartialEq> MvRegister<V> {
 
     /// Joins another replica's state of the same register into this one.
     pub fn merge(&mut self, other: &Self) {
-        self.superseded.extend(other.superseded.iter().copied());
+        self.superseded.extend_from(&other.superseded);
         let superseded = &self.superseded;
         self.live.retain(|v| !superseded.contains(&v.id));
         for v in &other.live {

@@ -4,22 +4,21 @@
 //! seen for that element; an add the remover had not seen survives (add wins).
 //! State: tags per element, and the set of removed tags. Order-independent.
 
+use super::{VecMap, VecSet};
 use crate::ids::OpId;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// An add-wins observed-remove set of `E`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrSet<E: Ord> {
-    adds: BTreeMap<E, BTreeSet<OpId>>,
-    removed: BTreeSet<OpId>,
+    adds: VecMap<E, VecSet<OpId>>,
+    removed: VecSet<OpId>,
 }
 
 impl<E: Ord> Default for OrSet<E> {
     fn default() -> Self {
         Self {
-            adds: BTreeMap::new(),
-            removed: BTreeSet::new(),
+            adds: VecMap::default(),
+            removed: VecSet::default(),
         }
     }
 }
@@ -28,13 +27,17 @@ impl<E: Ord + Clone> OrSet<E> {
     /// Applies an add tagged `tag`. Idempotent.
     pub fn add(&mut self, elem: E, tag: OpId) {
         if !self.removed.contains(&tag) {
-            self.adds.entry(elem).or_default().insert(tag);
+            self.adds
+                .get_or_insert_with(elem, VecSet::default)
+                .insert(tag);
         }
     }
 
     /// Applies a remove of the tags `observed` (the tags of `elem` its writer saw).
     pub fn remove(&mut self, elem: &E, observed: &[OpId]) {
-        self.removed.extend(observed.iter().copied());
+        for t in observed {
+            self.removed.insert(*t);
+        }
         if let Some(tags) = self.adds.get_mut(elem) {
             for t in observed {
                 tags.remove(t);
@@ -47,14 +50,22 @@ impl<E: Ord + Clone> OrSet<E> {
 
     /// Joins another replica's state.
     pub fn merge(&mut self, other: &Self) {
-        self.removed.extend(other.removed.iter().copied());
-        for (e, tags) in &other.adds {
-            let mine = self.adds.entry(e.clone()).or_default();
-            mine.extend(tags.iter().copied());
+        self.removed.extend_from(&other.removed);
+        for (e, tags) in other.adds.iter() {
+            self.adds
+                .get_or_insert_with(e.clone(), VecSet::default)
+                .extend_from(tags);
         }
         let removed = &self.removed;
         self.adds.retain(|_, tags| {
-            tags.retain(|t| !removed.contains(t));
+            let dead: Vec<OpId> = tags
+                .iter()
+                .filter(|t| removed.contains(t))
+                .copied()
+                .collect();
+            for t in &dead {
+                tags.remove(t);
+            }
             !tags.is_empty()
         });
     }

@@ -5,11 +5,11 @@
 //! Replica ids play no part in the rank. A status this version does not know is
 //! kept aside (and relayed through the op log) without changing the rank.
 
+use super::VecSet;
 use crate::hlc::Stamp;
 use crate::ids::OpId;
 use crate::vocab::Status;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 /// The highest status reached, by whom and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,10 +23,10 @@ pub struct Reached {
 }
 
 /// A max-register over [`Status`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatusRegister {
     top: Option<Reached>,
-    unrecognised: BTreeSet<String>,
+    unrecognised: VecSet<String>,
 }
 
 impl StatusRegister {
@@ -53,7 +53,7 @@ impl StatusRegister {
         if let Some(r) = &other.top {
             self.apply(r.status.clone(), r.id, r.stamp);
         }
-        self.unrecognised.extend(other.unrecognised.iter().cloned());
+        self.unrecognised.extend_from(&other.unrecognised);
     }
 
     /// The current status (`draft` when nothing was written).

@@ -5,7 +5,7 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-use std::collections::{BTreeMap, BTreeSet};
+use sync_core::lattice::{VecMap, VecSet};
 use sync_core::summary::{
     day_summary, london_date, london_day_bounds, london_offset_ms, ByAge, DaySummary, LocalDate,
 };
@@ -544,11 +544,11 @@ fn build_day(final_sync: bool) -> Day {
     }
 }
 
-fn counts(pairs: &[(&str, u32)]) -> BTreeMap<String, u32> {
+fn counts(pairs: &[(&str, u32)]) -> VecMap<String, u32> {
     pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
 }
 
-fn names(items: &[&str]) -> BTreeSet<String> {
+fn names(items: &[&str]) -> VecSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 

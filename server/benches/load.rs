@@ -1,0 +1,482 @@
+//! A simple local load on the real server: `cargo bench -p server --bench load`.
+//!
+//! Starts the server in-process on port 0 (a release build under `cargo
+//! bench`) over a SQLite file in a temporary folder, enrols several devices,
+//! and measures push latency and throughput for batches of 1, 50 and 500 ops
+//! from one client thread per device, pull throughput paging 1,000 ops at a
+//! time, and the cost of a one-op push into ever larger visits. It prints
+//! figures and asserts no timing (only that every op was accepted).
+//!
+//! Client and server share the machine, so the figures are a floor for the
+//! server alone. `AIDANT_BENCH_DEVICES` sets the number of devices (default 8).
+
+use serde_json::{json, Value as Json};
+use std::net::TcpListener;
+use std::sync::{mpsc, Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+use sync_core::{
+    LocationKind, Op, OperationId, Replica, ReplicaId, SetTarget, Target, Value, VisitField,
+    VisitId, VisitSet,
+};
+use uuid::Uuid;
+
+const ADMIN_PASSWORD: &str = "load-bench-admin-password";
+/// Raw SQLite insert rate on these machines (shared/notes/peers.md).
+const SQLITE_CEILING: f64 = 95_000.0;
+/// Ops per visit before a device starts a new one (a busy visit's size).
+const OPS_PER_VISIT: usize = 40;
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(5))
+        .timeout(Duration::from_secs(300))
+        .build()
+}
+
+fn call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Json {
+    let mut req = agent.request(method, url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let res = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    match res {
+        Ok(r) => {
+            let text = r.into_string().expect("body");
+            if text.is_empty() {
+                Json::Null
+            } else {
+                serde_json::from_str(&text).expect("JSON body")
+            }
+        }
+        Err(ureq::Error::Status(s, r)) => {
+            panic!(
+                "{method} {url}: {s} {}",
+                r.into_string().unwrap_or_default()
+            )
+        }
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}
+
+/// One enrolled device and the edits it makes.
+struct Device {
+    token: String,
+    replica: Replica,
+    operation: OperationId,
+    visit: Option<(VisitId, usize)>,
+    n: u64,
+}
+
+impl Device {
+    /// About `n` new ops over visits of about `OPS_PER_VISIT` ops each (a new
+    /// visit's three ops go together, so a batch can run two over).
+    fn ops(&mut self, n: usize, now_ms: u64) -> Vec<Op> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            self.n += 1;
+            let now = now_ms + self.n;
+            let visit = match self.visit {
+                Some((v, k)) if k < OPS_PER_VISIT => v,
+                _ => {
+                    let v = VisitId(Uuid::new_v4());
+                    let ops = self
+                        .replica
+                        .create_visit(now, v, self.operation, LocationKind::CarWash)
+                        .unwrap();
+                    self.visit = Some((v, ops.len()));
+                    out.extend(ops);
+                    continue;
+                }
+            };
+            out.push(self.edit(visit, now));
+            if let Some((_, k)) = &mut self.visit {
+                *k += 1;
+            }
+        }
+        out
+    }
+
+    fn edit(&mut self, v: VisitId, now: u64) -> Op {
+        match self.n % 4 {
+            0 => self.replica.set(
+                now,
+                v,
+                Target::Visit(VisitField::PremisesName),
+                Value::Text(format!("Unit {} hand car wash", self.n % 97)),
+            ),
+            1 => self.replica.set(
+                now,
+                v,
+                Target::Visit(VisitField::Occupants),
+                Value::Int((self.n % 30) as i64),
+            ),
+            2 => self.replica.add(
+                now,
+                v,
+                SetTarget::Visit(VisitSet::Indicators),
+                "cw_cash_only_no_receipts",
+            ),
+            _ => self.replica.note(
+                now,
+                v,
+                "Four workers on site; two said they sleep in the back room.",
+            ),
+        }
+        .unwrap()
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct PushRow {
+    batch: usize,
+    requests: usize,
+    ops: usize,
+    secs: f64,
+    lat: Vec<f64>,
+}
+
+/// Every device pushes `per_device` batches of `batch` ops, one thread each,
+/// all starting together. Bodies are built before the clock starts.
+fn push_load(base: &str, devices: &mut [Device], batch: usize, per_device: usize) -> PushRow {
+    let now_ms = 1_750_000_000_000;
+    // A batch can run over by two (a new visit's three ops); count what is sent.
+    let work: Vec<(String, Vec<(String, usize)>)> = devices
+        .iter_mut()
+        .map(|d| {
+            let bodies = (0..per_device)
+                .map(|_| {
+                    let ops = d.ops(batch, now_ms);
+                    (json!({ "ops": ops }).to_string(), ops.len())
+                })
+                .collect();
+            (d.token.clone(), bodies)
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(work.len() + 1));
+    let (tx, rx) = mpsc::channel();
+    let threads: Vec<_> = work
+        .into_iter()
+        .map(|(token, bodies)| {
+            let (barrier, tx, url) = (
+                barrier.clone(),
+                tx.clone(),
+                format!("{base}/api/v1/sync/push"),
+            );
+            thread::spawn(move || {
+                let agent = agent();
+                barrier.wait();
+                for (body, n) in bodies {
+                    let t = Instant::now();
+                    let r = call(&agent, "POST", &url, Some(&token), Some(&body));
+                    let ms = t.elapsed().as_secs_f64() * 1e3;
+                    assert_eq!(r["accepted"].as_u64(), Some(n as u64), "{r}");
+                    tx.send((ms, n)).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    barrier.wait();
+    let start = Instant::now();
+    let results: Vec<(f64, usize)> = rx.iter().collect();
+    let secs = start.elapsed().as_secs_f64();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut lat: Vec<f64> = results.iter().map(|(ms, _)| *ms).collect();
+    lat.sort_by(f64::total_cmp);
+    PushRow {
+        batch,
+        requests: results.len(),
+        ops: results.iter().map(|(_, n)| n).sum(),
+        secs,
+        lat,
+    }
+}
+
+struct PullRow {
+    clients: usize,
+    ops: usize,
+    pages: usize,
+    secs: f64,
+    lat: Vec<f64>,
+}
+
+/// `clients` devices each pull everything from cursor 0, 1,000 ops a page.
+fn pull_load(base: &str, tokens: &[String]) -> PullRow {
+    let barrier = Arc::new(Barrier::new(tokens.len() + 1));
+    let threads: Vec<_> = tokens
+        .iter()
+        .map(|token| {
+            let (barrier, token, base) = (barrier.clone(), token.clone(), base.to_owned());
+            thread::spawn(move || {
+                let agent = agent();
+                barrier.wait();
+                let (mut cursor, mut ops, mut lat) = (0i64, 0usize, Vec::new());
+                loop {
+                    let t = Instant::now();
+                    let page = call(
+                        &agent,
+                        "GET",
+                        &format!("{base}/api/v1/sync/pull?after={cursor}&limit=1000"),
+                        Some(&token),
+                        None,
+                    );
+                    lat.push(t.elapsed().as_secs_f64() * 1e3);
+                    ops += page["ops"].as_array().unwrap().len();
+                    cursor = page["cursor"].as_i64().unwrap();
+                    if page["more"] == json!(false) {
+                        break;
+                    }
+                }
+                (ops, lat)
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    let mut row = PullRow {
+        clients: tokens.len(),
+        ops: 0,
+        pages: 0,
+        secs: 0.0,
+        lat: Vec::new(),
+    };
+    for t in threads {
+        let (ops, lat) = t.join().unwrap();
+        row.ops += ops;
+        row.pages += lat.len();
+        row.lat.extend(lat);
+    }
+    row.secs = start.elapsed().as_secs_f64();
+    row.lat.sort_by(f64::total_cmp);
+    row
+}
+
+fn main() {
+    let n_devices: usize = std::env::var("AIDANT_BENCH_DEVICES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = server::config::Config {
+        db_path: dir.path().join("load.db"),
+        static_dir: dir.path().join("www"),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        ..Default::default()
+    };
+    // Enrolling many devices from one address would trip the login limit.
+    config.limits.auth_per_minute = 10_000;
+    let (tx, rx) = mpsc::channel();
+    let server_thread = thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let running = server::run(listener, config).expect("server starts");
+            tx.send(running.server.handle()).unwrap();
+            running.server.await.unwrap();
+        })
+    });
+    let handle = rx.recv().unwrap();
+
+    // An operation, one officer per device, each enrolled.
+    let a = agent();
+    let login = call(
+        &a,
+        "POST",
+        &format!("{base}/api/v1/login"),
+        None,
+        Some(&json!({ "username": "admin", "password": ADMIN_PASSWORD }).to_string()),
+    );
+    let admin = login["token"].as_str().unwrap().to_owned();
+    let post = |path: &str, body: Json| {
+        call(
+            &a,
+            "POST",
+            &format!("{base}{path}"),
+            Some(&admin),
+            Some(&body.to_string()),
+        )
+    };
+    let op = post(
+        "/api/v1/operations",
+        json!({ "name": "Load", "force_area": "Kent", "starts_on": "2025-06-01", "ends_on": "2025-06-30" }),
+    );
+    let operation: OperationId = op["id"].as_str().unwrap().parse().unwrap();
+    let mut devices: Vec<Device> = (0..n_devices)
+        .map(|i| {
+            let user = post(
+                "/api/v1/users",
+                json!({ "username": format!("pc.load{i}"), "display_name": format!("PC {i}"), "role": "officer" }),
+            );
+            let uid = user["id"].as_str().unwrap();
+            post(
+                &format!("/api/v1/operations/{operation}/members"),
+                json!({ "user_id": uid }),
+            );
+            let code = post(&format!("/api/v1/users/{uid}/enrolment-codes"), json!({}));
+            let e = call(
+                &a,
+                "POST",
+                &format!("{base}/api/v1/enrol"),
+                None,
+                Some(&json!({ "code": code["code"] }).to_string()),
+            );
+            let id: ReplicaId = e["device_id"].as_str().unwrap().parse().unwrap();
+            Device {
+                token: e["token"].as_str().unwrap().to_owned(),
+                replica: Replica::new(id),
+                operation,
+                visit: None,
+                n: 0,
+            }
+        })
+        .collect();
+
+    eprintln!("warming up…");
+    push_load(&base, &mut devices, 10, 5);
+    let mut pushes = Vec::new();
+    for (batch, per_device) in [(1, 150), (50, 40), (500, 8)] {
+        eprintln!("pushing batches of {batch}…");
+        pushes.push(push_load(&base, &mut devices, batch, per_device));
+    }
+    eprintln!("pulling…");
+    let tokens: Vec<String> = devices.iter().map(|d| d.token.clone()).collect();
+    let pulls = [pull_load(&base, &tokens[..1]), pull_load(&base, &tokens)];
+
+    // One-op pushes into one visit as it grows: the server rebuilds a touched
+    // visit from all of its stored ops after each push.
+    eprintln!("growing one visit…");
+    let d = &mut devices[0];
+    let a = agent();
+    let url = format!("{base}/api/v1/sync/push");
+    let v = VisitId(Uuid::new_v4());
+    let ops = d
+        .replica
+        .create_visit(1_760_000_000_000, v, operation, LocationKind::Hotel)
+        .unwrap();
+    call(
+        &a,
+        "POST",
+        &url,
+        Some(&d.token),
+        Some(&json!({ "ops": ops }).to_string()),
+    );
+    let mut size = ops.len();
+    let mut hot = Vec::new();
+    for target in [10, 1_000, 5_000] {
+        while size < target {
+            let ops: Vec<Op> = (0..(target - size).min(500))
+                .map(|_| {
+                    d.n += 1;
+                    d.edit(v, 1_760_000_000_000 + d.n)
+                })
+                .collect();
+            size += ops.len();
+            call(
+                &a,
+                "POST",
+                &url,
+                Some(&d.token),
+                Some(&json!({ "ops": ops }).to_string()),
+            );
+        }
+        let mut lat = Vec::new();
+        for _ in 0..30 {
+            d.n += 1;
+            let op = d.edit(v, 1_760_000_000_000 + d.n);
+            let body = json!({ "ops": [op] }).to_string();
+            let t = Instant::now();
+            call(&a, "POST", &url, Some(&d.token), Some(&body));
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            size += 1;
+        }
+        lat.sort_by(f64::total_cmp);
+        hot.push((target, lat));
+    }
+
+    actix_web::rt::System::new().block_on(handle.stop(true));
+    server_thread.join().unwrap();
+
+    println!();
+    println!(
+        "aidant load: {n_devices} devices, one client thread each, in-process server ({} build), SQLite WAL synchronous=FULL",
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
+    println!();
+    println!(
+        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "push", "requests", "ops", "p50 ms", "p95 ms", "p99 ms", "req/s", "ops/s", "of 95k/s"
+    );
+    for r in &pushes {
+        let ops_s = r.ops as f64 / r.secs;
+        println!(
+            "{:<16} {:>8} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>9.0} {:>9.0} {:>8.1}%",
+            format!("batch {}", r.batch),
+            r.requests,
+            r.ops,
+            percentile(&r.lat, 0.50),
+            percentile(&r.lat, 0.95),
+            percentile(&r.lat, 0.99),
+            r.requests as f64 / r.secs,
+            ops_s,
+            100.0 * ops_s / SQLITE_CEILING
+        );
+    }
+    println!();
+    println!(
+        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "pull (1000/page)", "pages", "ops", "p50 ms", "p95 ms", "p99 ms", "pages/s", "ops/s"
+    );
+    for r in &pulls {
+        println!(
+            "{:<16} {:>8} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>9.0} {:>9.0}",
+            format!("{} client(s)", r.clients),
+            r.pages,
+            r.ops,
+            percentile(&r.lat, 0.50),
+            percentile(&r.lat, 0.95),
+            percentile(&r.lat, 0.99),
+            r.pages as f64 / r.secs,
+            r.ops as f64 / r.secs
+        );
+    }
+    println!();
+    println!(
+        "{:<28} {:>8} {:>8}",
+        "one-op push into a visit of", "p50 ms", "p95 ms"
+    );
+    for (size, lat) in &hot {
+        println!(
+            "{:<28} {:>8.2} {:>8.2}",
+            format!("~{size} ops"),
+            percentile(lat, 0.50),
+            percentile(lat, 0.95)
+        );
+    }
+    let best = pushes
+        .iter()
+        .map(|r| r.ops as f64 / r.secs)
+        .fold(0.0, f64::max);
+    println!();
+    println!(
+        "best push throughput {best:.0} ops/s = {:.1}% of the ~95,000 rows/s raw SQLite ceiling (shared/notes/peers.md)",
+        100.0 * best / SQLITE_CEILING
+    );
+}
