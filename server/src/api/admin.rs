@@ -379,9 +379,10 @@ pub async fn quarantine(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let before = q.before;
     let rows = state
         .db
-        .read(move |c| db::sync::quarantined(c, limit))
+        .read(move |c| db::sync::quarantined(c, limit, before))
         .await?;
     Ok(HttpResponse::Ok().json(rows))
 }

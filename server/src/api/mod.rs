@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/metrics").route(web::get().to(service::metrics)))
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(require_json_body))
                 .service(resource("/openapi.json").route(web::get().to(service::openapi)))
                 .service(resource("/setup").route(web::post().to(session::setup)))
                 .service(resource("/login").route(web::post().to(session::login)))
@@ -60,6 +61,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/admin/audit/verify").route(web::get().to(admin::audit_verify)))
                 .default_service(web::to(crate::error::not_found)),
         );
+}
+
+/// Refuses a request body that is not JSON (or a wire batch), so a page on
+/// another site cannot post a form to the API (login CSRF and the like).
+async fn require_json_body(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::header;
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() != "0")
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ok = ct.starts_with("application/json") || ct.starts_with("application/octet-stream");
+    if has_body && !ok {
+        let e = ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        );
+        return Ok(req.error_response(e));
+    }
+    next.call(req).await.map(|r| r.map_into_boxed_body())
 }
 
 /// Parses a JSON body by hand so every failure is a 4xx with our codes.

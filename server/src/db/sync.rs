@@ -197,10 +197,12 @@ fn push_one(
             None,
         ));
     }
-    let inserted = c.execute(
-        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING",
-        params![
+    let inserted = c
+        .prepare_cached(
+            "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING",
+        )?
+        .execute(params![
             op.id.replica.to_string(),
             op.id.seq as i64,
             op.visit.to_string(),
@@ -208,8 +210,7 @@ fn push_one(
             body,
             who.device.map(|d| d.to_string()),
             now
-        ],
-    )?;
+        ])?;
     if inserted == 1 {
         touched.insert(op.visit);
         return Ok(PushResult::Accepted);
@@ -411,12 +412,17 @@ pub struct QuarantineRow {
 }
 
 /// Newest quarantined ops first.
-pub fn quarantined(c: &Connection, limit: i64) -> Result<Vec<QuarantineRow>, DbError> {
+pub fn quarantined(
+    c: &Connection,
+    limit: i64,
+    before: Option<i64>,
+) -> Result<Vec<QuarantineRow>, DbError> {
     let mut stmt = c.prepare(
-        "SELECT id, device_id, replica, seq, body, code, message, received_at FROM quarantine ORDER BY id DESC LIMIT ?1",
+        "SELECT id, device_id, replica, seq, body, code, message, received_at FROM quarantine
+         WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt
-        .query_map([limit], |r| {
+        .query_map(params![limit, before.unwrap_or(i64::MAX)], |r| {
             Ok(QuarantineRow {
                 id: r.get(0)?,
                 device_id: r.get(1)?,

@@ -132,7 +132,7 @@ fn bad_requests_get_json_4xx_and_change_nothing() {
         ("POST", "/api/v1/sync/push".into(), dev, Some(("text/plain", push_of(1))), 415, "unsupported_media_type"),
         ("POST", "/api/v1/sync/push".into(), dev, Some(("application/x-www-form-urlencoded", b"ops=1".to_vec())), 415, "unsupported_media_type"),
         ("POST", "/api/v1/sync/push".into(), dev, Some(("application/octet-stream", b"\x00\x01garbage".to_vec())), 400, "malformed_batch"),
-        ("POST", "/api/v1/login".into(), None, Some(("application/x-www-form-urlencoded", b"username=admin&password=x".to_vec())), 400, "malformed_json"),
+        ("POST", "/api/v1/login".into(), None, Some(("application/x-www-form-urlencoded", b"username=admin&password=x".to_vec())), 415, "unsupported_media_type"),
     ];
 
     let mut failures = String::new();
