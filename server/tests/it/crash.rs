@@ -637,3 +637,71 @@ fn acknowledged_pushes_survive_sigkill_and_nothing_is_stored_twice() {
         pulled.len()
     );
 }
+
+/// SIGTERM while a large push is in flight: the push is answered (all ops
+/// accepted), the process exits cleanly, and after a restart every op is there.
+#[test]
+fn sigterm_finishes_the_push_in_flight_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let log = dir.path().join("aidant.log");
+    let server = Server::start(&db, &log);
+    let setup = agent();
+    let device = enrol(&setup, &server.base);
+    let mut rng = Rng(0x5EED);
+    let mut work = Workload {
+        replica: Replica::new(device.id),
+        operation: device.operation,
+        visits: Vec::new(),
+        now_ms: 1_750_000_000_000,
+        all: Vec::new(),
+    };
+    let ops = work.ops(1_000, &mut rng);
+    let body = push_body(&ops);
+    let (base, token) = (server.base.clone(), device.token.clone());
+    let pusher = {
+        let ops = ops.clone();
+        std::thread::spawn(move || push(&agent(), &base, &token, &ops, &body))
+    };
+    // Let the request reach the server, then ask it to stop.
+    std::thread::sleep(Duration::from_millis(40));
+    let pid = server.child.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(term.success());
+    match pusher.join().unwrap() {
+        Pushed::Answered(results) => {
+            assert_eq!(results.len(), ops.len());
+            assert!(results.iter().all(|r| r == "accepted"), "{results:?}");
+        }
+        Pushed::Lost(e) => panic!("the in-flight push was dropped on SIGTERM: {e}"),
+    }
+    let mut server = server;
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exit within 40 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+    drop(server);
+    let again = Server::start(&db, &log);
+    let stored: Vec<Op> = {
+        let a = agent();
+        let (_, page) = call(
+            a.get(&format!(
+                "{}/api/v1/sync/pull?after=0&limit=1000",
+                again.base
+            ))
+            .set("Authorization", &format!("Bearer {}", device.token)),
+            None,
+        )
+        .unwrap();
+        serde_json::from_value(page["ops"].clone()).unwrap()
+    };
+    assert_eq!(stored.len(), ops.len());
+}

@@ -10,3 +10,4 @@ mod openapi;
 mod operability;
 mod roles;
 mod sync;
+mod tls;
