@@ -133,6 +133,7 @@ impl Device {
             ),
         }
         .unwrap()
+        .clone()
     }
 }
 

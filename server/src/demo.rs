@@ -26,60 +26,78 @@ pub fn run(out: &mut impl Write) -> io::Result<()> {
 
     writeln!(out, "Offline, both record what they see:")?;
     let edits: Vec<Result<Op, OpError>> = vec![
-        pc_jones.set(
-            t0 + 60_000,
-            visit,
-            Target::Visit(VisitField::Postcode),
-            Value::Text("OX4 1AA".into()),
-        ),
-        pc_jones.add(
-            t0 + 70_000,
-            visit,
-            SetTarget::Visit(VisitSet::Indicators),
-            "cw_cash_only_no_receipts",
-        ),
-        pc_jones.add_person(t0 + 80_000, visit, worker),
-        pc_jones.set(
-            t0 + 81_000,
-            visit,
-            Target::Person(worker, PersonField::AgeGroup),
-            Value::Text("adult".into()),
-        ),
-        pc_jones.set(
-            t0 + 82_000,
-            visit,
-            Target::Person(worker, PersonField::PotentialVictim),
-            Value::Bool(true),
-        ),
-        pc_jones.add(
-            t0 + 83_000,
-            visit,
-            SetTarget::Person(worker, PersonSet::SafeguardingActions),
-            "nrm_referral",
-        ),
-        pc_singh.set(
-            t0 + 65_000,
-            visit,
-            Target::Visit(VisitField::Postcode),
-            Value::Text("OX4 1AB".into()),
-        ),
-        pc_singh.add(
-            t0 + 75_000,
-            visit,
-            SetTarget::Visit(VisitSet::PartnerAgencies),
-            "glaa",
-        ),
-        pc_singh.add(
-            t0 + 76_000,
-            visit,
-            SetTarget::Visit(VisitSet::Indicators),
-            "cw_onsite_accommodation",
-        ),
-        pc_singh.note(
-            t0 + 90_000,
-            visit,
-            "Workers sleep in the portacabin behind the bays.",
-        ),
+        pc_jones
+            .set(
+                t0 + 60_000,
+                visit,
+                Target::Visit(VisitField::Postcode),
+                Value::Text("OX4 1AA".into()),
+            )
+            .cloned(),
+        pc_jones
+            .add(
+                t0 + 70_000,
+                visit,
+                SetTarget::Visit(VisitSet::Indicators),
+                "cw_cash_only_no_receipts",
+            )
+            .cloned(),
+        pc_jones.add_person(t0 + 80_000, visit, worker).cloned(),
+        pc_jones
+            .set(
+                t0 + 81_000,
+                visit,
+                Target::Person(worker, PersonField::AgeGroup),
+                Value::Text("adult".into()),
+            )
+            .cloned(),
+        pc_jones
+            .set(
+                t0 + 82_000,
+                visit,
+                Target::Person(worker, PersonField::PotentialVictim),
+                Value::Bool(true),
+            )
+            .cloned(),
+        pc_jones
+            .add(
+                t0 + 83_000,
+                visit,
+                SetTarget::Person(worker, PersonSet::SafeguardingActions),
+                "nrm_referral",
+            )
+            .cloned(),
+        pc_singh
+            .set(
+                t0 + 65_000,
+                visit,
+                Target::Visit(VisitField::Postcode),
+                Value::Text("OX4 1AB".into()),
+            )
+            .cloned(),
+        pc_singh
+            .add(
+                t0 + 75_000,
+                visit,
+                SetTarget::Visit(VisitSet::PartnerAgencies),
+                "glaa",
+            )
+            .cloned(),
+        pc_singh
+            .add(
+                t0 + 76_000,
+                visit,
+                SetTarget::Visit(VisitSet::Indicators),
+                "cw_onsite_accommodation",
+            )
+            .cloned(),
+        pc_singh
+            .note(
+                t0 + 90_000,
+                visit,
+                "Workers sleep in the portacabin behind the bays.",
+            )
+            .cloned(),
     ];
     for e in edits {
         let op = e.map_err(io::Error::other)?;

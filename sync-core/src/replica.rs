@@ -309,7 +309,7 @@ impl Replica {
 
     /// Makes, applies and logs a local op. Invalid edits are refused before a
     /// sequence number is used.
-    fn commit(&mut self, now_ms: u64, visit: VisitId, action: Action) -> Result<Op, OpError> {
+    fn commit(&mut self, now_ms: u64, visit: VisitId, action: Action) -> Result<&Op, OpError> {
         let op = Op {
             id: OpId::new(self.id, self.next_seq),
             hlc: Hlc::new(now_ms, 0),
@@ -326,8 +326,13 @@ impl Replica {
             .entry(visit)
             .or_insert_with(|| Visit::new(visit))
             .apply(&op);
-        self.store(op.clone());
-        Ok(op)
+        let id = op.id;
+        self.store(op);
+        Ok(self
+            .log
+            .get(&id.replica)
+            .and_then(|s| s.get(id.seq))
+            .expect("the op was just stored"))
     }
 
     fn existing(&self, visit: VisitId, field: Option<String>) -> Result<&Visit, OpError> {
@@ -347,19 +352,25 @@ impl Replica {
         operation: OperationId,
         kind: LocationKind,
     ) -> Result<Vec<Op>, OpError> {
-        let create = self.commit(now_ms, visit, Action::Create { operation })?;
-        let kind = self.set(
-            now_ms,
-            visit,
-            Target::Visit(VisitField::LocationKind),
-            Value::Text(kind.as_str().to_owned()),
-        )?;
-        let started = self.set(
-            now_ms,
-            visit,
-            Target::Visit(VisitField::StartedAt),
-            Value::Time(now_ms as i64),
-        )?;
+        let create = self
+            .commit(now_ms, visit, Action::Create { operation })?
+            .clone();
+        let kind = self
+            .set(
+                now_ms,
+                visit,
+                Target::Visit(VisitField::LocationKind),
+                Value::Text(kind.as_str().to_owned()),
+            )?
+            .clone();
+        let started = self
+            .set(
+                now_ms,
+                visit,
+                Target::Visit(VisitField::StartedAt),
+                Value::Time(now_ms as i64),
+            )?
+            .clone();
         Ok(vec![create, kind, started])
     }
 
@@ -371,7 +382,7 @@ impl Replica {
         visit: VisitId,
         target: Target,
         value: Value,
-    ) -> Result<Op, OpError> {
+    ) -> Result<&Op, OpError> {
         let v = self.existing(visit, Some(target.name()))?;
         let pred = v.register(&target).map(|r| r.heads()).unwrap_or_default();
         self.commit(
@@ -392,7 +403,7 @@ impl Replica {
         visit: VisitId,
         set: SetTarget,
         elem: &str,
-    ) -> Result<Op, OpError> {
+    ) -> Result<&Op, OpError> {
         self.existing(visit, Some(set.name()))?;
         self.commit(
             now_ms,
@@ -411,7 +422,7 @@ impl Replica {
         visit: VisitId,
         set: SetTarget,
         elem: &str,
-    ) -> Result<Option<Op>, OpError> {
+    ) -> Result<Option<&Op>, OpError> {
         let v = self.existing(visit, Some(set.name()))?;
         let observed = v
             .or_set(&set)
@@ -438,13 +449,13 @@ impl Replica {
         now_ms: u64,
         visit: VisitId,
         person: PersonId,
-    ) -> Result<Op, OpError> {
+    ) -> Result<&Op, OpError> {
         self.existing(visit, None)?;
         self.commit(now_ms, visit, Action::AddPerson { person })
     }
 
     /// Appends a note.
-    pub fn note(&mut self, now_ms: u64, visit: VisitId, text: &str) -> Result<Op, OpError> {
+    pub fn note(&mut self, now_ms: u64, visit: VisitId, text: &str) -> Result<&Op, OpError> {
         self.existing(visit, Some("note".into()))?;
         self.commit(
             now_ms,
@@ -461,7 +472,7 @@ impl Replica {
         now_ms: u64,
         visit: VisitId,
         status: Status,
-    ) -> Result<Op, OpError> {
+    ) -> Result<&Op, OpError> {
         self.existing(visit, Some("status".into()))?;
         self.commit(now_ms, visit, Action::Status { status })
     }
@@ -553,7 +564,7 @@ mod tests {
         };
         a.apply(1_001, [bad.clone()]);
         ops.push(bad);
-        ops.push(a.note(1_002, V, "after the bad op").unwrap());
+        ops.push(a.note(1_002, V, "after the bad op").unwrap().clone());
         let report = b.apply(2_000, ops.clone());
         assert_eq!(report.accepted(), 4);
         let rejected = report.rejected();

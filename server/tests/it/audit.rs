@@ -87,7 +87,8 @@ fn audit_lists_who_did_what_when_and_why_and_detects_tampering() {
     ops.push(
         w.a.replica
             .set_status(now_ms(), visit, Status::Submitted)
-            .unwrap(),
+            .unwrap()
+            .clone(),
     );
     w.srv.push_ok(&w.a, &ops);
     let reason = "Safeguarding referral follow-up, ref 4471";

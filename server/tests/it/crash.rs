@@ -271,7 +271,7 @@ impl Workload {
                     ),
                 ),
             };
-            out.push(op.unwrap());
+            out.push(op.unwrap().clone());
         }
         self.all.extend(out.iter().cloned());
         out

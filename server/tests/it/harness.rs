@@ -444,7 +444,8 @@ pub fn record_visit(dev: &mut Device, operation: OperationId) -> (VisitId, Vec<O
             Target::Visit(VisitField::Postcode),
             sync_core::Value::Text("OX4 1AA".into()),
         )
-        .expect("postcode"),
+        .expect("postcode")
+        .clone(),
     );
     ops.push(
         r.add(
@@ -453,9 +454,10 @@ pub fn record_visit(dev: &mut Device, operation: OperationId) -> (VisitId, Vec<O
             SetTarget::Visit(VisitSet::Indicators),
             "cw_cash_only_no_receipts",
         )
-        .expect("indicator"),
+        .expect("indicator")
+        .clone(),
     );
-    ops.push(r.add_person(t + 3, visit, person).expect("person"));
+    ops.push(r.add_person(t + 3, visit, person).expect("person").clone());
     ops.push(
         r.set(
             t + 4,
@@ -463,11 +465,13 @@ pub fn record_visit(dev: &mut Device, operation: OperationId) -> (VisitId, Vec<O
             Target::Person(person, PersonField::AgeGroup),
             sync_core::Value::Text("adult".into()),
         )
-        .expect("age group"),
+        .expect("age group")
+        .clone(),
     );
     ops.push(
         r.note(t + 5, visit, "Workers sleep in the portacabin.")
-            .expect("note"),
+            .expect("note")
+            .clone(),
     );
     (visit, ops)
 }

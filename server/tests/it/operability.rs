@@ -63,9 +63,10 @@ fn health_readiness_and_metrics() {
     let one_more =
         w.a.replica
             .note(crate::harness::now_ms(), visit, "later")
-            .unwrap();
+            .unwrap()
+            .clone();
     w.srv.push_ok(&w.a, std::slice::from_ref(&one_more));
-    ops.push(one_more);
+    ops.push(one_more.clone());
     // And one rejected op.
     let r = w
         .srv

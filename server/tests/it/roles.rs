@@ -57,11 +57,12 @@ struct Fixture {
 fn fixture() -> Fixture {
     let mut w = World::new();
     let (v1, mut ops) = record_visit(&mut w.a, w.op1);
-    ops.push(w.a.replica.note(now_ms(), v1, SECRET_NOTE).unwrap());
+    ops.push(w.a.replica.note(now_ms(), v1, SECRET_NOTE).unwrap().clone());
     ops.push(
         w.a.replica
             .set_status(now_ms(), v1, Status::Submitted)
-            .unwrap(),
+            .unwrap()
+            .clone(),
     );
     w.srv.push_ok(&w.a, &ops);
     let (_, ops2) = record_visit(&mut w.b, w.op2);

@@ -142,14 +142,21 @@ fn bad_ops_in_a_batch_are_rejected_one_by_one_and_quarantined() {
                 SetTarget::Visit(VisitSet::PartnerAgencies),
                 "glaa",
             )
-            .expect("add"),
+            .expect("add")
+            .clone(),
     );
     good.push(
         w.a.replica
             .note(t + 1, visit, "Almost the last.")
-            .expect("note"),
+            .expect("note")
+            .clone(),
     );
-    good.push(w.a.replica.note(t + 2, visit, "Last one.").expect("note"));
+    good.push(
+        w.a.replica
+            .note(t + 2, visit, "Last one.")
+            .expect("note")
+            .clone(),
+    );
     let mut batch = Vec::new();
     let mut expected = Vec::new();
     let mut good_iter = good.iter();
@@ -233,7 +240,8 @@ fn pulls_page_through_250_ops_in_order() {
         ops.push(
             w.a.replica
                 .note(t + i, visit, &format!("note {i}"))
-                .expect("note"),
+                .expect("note")
+                .clone(),
         );
     }
     w.srv.push_ok(&w.a, &ops);
@@ -314,7 +322,8 @@ fn concurrent_offline_edits_converge_and_show_the_conflict() {
                 pc.clone(),
                 sync_core::Value::Text("OX4 2BB".into()),
             )
-            .unwrap(),
+            .unwrap()
+            .clone(),
         w.a.replica
             .add(
                 t + 11,
@@ -322,15 +331,18 @@ fn concurrent_offline_edits_converge_and_show_the_conflict() {
                 SetTarget::Visit(VisitSet::PartnerAgencies),
                 "glaa",
             )
-            .unwrap(),
+            .unwrap()
+            .clone(),
     ];
     let a2_ops = vec![
         w.a2.replica
             .set(t + 20, visit, pc, sync_core::Value::Text("OX4 3CC".into()))
-            .unwrap(),
+            .unwrap()
+            .clone(),
         w.a2.replica
             .note(t + 21, visit, "Second officer's note.")
-            .unwrap(),
+            .unwrap()
+            .clone(),
     ];
     w.srv.push_ok(&w.a2, &a2_ops);
     w.srv.push_ok(&w.a, &a_ops);
@@ -394,8 +406,9 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
     let submit =
         w.a.replica
             .set_status(now_ms(), visit, Status::Submitted)
-            .unwrap();
-    w.srv.push_ok(&w.a, &[submit]);
+            .unwrap()
+            .clone();
+    w.srv.push_ok(&w.a, std::slice::from_ref(&submit));
     // A supervisor of another operation does not even see it.
     w.srv
         .send("POST", &review, Some(&w.sup2), None)

@@ -44,6 +44,7 @@ fn set_postcode(r: &mut Replica, now: u64, pc: &str) -> Op {
         Value::Text(pc.into()),
     )
     .unwrap()
+    .clone()
 }
 
 #[test]
@@ -76,8 +77,8 @@ fn phone_hours_behind_can_still_write() {
     both_ways(&mut slow, &mut right, T0 + 120_000);
     assert_eq!(postcode(&right).as_deref(), Some("OX9 9ZZ"));
     // And its own clock still moves forward monotonically.
-    let a = slow.note(T0 - 4 * HOUR, V, "one").unwrap();
-    let b = slow.note(T0 - 5 * HOUR, V, "two").unwrap();
+    let a = slow.note(T0 - 4 * HOUR, V, "one").unwrap().clone();
+    let b = slow.note(T0 - 5 * HOUR, V, "two").unwrap().clone();
     assert!(a.hlc < b.hlc);
 }
 
@@ -237,7 +238,8 @@ fn newer_client_ops(r: &mut Replica) -> Vec<Op> {
             Target::Visit(VisitField::parse("drone_footage_ref")),
             Value::Int(42),
         )
-        .unwrap(),
+        .unwrap()
+        .clone(),
     );
     ops.push(
         r.add(
@@ -246,7 +248,8 @@ fn newer_client_ops(r: &mut Replica) -> Vec<Op> {
             SetTarget::Visit(VisitSet::Indicators),
             "nb_new_indicator_2027",
         )
-        .unwrap(),
+        .unwrap()
+        .clone(),
     );
     ops.push(
         r.add(
@@ -255,9 +258,10 @@ fn newer_client_ops(r: &mut Replica) -> Vec<Op> {
             SetTarget::Visit(VisitSet::parse("languages_heard")),
             "tigrinya",
         )
-        .unwrap(),
+        .unwrap()
+        .clone(),
     );
-    ops.push(r.add_person(T0, V, p).unwrap());
+    ops.push(r.add_person(T0, V, p).unwrap().clone());
     ops.push(
         r.set(
             T0,
@@ -265,7 +269,8 @@ fn newer_client_ops(r: &mut Replica) -> Vec<Op> {
             Target::Person(p, PersonField::Role),
             Value::Text("delivery_rider".into()),
         )
-        .unwrap(),
+        .unwrap()
+        .clone(),
     );
     ops.push(
         r.set(
@@ -274,9 +279,14 @@ fn newer_client_ops(r: &mut Replica) -> Vec<Op> {
             Target::Arrests(Offence::parse("cyber_fraud")),
             Value::Int(1),
         )
-        .unwrap(),
+        .unwrap()
+        .clone(),
     );
-    ops.push(r.set_status(T0, V, Status::parse("archived")).unwrap());
+    ops.push(
+        r.set_status(T0, V, Status::parse("archived"))
+            .unwrap()
+            .clone(),
+    );
     ops
 }
 
@@ -328,7 +338,7 @@ fn a_bad_op_never_blocks_the_rest_of_a_queue() {
     let mut ops: Vec<Op> = a.missing_for(&VersionVector::default()).cloned().collect();
     // Forge three bad ops among 40 good ones, as a buggy or tampered client might.
     for i in 0..40u64 {
-        ops.push(a.note(T0 + i, V, &format!("note {i}")).unwrap());
+        ops.push(a.note(T0 + i, V, &format!("note {i}")).unwrap().clone());
     }
     let seq = ops.len() as u64;
     let bad = |k: u64, action: Action| Op {
@@ -357,7 +367,7 @@ fn a_bad_op_never_blocks_the_rest_of_a_queue() {
     ];
     a.apply(T0, bad_ops.clone());
     ops.extend(bad_ops);
-    ops.push(a.note(T0 + 200, V, "after").unwrap());
+    ops.push(a.note(T0 + 200, V, "after").unwrap().clone());
     let report = b.apply(T0 + 300, ops.iter().rev().cloned());
     let rejected = report.rejected();
     assert_eq!(rejected.len(), 3);

@@ -115,60 +115,82 @@ impl World {
         let visit = *self.rng.pick(&VISITS);
         let person = *self.rng.pick(&PERSONS);
         let rep = &mut self.replicas[r];
-        let op = match self.rng.below(10) {
-            0 => rep.set(
-                now,
-                visit,
-                Target::Visit(VisitField::Postcode),
-                Value::Text(format!("OX{} 1AA", self.rng.below(9) + 1)),
-            ),
-            1 => rep.set(
-                now,
-                visit,
-                Target::Visit(VisitField::Occupants),
-                Value::Int(self.rng.below(8) as i64),
-            ),
-            2 => rep.set(
-                now,
-                visit,
-                Target::Visit(VisitField::parse("a_newer_clients_field")),
-                Value::Text(format!("v{}", self.rng.below(100))),
-            ),
-            3 => rep.add(
-                now,
-                visit,
-                SetTarget::Visit(VisitSet::Indicators),
-                INDICATORS[self.rng.below(4) as usize],
-            ),
-            4 => rep
-                .remove(
+        let op: Result<Op, OpError> = match self.rng.below(10) {
+            0 => rep
+                .set(
+                    now,
+                    visit,
+                    Target::Visit(VisitField::Postcode),
+                    Value::Text(format!("OX{} 1AA", self.rng.below(9) + 1)),
+                )
+                .cloned(),
+            1 => rep
+                .set(
+                    now,
+                    visit,
+                    Target::Visit(VisitField::Occupants),
+                    Value::Int(self.rng.below(8) as i64),
+                )
+                .cloned(),
+            2 => rep
+                .set(
+                    now,
+                    visit,
+                    Target::Visit(VisitField::parse("a_newer_clients_field")),
+                    Value::Text(format!("v{}", self.rng.below(100))),
+                )
+                .cloned(),
+            3 => rep
+                .add(
                     now,
                     visit,
                     SetTarget::Visit(VisitSet::Indicators),
                     INDICATORS[self.rng.below(4) as usize],
                 )
-                .map(|o| o.unwrap_or_else(|| rep_note(rep, now, visit))),
-            5 => rep.add_person(now, visit, person),
-            6 => rep.set(
-                now,
-                visit,
-                Target::Person(person, PersonField::PotentialVictim),
-                Value::Bool(self.rng.chance(50)),
-            ),
-            7 => rep.add(
-                now,
-                visit,
-                SetTarget::Person(person, PersonSet::SafeguardingActions),
-                "nrm_referral",
-            ),
-            8 => rep.note(now, visit, &format!("note {}", self.rng.below(1000))),
-            _ => rep.set_status(
-                now,
-                visit,
-                Status::parse(
-                    ["draft", "submitted", "reviewed", "archived"][self.rng.below(4) as usize],
-                ),
-            ),
+                .cloned(),
+            4 => {
+                let removed = rep
+                    .remove(
+                        now,
+                        visit,
+                        SetTarget::Visit(VisitSet::Indicators),
+                        INDICATORS[self.rng.below(4) as usize],
+                    )
+                    .map(|o| o.cloned());
+                match removed {
+                    Ok(None) => Ok(rep_note(rep, now, visit)),
+                    other => other.map(|o| o.expect("some")),
+                }
+            }
+            5 => rep.add_person(now, visit, person).cloned(),
+            6 => rep
+                .set(
+                    now,
+                    visit,
+                    Target::Person(person, PersonField::PotentialVictim),
+                    Value::Bool(self.rng.chance(50)),
+                )
+                .cloned(),
+            7 => rep
+                .add(
+                    now,
+                    visit,
+                    SetTarget::Person(person, PersonSet::SafeguardingActions),
+                    "nrm_referral",
+                )
+                .cloned(),
+            8 => rep
+                .note(now, visit, &format!("note {}", self.rng.below(1000)))
+                .cloned(),
+            _ => rep
+                .set_status(
+                    now,
+                    visit,
+                    Status::parse(
+                        ["draft", "submitted", "reviewed", "archived"][self.rng.below(4) as usize],
+                    ),
+                )
+                .cloned(),
         };
         self.universe.push(op.expect("generated edits are valid"));
     }
@@ -226,7 +248,7 @@ impl World {
 
 /// When there is nothing to remove, the edit becomes a note so every step makes an op.
 fn rep_note(rep: &mut Replica, now: u64, visit: VisitId) -> Op {
-    rep.note(now, visit, "nothing to remove").unwrap()
+    rep.note(now, visit, "nothing to remove").unwrap().clone()
 }
 
 /// The visits of a replica, for equality checks.
