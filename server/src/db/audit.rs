@@ -49,6 +49,23 @@ pub struct Row {
     pub hash: String,
 }
 
+impl Row {
+    /// Reads `seq, at, actor, action, subject, reason, detail, prev_hash, hash`.
+    fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Row {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            reason: r.get(5)?,
+            detail: r.get(6)?,
+            prev_hash: r.get(7)?,
+            hash: r.get(8)?,
+        })
+    }
+}
+
 fn hash(prev: &str, seq: i64, at: &str, e: &Entry<'_>) -> String {
     let mut h = Sha256::new();
     for part in [
@@ -132,17 +149,7 @@ pub fn verify(c: &Connection) -> Result<Verdict, DbError> {
         })
     };
     while let Some(r) = rows.next()? {
-        let row = Row {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            reason: r.get(5)?,
-            detail: r.get(6)?,
-            prev_hash: r.get(7)?,
-            hash: r.get(8)?,
-        };
+        let row = Row::from_sql(r)?;
         if row.seq > expected_seq {
             return broken(
                 expected_seq,
@@ -217,19 +224,7 @@ pub fn recent(c: &Connection, limit: i64, before: Option<i64>) -> Result<Vec<Row
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
     )?;
     let rows = stmt
-        .query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
-            Ok(Row {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                subject: r.get(4)?,
-                reason: r.get(5)?,
-                detail: r.get(6)?,
-                prev_hash: r.get(7)?,
-                hash: r.get(8)?,
-            })
-        })?
+        .query_map(params![before.unwrap_or(i64::MAX), limit], Row::from_sql)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
