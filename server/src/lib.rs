@@ -31,6 +31,24 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// The server's own replica id (for ops it writes, such as reviews).
     pub server_replica: ReplicaId,
+    /// When each device's "last seen" was last written.
+    pub last_touched: std::sync::Mutex<std::collections::HashMap<domain::DeviceId, Instant>>,
+}
+
+impl AppState {
+    /// True when `device`'s "last seen" should be written now (not in the last
+    /// minute); notes that it is being written.
+    pub fn due_for_last_seen(&self, device: domain::DeviceId) -> bool {
+        let mut m = self.last_touched.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        match m.get(&device) {
+            Some(t) if now.duration_since(*t) < Duration::from_secs(60) => false,
+            _ => {
+                m.insert(device, now);
+                true
+            }
+        }
+    }
 }
 
 /// Now, RFC 3339 UTC with milliseconds (sorts as text).
@@ -162,6 +180,7 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
         ),
         metrics: metrics::Metrics::default(),
         server_replica,
+        last_touched: Default::default(),
         config: config.clone(),
     });
     let limits = config.limits.clone();

@@ -195,15 +195,18 @@ pub async fn pull(
     let after = q.after;
     let device = caller.device;
     let now = now_rfc3339();
+    // Pages are read on a reader connection; "last seen" is written at most
+    // once a minute per device, so pulls do not queue behind pushes.
     let page = state
         .db
-        .write(move |tx| {
-            if let Some(d) = device {
-                db::people::touch_device(tx, d, &now)?;
-            }
-            db::sync::pull(tx, scope.as_deref(), after, limit)
-        })
+        .read(move |c| db::sync::pull(c, scope.as_deref(), after, limit))
         .await?;
+    if let Some(d) = device.filter(|d| state.due_for_last_seen(*d)) {
+        state
+            .db
+            .write(move |tx| db::people::touch_device(tx, d, &now))
+            .await?;
+    }
     let cursor = page.ops.last().map_or(after, |(c, _)| *c);
     // Stored bodies are already JSON: splice them rather than re-encode.
     let mut body =
