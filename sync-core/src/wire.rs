@@ -167,7 +167,11 @@ impl Writer {
         self.buf.extend_from_slice(s.as_bytes());
     }
     fn sym(&mut self, s: &str) {
-        match symbols().1.get(s) {
+        // Only short lower-case identifiers can be in the table: skip the
+        // lookup for free text.
+        let maybe = s.len() <= crate::vocab::MAX_IDENTIFIER_LEN
+            && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
+        match maybe.then(|| symbols().1.get(s)).flatten() {
             Some(i) => self.v(u64::from(*i) << 1),
             None => self.str(s),
         }
