@@ -70,29 +70,35 @@ pub enum WireError {
     Trailing(usize),
 }
 
-/// FNV-1a, for the small lookup tables here (keys are not attacker-chosen
-/// in a way that matters: a collision only costs time on the encoder's side).
+/// A fast hasher for the small lookup tables here (identifiers and UUIDs):
+/// it mixes the length with the first and last eight bytes, which tell these
+/// keys apart; the map still compares whole keys, so a collision only costs a
+/// probe, and the keys come from our own encoder, not from a remote peer.
 #[derive(Default)]
-struct Fnv(u64);
+struct FastHasher(u64);
 
-impl Hasher for Fnv {
+impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        self.0 ^ (self.0 >> 32)
     }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
+    fn write(&mut self, b: &[u8]) {
+        let n = b.len();
+        let word = |s: &[u8]| {
+            let mut w = [0u8; 8];
+            w[..s.len()].copy_from_slice(s);
+            u64::from_le_bytes(w)
         };
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
+        let (head, tail) = if n >= 8 {
+            (word(&b[..8]), word(&b[n - 8..]))
+        } else {
+            (word(b), 0)
+        };
+        self.0 = (self.0.rotate_left(5) ^ head ^ tail.rotate_left(29) ^ n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
-type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// The groups making up the v1 symbol table, in order.
 pub const SYMBOLS_V1: &[&[&str]] = &[
@@ -115,7 +121,7 @@ pub const SYMBOLS_V1: &[&[&str]] = &[
     Status::KNOWN,
 ];
 
-type Symbols = (Vec<&'static str>, FnvMap<&'static str, u32>);
+type Symbols = (Vec<&'static str>, FastMap<&'static str, u32>);
 
 /// The frozen symbol table, version 1: every known identifier at the time the
 /// format was fixed, first occurrence kept. Append only.
@@ -123,7 +129,7 @@ fn symbols() -> &'static Symbols {
     static TABLE: OnceLock<Symbols> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut list: Vec<&'static str> = Vec::new();
-        let mut index = FnvMap::default();
+        let mut index = FastMap::default();
         for group in SYMBOLS_V1 {
             for s in *group {
                 if !index.contains_key(s) {
@@ -208,7 +214,7 @@ impl Writer {
 #[derive(Default)]
 struct Table {
     list: Vec<[u8; 16]>,
-    index: FnvMap<[u8; 16], u32>,
+    index: FastMap<[u8; 16], u32>,
 }
 
 impl Table {
