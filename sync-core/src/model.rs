@@ -301,16 +301,8 @@ impl Person {
 
     fn merge(&mut self, other: &Self) {
         self.touch(other.first);
-        for (f, r) in other.fields.iter() {
-            self.fields
-                .get_or_insert_with(f.clone(), Default::default)
-                .merge(r);
-        }
-        for (s, set) in other.sets.iter() {
-            self.sets
-                .get_or_insert_with(s.clone(), Default::default)
-                .merge(set);
-        }
+        self.fields.join_with(&other.fields, MvRegister::merge);
+        self.sets.join_with(&other.sets, OrSet::merge);
     }
 
     /// The register of a field, if anything was written to it.
@@ -490,21 +482,9 @@ impl Visit {
         if let Some(f) = other.first {
             self.first = Some(self.first.map_or(f, |m| m.min(f)));
         }
-        for (f, r) in other.fields.iter() {
-            self.fields
-                .get_or_insert_with(f.clone(), Default::default)
-                .merge(r);
-        }
-        for (s, set) in other.sets.iter() {
-            self.sets
-                .get_or_insert_with(s.clone(), Default::default)
-                .merge(set);
-        }
-        for (o, r) in other.arrests.iter() {
-            self.arrests
-                .get_or_insert_with(o.clone(), Default::default)
-                .merge(r);
-        }
+        self.fields.join_with(&other.fields, MvRegister::merge);
+        self.sets.join_with(&other.sets, OrSet::merge);
+        self.arrests.join_with(&other.arrests, MvRegister::merge);
         for (id, p) in other.persons.iter() {
             match self.persons.get_mut(id) {
                 Some(mine) => mine.merge(p),

@@ -95,6 +95,16 @@ impl<K: Ord, V> VecMap<K, V> {
     }
 }
 
+impl<K: Ord + Clone, V: Default> VecMap<K, V> {
+    /// Joins `other` into this map entry by entry with `join`, starting absent
+    /// entries from `V::default()`.
+    pub fn join_with(&mut self, other: &Self, mut join: impl FnMut(&mut V, &V)) {
+        for (k, v) in other.iter() {
+            join(self.get_or_insert_with(k.clone(), V::default), v);
+        }
+    }
+}
+
 impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     /// Collects, sorting by key; of equal keys the last wins.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
