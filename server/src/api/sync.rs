@@ -108,22 +108,13 @@ pub async fn push(
                 operations: scope.as_deref(),
             };
             let results = db::sync::push(tx, &who, items, &now)?;
-            let count = |k: &str| {
-                results
-                    .iter()
-                    .filter(|r| {
-                        serde_json::to_value(r)
-                            .ok()
-                            .and_then(|v| v["result"].as_str().map(|s| s == k))
-                            .unwrap_or(false)
-                    })
-                    .count()
-            };
+            let count =
+                |f: fn(&db::sync::PushResult) -> bool| results.iter().filter(|r| f(r)).count();
             let detail = serde_json::json!({
                 "ops": results.len(),
-                "accepted": count("accepted"),
-                "duplicate": count("duplicate"),
-                "rejected": count("rejected"),
+                "accepted": count(|r| matches!(r, db::sync::PushResult::Accepted)),
+                "duplicate": count(|r| matches!(r, db::sync::PushResult::Duplicate)),
+                "rejected": count(|r| matches!(r, db::sync::PushResult::Rejected { .. })),
             });
             db::people::touch_device(tx, device, &now)?;
             db::audit::append(
