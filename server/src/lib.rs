@@ -96,9 +96,13 @@ pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), Sta
         source,
     };
     let db = Db::open(&config.db_path).map_err(wrap)?;
+    // Hash the admin password (slow on purpose) only when it will be used.
+    let needs_admin = !db.read_blocking(db::people::admin_exists).map_err(wrap)?;
     let password_hash = match &config.admin_password {
-        Some(p) => Some(secrets::hash_password(p).map_err(|e| wrap(db::DbError::Task(e)))?),
-        None => None,
+        Some(p) if needs_admin => {
+            Some(secrets::hash_password(p).map_err(|e| wrap(db::DbError::Task(e)))?)
+        }
+        _ => None,
     };
     let now = now_rfc3339();
     let (replica, code) = db

@@ -636,6 +636,16 @@ impl Visit {
             .is_some_and(|r| !r.trim().is_empty())
     }
 
+    /// True when any field holds concurrent values (cheaper than [`Visit::conflicts`]).
+    pub fn has_conflict(&self) -> bool {
+        self.fields.values().any(MvRegister::is_conflict)
+            || self.arrests.values().any(MvRegister::is_conflict)
+            || self
+                .persons
+                .values()
+                .any(|p| p.fields.values().any(MvRegister::is_conflict))
+    }
+
     /// Every field holding concurrent values, visit fields first, then arrests,
     /// then persons in order.
     pub fn conflicts(&self) -> Vec<Conflict> {

@@ -293,7 +293,7 @@ pub fn day_summary<'a>(
         }
         *s.visits_by_kind
             .get_or_insert_with(kind.as_str().to_owned(), || 0) += 1;
-        if !v.conflicts().is_empty() {
+        if v.has_conflict() {
             s.visits_with_conflicts += 1;
         }
         for (_, p) in v.persons() {

@@ -52,6 +52,7 @@ pub fn check_seed(seed: u64, replicas: usize, steps: usize) {
     let kept: usize = first.iter().map(|v| v.notes().count()).sum();
     assert_eq!(kept, notes, "seed {seed}: notes lost");
     for v in &first {
+        assert_eq!(v.has_conflict(), !v.conflicts().is_empty(), "seed {seed}");
         let top = w
             .universe
             .iter()
