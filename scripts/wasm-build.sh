@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build client-wasm for the browser: cargo (profile wasm-release) ->
-# wasm-bindgen --target web into client-wasm/pkg -> wasm-opt -Oz if available.
+# wasm-opt -Oz if available -> wasm-bindgen --target web into
+# client-wasm/www/pkg, where the field app (and the server, at /pkg/) finds it.
+# Also writes www/pkg/build.js, a digest of the app's files that the service
+# worker imports: a new build changes it, so phones fetch the new shell.
 # Prints the module's raw and gzip -9 sizes. Extra arguments go to cargo build.
 #
 # On the Debian route (std built by cargo -Zbuild-std) panics are compiled as
@@ -13,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/wasm-env.sh
 
 crate=client_wasm
-out=client-wasm/pkg
+out=client-wasm/www/pkg
 triple=wasm32-unknown-unknown
 log() { echo "wasm-build: $*" >&2; }
 
@@ -78,5 +81,11 @@ if [ -z "$opt" ]; then
   smoke || log "warning: module does not initialise under Node"
 fi
 log "cargo output $(wc -c <"$raw") bytes${opt:+, after wasm-opt -Oz $(wc -c <"$opt")}"
+
+# The build id: a digest of every shell file (the service worker's cache name).
+build=$(cd client-wasm/www && find . -path ./admin -prune -o -type f ! -name build.js -print \
+  | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+echo "self.AIDANT_BUILD = '$build';" >"$out/build.js"
+log "build id $build"
 
 echo "$wasm: $(wc -c <"$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip -9"

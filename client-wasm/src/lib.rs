@@ -177,12 +177,20 @@ impl Store {
         to_json(&all)
     }
 
-    /// This device's own ops after sequence `seq` (not yet acknowledged), in
-    /// the compact wire format (the server's push takes it as
-    /// `application/octet-stream`).
+    /// The sequence number of this device's latest own op (0 before any).
+    /// Own ops are numbered 1, 2, 3, … so `ownSeq() - acknowledged` is the
+    /// number of changes not yet acknowledged by the server.
+    #[wasm_bindgen(js_name = ownSeq)]
+    pub fn own_seq(&self) -> f64 {
+        self.replica.version_vector().get(&self.replica.id()) as f64
+    }
+
+    /// At most `max` of this device's own ops after sequence `seq` (those not
+    /// yet acknowledged), in the compact wire format (the server's push takes
+    /// it as `application/octet-stream`).
     #[wasm_bindgen(js_name = opsAfterWire)]
-    pub fn ops_after_wire(&self, seq: f64) -> Vec<u8> {
-        wire::encode(self.replica.own_ops_after(now(seq)))
+    pub fn ops_after_wire(&self, seq: f64, max: u32) -> Vec<u8> {
+        wire::encode(self.replica.own_ops_after(now(seq)).take(max as usize))
     }
 
     /// Applies a wire batch; returns the per-op report as JSON.
@@ -201,6 +209,70 @@ impl Store {
             .ok_or_else(|| ClientError::new("bad_date", "date must be YYYY-MM-DD"))?;
         to_json(&day_summary(self.replica.visits(), Some(op), date))
     }
+}
+
+/// The known identifiers of every vocabulary, as a JSON object of arrays
+/// (`location_kind`, `indicator`, `safeguarding_action`, …): the screens
+/// offer exactly what this build of sync-core knows.
+#[wasm_bindgen(js_name = vocabularyJson)]
+pub fn vocabulary_json() -> String {
+    use sync_core::*;
+    let lists: [(&str, &[&str]); 12] = [
+        ("location_kind", LocationKind::KNOWN),
+        ("visit_type", VisitType::KNOWN),
+        ("partner_agency", PartnerAgency::KNOWN),
+        ("age_group", AgeGroup::KNOWN),
+        ("gender", Gender::KNOWN),
+        ("person_role", PersonRole::KNOWN),
+        ("exploitation_type", ExploitationType::KNOWN),
+        ("nrm_consent", NrmConsent::KNOWN),
+        ("stop_power", StopPower::KNOWN),
+        ("safeguarding_action", SafeguardingAction::KNOWN),
+        ("offence", Offence::KNOWN),
+        ("indicator", Indicator::KNOWN),
+    ];
+    let mut out = String::from("{");
+    for (i, (name, ids)) in lists.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        push_list(&mut out, ids.iter().copied());
+    }
+    out.push('}');
+    out
+}
+
+/// The indicators that apply to a kind of place, as a JSON array (general
+/// ones first, then the kind's own).
+#[wasm_bindgen(js_name = indicatorsFor)]
+pub fn indicators_for(kind: &str) -> String {
+    let kind = LocationKind::parse(kind);
+    let mut out = String::new();
+    push_list(
+        &mut out,
+        sync_core::Indicator::KNOWN
+            .iter()
+            .copied()
+            .filter(|id| sync_core::Indicator::parse(id).applies_to(&kind)),
+    );
+    out
+}
+
+/// Appends `["a","b"]`; vocabulary identifiers need no escaping.
+fn push_list<'a>(out: &mut String, ids: impl Iterator<Item = &'a str>) {
+    out.push('[');
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(id);
+        out.push('"');
+    }
+    out.push(']');
 }
 
 /// Runs the shared benchmark script on `visits` records and returns its

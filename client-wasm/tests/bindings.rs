@@ -34,7 +34,14 @@ fn a_store_records_a_visit_and_round_trips() {
     );
     let restored = Store::load(&s.save()).unwrap();
     assert_eq!(restored.visit_json(V).unwrap(), json);
-    let ops = s.ops_after_wire(0.0);
+    assert_eq!(s.own_seq(), 5.0);
+    let ops = s.ops_after_wire(0.0, 1_000);
+    let first_two = s.ops_after_wire(0.0, 2);
+    let mut partial = Store::new("00000000-0000-0000-0000-0000000000c3").unwrap();
+    partial.apply_wire(1.0, &first_two).unwrap();
+    assert!(partial.visit_json(V).unwrap().contains("car_wash"));
+    assert!(!partial.visit_json(V).unwrap().contains("OX4 1AA"));
+    assert!(s.ops_after_wire(5.0, 1_000).len() < ops.len());
     let mut other = Store::new("00000000-0000-0000-0000-0000000000b2").unwrap();
     let report = other.apply_wire(1_790_000_003_000.0, &ops).unwrap();
     assert!(report.contains("accepted"), "{report}");
@@ -53,4 +60,17 @@ fn errors_carry_a_code() {
     let err = Store::new("not-a-uuid").err().unwrap();
     let code = js_sys::Reflect::get(&err, &"code".into()).unwrap();
     assert_eq!(code.as_string().as_deref(), Some("bad_id"));
+}
+
+#[wasm_bindgen_test]
+fn vocabularies_and_indicators_follow_sync_core() {
+    let v = client_wasm::vocabulary_json();
+    assert!(v.starts_with("{\"location_kind\":[\"hotel\""), "{v}");
+    assert!(v.contains("\"nrm_referral\"") && v.contains("\"duty_to_notify\""));
+    let car_wash = client_wasm::indicators_for("car_wash");
+    assert!(car_wash.contains("\"cw_cash_only_no_receipts\""));
+    assert!(car_wash.contains("\"untreated_injuries\""));
+    assert!(!car_wash.contains("\"nb_cash_only\""));
+    assert!(!car_wash.contains("\"ht_many_phones\""));
+    assert!(client_wasm::indicators_for("hotel").contains("\"ht_many_phones\""));
 }

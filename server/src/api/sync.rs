@@ -163,6 +163,10 @@ pub struct PullQuery {
     after: i64,
     #[serde(default)]
     limit: Option<i64>,
+    /// `json` (default) or `wire` (sync-core's compact batch; the cursor and
+    /// whether more follow are then in `X-Aidant-Cursor` / `X-Aidant-More`).
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// `GET /api/v1/sync/pull?after=CURSOR&limit=N`.
@@ -183,6 +187,16 @@ pub async fn pull(
         .unwrap_or(500)
         .clamp(1, state.config.limits.page_max);
     let scope = (caller.user.role != Role::Admin).then(|| caller.operations.clone());
+    let wire_format = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("wire") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "format must be json or wire",
+            ))
+        }
+    };
     let after = q.after;
     let device = caller.device;
     let now = now_rfc3339();
@@ -199,6 +213,20 @@ pub async fn pull(
             .await?;
     }
     let cursor = page.ops.last().map_or(after, |(c, _)| *c);
+    if wire_format {
+        // Stored bodies were checked on the way in; one that no longer parses
+        // (a newer server's op?) is left out of the batch rather than failing it.
+        let ops: Vec<Op> = page
+            .ops
+            .iter()
+            .filter_map(|(_, b)| serde_json::from_str(b).ok())
+            .collect();
+        return Ok(HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .insert_header(("X-Aidant-Cursor", cursor.to_string()))
+            .insert_header(("X-Aidant-More", page.more.to_string()))
+            .body(wire::encode(&ops)));
+    }
     // Stored bodies are already JSON: splice them rather than re-encode.
     let mut body =
         String::with_capacity(page.ops.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 64);

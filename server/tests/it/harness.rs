@@ -234,6 +234,31 @@ impl Server {
         }
     }
 
+    /// `GET` of a binary body: (status, headers by lower-case name, bytes).
+    pub fn get_bytes(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (u16, std::collections::HashMap<String, String>, Vec<u8>) {
+        let req = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {token}"));
+        let r = match req.call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("GET {path}: {e}"),
+        };
+        let status = r.status();
+        let headers = r
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| r.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_owned())))
+            .collect();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut bytes).expect("body");
+        (status, headers, bytes)
+    }
+
     /// `GET`.
     pub fn get(&self, path: &str, token: Option<&str>) -> Resp {
         self.send("GET", path, token, None)

@@ -269,6 +269,35 @@ fn pulls_page_through_250_ops_in_order() {
 }
 
 #[test]
+fn a_wire_pull_pages_the_same_ops_as_json() {
+    let mut w = World::new();
+    let (_, ops) = record_visit(&mut w.a, w.op1);
+    w.srv.push_ok(&w.a, &ops);
+    let (mut after, mut seen) = (0i64, Vec::new());
+    loop {
+        let (status, headers, bytes) = w.srv.get_bytes(
+            &format!("/api/v1/sync/pull?after={after}&limit=2&format=wire"),
+            &w.a2.token,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-type"], "application/octet-stream");
+        let page = sync_core::wire::decode(&bytes).expect("a wire batch");
+        assert!(page.len() <= 2);
+        seen.extend(page);
+        after = headers["x-aidant-cursor"].parse().expect("cursor");
+        if headers["x-aidant-more"] == "false" {
+            break;
+        }
+        assert!(seen.len() <= ops.len(), "pull does not end");
+    }
+    assert_eq!(seen, w.srv.pull_all(&w.a2.token));
+    assert_eq!(sorted(seen), sorted(ops));
+    w.srv
+        .get("/api/v1/sync/pull?format=xml", Some(&w.a2.token))
+        .expect_error(400, "bad_query");
+}
+
+#[test]
 fn each_officer_pulls_only_their_operations_ops() {
     let mut w = World::new();
     let (v1, ops1) = record_visit(&mut w.a, w.op1);

@@ -1,0 +1,737 @@
+// The Aidant field app: screens over a sync-core Store compiled to wasm32.
+// Every edit goes to the Store (sync-core decides merges), then the Store's
+// bytes are committed to IndexedDB, and only then does the screen say
+// "Saved". No merge logic lives here.
+
+import init, { Store, vocabularyJson, indicatorsFor } from './pkg/client_wasm.js';
+import * as db from './db.js';
+import { Syncer } from './sync.js';
+import { label, indicatorGroup, NATIONALITIES } from './labels.js';
+
+const QUICK_KINDS = ['hotel', 'car_wash', 'nail_bar', 'vehicle_stop'];
+const ICONS = { hotel: '🏨', car_wash: '🚿', nail_bar: '💅', vehicle_stop: '🚗' };
+
+const app = {
+  store: null,
+  meta: null,
+  vocab: null,
+  syncer: null,
+  savedAt: null,
+  skewMs: 0,
+  persisted: null,
+  open: {},
+  pendingRender: false,
+  saving: Promise.resolve(),
+  async saveAll() {
+    const replica = this.store.save();
+    const meta = structuredClone(this.meta);
+    this.saving = this.saving.catch(() => {}).then(() => db.write({ replica, meta }));
+    await this.saving;
+  },
+  async saveMeta() {
+    const meta = structuredClone(this.meta);
+    this.saving = this.saving.catch(() => {}).then(() => db.write({ meta }));
+    await this.saving;
+  },
+  onSyncState() { renderStatus(); },
+  /** Pulled ops changed what is shown: re-render, but never under the
+   *  officer's fingers (a focused input keeps its text until it loses focus). */
+  onRemoteChange() {
+    const a = document.activeElement;
+    if (a && a.closest && a.closest('#app') && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) {
+      this.pendingRender = true;
+    } else {
+      render();
+    }
+  },
+  async onRevoked(e) {
+    this.meta.revoked = { code: e.code, message: e.message, at: Date.now() };
+    await this.saveMeta();
+    render();
+  },
+  onSkew(ms) { this.skewMs = Math.max(this.skewMs, ms); renderStatus(); },
+};
+
+// ---------------------------------------------------------------- helpers
+
+/** Creates an element: h('div', {class: 'x', onclick: f}, child, …). */
+function h(tag, props, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'value' || k === 'checked') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of kids.flat(Infinity)) {
+    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+const $ = (sel) => document.querySelector(sel);
+const hhmm = (ms) => new Date(ms).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+const londonDate = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date(ms));
+
+function toast(text, kind = 'info') {
+  const t = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+  $('#toasts').append(t);
+  setTimeout(() => t.remove(), kind === 'error' ? 8_000 : 3_000);
+}
+
+/** Runs an edit on the Store, commits to IndexedDB, then says "Saved". */
+async function edit(fn, { rerender = true } = {}) {
+  try {
+    fn(Date.now());
+  } catch (e) {
+    toast(`Not saved: ${e.message}`, 'error');
+    if (rerender) render();
+    return false;
+  }
+  try {
+    await app.saveAll();
+  } catch (e) {
+    toast(`Could not write to this phone's storage: ${e.message}. Keep the app open and try again.`, 'error');
+    return false;
+  }
+  app.savedAt = Date.now();
+  renderStatus();
+  if (rerender) render();
+  app.syncer.afterEdit();
+  return true;
+}
+
+const T = {
+  visit: (f) => JSON.stringify({ visit: f }),
+  person: (p, f) => JSON.stringify({ person: [p, f] }),
+  arrests: (o) => JSON.stringify({ arrests: o }),
+};
+const V = {
+  text: (s) => JSON.stringify(s === '' ? 'empty' : { text: s }),
+  int: (n) => JSON.stringify(n === '' || n === null ? 'empty' : { int: Number(n) }),
+  bool: (b) => JSON.stringify(b === null ? 'empty' : { bool: b }),
+  time: (ms) => JSON.stringify({ time: ms }),
+};
+
+/** The plain value of a sync-core Value (`{"text": "x"}` → "x"). */
+function plain(v) {
+  if (!v || v === 'empty') return null;
+  const [k] = Object.keys(v);
+  return v[k];
+}
+
+function showValue(v) {
+  if (!v || v === 'empty') return '(cleared)';
+  if ('bool' in v) return v.bool ? 'Yes' : 'No';
+  if ('time' in v) return hhmm(v.time);
+  if ('position' in v) return fmtPosition(v.position);
+  if ('text' in v) return label(v.text) === v.text ? v.text : label(v.text);
+  return String(plain(v));
+}
+
+function fmtPosition(p) {
+  const lat = p.lat_e7 / 1e7;
+  const lon = p.lon_e7 / 1e7;
+  return `${Math.abs(lat).toFixed(5)}°${lat >= 0 ? 'N' : 'S'} ${Math.abs(lon).toFixed(5)}°${lon >= 0 ? 'E' : 'W'} (±${p.accuracy_m} m)`;
+}
+
+function who(replica) {
+  return replica === app.store.replicaId() ? 'this phone' : `device …${replica.slice(-4)}`;
+}
+
+// ------------------------------------------------------------ field widgets
+
+/** A field's conflict: the competing values, each one tap to keep. */
+function conflictBox(fv, onPick) {
+  if (!fv || !fv.conflict || fv.conflict.length === 0) return null;
+  const all = [{ value: fv.value, by: fv.by, at_ms: fv.at_ms }, ...fv.conflict];
+  return h('div', { class: 'conflict', role: 'group', 'data-test': 'conflict' },
+    h('strong', null, '⚠ Conflict: officers recorded different values'),
+    all.map((c) => h('button', { type: 'button', class: 'pick', onclick: () => onPick(c.value) },
+      `Keep “${showValue(c.value)}”`, h('small', null, ` ${who(c.by)}, ${hhmm(c.at_ms)}`))));
+}
+
+function textField(target, fv, text, opts = {}) {
+  const id = `f-${Math.random().toString(36).slice(2)}`;
+  const value = plain(fv?.value) ?? '';
+  const input = h(opts.multiline ? 'textarea' : 'input', {
+    id, name: opts.name, value, maxlength: opts.max, inputmode: opts.inputmode,
+    autocapitalize: opts.upper ? 'characters' : 'sentences', autocomplete: 'off',
+    type: opts.type || (opts.multiline ? undefined : 'text'), rows: opts.multiline ? 3 : undefined,
+    onchange: (e) => {
+      let v = e.target.value.trim();
+      if (opts.upper) v = v.toUpperCase();
+      if (opts.int) edit((now) => opts.set(now, V.int(v === '' ? '' : parseInt(v, 10))), { rerender: false });
+      else edit((now) => opts.set(now, V.text(v)), { rerender: false });
+    },
+  });
+  return h('div', { class: 'field' }, h('label', { for: id }, text), input,
+    conflictBox(fv, (val) => edit((now) => opts.set(now, JSON.stringify(val)))));
+}
+
+/** Big buttons for a small closed choice (age group, yes/no …). */
+function choice(text, fv, options, set, name) {
+  const cur = plain(fv?.value);
+  return h('div', { class: 'field' }, h('span', { class: 'label' }, text),
+    h('div', { class: 'seg', role: 'radiogroup', 'data-name': name },
+      options.map(([val, lab]) => h('button', {
+        type: 'button', role: 'radio', 'aria-checked': String(cur === val), class: cur === val ? 'on' : '',
+        'data-value': String(val),
+        onclick: () => edit((now) => set(now, cur === val ? JSON.stringify('empty') : (typeof val === 'boolean' ? V.bool(val) : V.text(val)))),
+      }, lab))),
+    conflictBox(fv, (val) => edit((now) => set(now, JSON.stringify(val)))));
+}
+
+function select(text, fv, ids, set, name) {
+  const cur = plain(fv?.value) ?? '';
+  const id = `s-${name}`;
+  return h('div', { class: 'field' }, h('label', { for: id }, text),
+    h('select', { id, name, onchange: (e) => edit((now) => set(now, V.text(e.target.value))) },
+      h('option', { value: '' }, '—'),
+      ids.map((i) => h('option', { value: i, selected: i === cur ? 'selected' : undefined }, label(i)))),
+    conflictBox(fv, (val) => edit((now) => set(now, JSON.stringify(val)))));
+}
+
+/** A checklist over an add-wins set. */
+function checklist(ids, current, setJson, vid, name, groups = false) {
+  const have = new Set(current || []);
+  const items = [];
+  let group = null;
+  for (const i of ids) {
+    if (groups && indicatorGroup(i) !== group) {
+      group = indicatorGroup(i);
+      items.push(h('li', { class: 'group' }, group));
+    }
+    items.push(h('li', null, h('label', { class: 'check' },
+      h('input', {
+        type: 'checkbox', checked: have.has(i), 'data-id': i,
+        onchange: (e) => edit((now) => (e.target.checked
+          ? app.store.add(now, vid, setJson, i)
+          : app.store.remove(now, vid, setJson, i))),
+      }), h('span', null, label(i)))));
+  }
+  for (const extra of have) {
+    if (!ids.includes(extra)) items.push(h('li', null, h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: true, disabled: true }), h('span', null, `${label(extra)} (newer app)`))));
+  }
+  return h('ul', { class: 'checklist', 'data-set': name }, items);
+}
+
+/** A collapsible card; whether it is open survives re-rendering. */
+function section(key, title, open, ...kids) {
+  const isOpen = app.open[key] ?? open;
+  return h('details', {
+    class: 'card', open: isOpen ? 'open' : undefined, 'data-section': key,
+    ontoggle: (e) => { app.open[key] = e.target.open; },
+  }, h('summary', null, title), ...kids);
+}
+
+// ------------------------------------------------------------------ screens
+
+function currentOperation() {
+  const ops = app.meta.operations || [];
+  const today = londonDate(Date.now());
+  const chosen = ops.find((o) => o.id === app.meta.operationId);
+  return chosen || ops.find((o) => o.starts_on <= today && today <= o.ends_on) || ops[0] || null;
+}
+
+function visits() {
+  return JSON.parse(app.store.visitsJson());
+}
+
+function unsynced() {
+  return app.store ? Math.max(0, app.store.ownSeq() - app.meta.ackedSeq) : 0;
+}
+
+function renderStatus() {
+  const bar = $('#status');
+  if (!bar || !app.meta) return;
+  const n = unsynced();
+  const online = navigator.onLine;
+  const s = app.syncer?.state;
+  const last = app.meta.lastSyncAt ? `Last sync ${hhmm(app.meta.lastSyncAt)}` : 'Never synced';
+  bar.replaceChildren(
+    h('div', { class: 'brand' }, 'Aidant', h('small', null, app.meta.user?.display_name || '')),
+    h('button', {
+      type: 'button', id: 'sync-button', class: `chip ${n ? 'pending' : 'clean'}`, 'aria-label': 'Sync now',
+      onclick: () => app.syncer.run(),
+    },
+    h('span', { 'data-test': 'unsynced' }, n ? `${n} unsynced` : 'All synced'),
+    h('small', { 'data-test': 'last-sync' }, s === 'syncing' ? 'Syncing…' : (online ? last : `Offline · ${last}`))),
+  );
+  // For tests and for anyone inspecting the page: the last successful sync.
+  document.body.dataset.lastSync = String(app.meta.lastSyncAt || 0);
+  document.body.dataset.unsynced = String(n);
+  const sub = $('#substatus');
+  const bits = [];
+  if (app.savedAt) bits.push(h('span', { 'data-test': 'saved' }, `✓ Saved on this phone ${new Date(app.savedAt).toLocaleTimeString('en-GB')}`));
+  if (s === 'error' && app.meta.lastError) bits.push(h('span', { class: 'warn' }, `Sync failed: ${app.meta.lastError.message}; retrying ${hhmm(app.meta.lastError.retryAt)}`));
+  if (app.skewMs > 120_000) bits.push(h('span', { class: 'warn' }, `Check this phone's clock: another device is ${Math.round(app.skewMs / 60_000)} min ahead`));
+  sub.replaceChildren(...bits);
+}
+
+function render() {
+  renderStatus();
+  const main = $('#app');
+  const y = scrollY;
+  let screen;
+  if (!app.meta?.token) screen = enrolScreen();
+  else if (app.meta.revoked) screen = revokedScreen();
+  else {
+    const route = location.hash.replace(/^#\/?/, '').split('/');
+    if (route[0] === 'visit' && route[1] && route[2] === 'person' && route[3]) screen = personScreen(route[1], route[3]);
+    else if (route[0] === 'visit' && route[1]) screen = visitScreen(route[1]);
+    else if (route[0] === 'summary') screen = summaryScreen();
+    else if (route[0] === 'settings') screen = settingsScreen();
+    else screen = homeScreen();
+  }
+  main.replaceChildren(screen);
+  if (main.dataset.route === location.hash) scrollTo(0, y);
+  main.dataset.route = location.hash;
+}
+
+function enrolScreen() {
+  const code = new URLSearchParams(location.hash.slice(1)).get('enrol') || '';
+  const form = h('form', {
+    class: 'card', id: 'enrol',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const f = new FormData(e.target);
+      await enrol(String(f.get('server')).trim().replace(/\/$/, ''), String(f.get('code')).trim(), String(f.get('label')).trim());
+    },
+  },
+  h('h1', null, 'Enrol this phone'),
+  h('p', null, 'Enter the one-time code your admin gave you, or scan its QR code.'),
+  h('div', { class: 'field' }, h('label', { for: 'server' }, 'Server address'),
+    h('input', { id: 'server', name: 'server', type: 'url', value: location.origin, required: true })),
+  h('div', { class: 'field' }, h('label', { for: 'code' }, 'Enrolment code'),
+    h('input', { id: 'code', name: 'code', value: code, required: true, autocapitalize: 'characters', autocomplete: 'one-time-code', placeholder: 'XXXX-XXXX-XXXX' })),
+  h('div', { class: 'field' }, h('label', { for: 'label' }, 'Name for this phone'),
+    h('input', { id: 'label', name: 'label', value: 'Phone', maxlength: 100 })),
+  h('button', { type: 'submit', class: 'primary big' }, 'Enrol'),
+  'BarcodeDetector' in window ? h('button', { type: 'button', class: 'big', onclick: scanQr }, 'Scan QR code') : h('p', { class: 'hint' }, 'To scan the QR code, point the phone camera at it: it opens this page with the code filled in.'),
+  h('p', { class: 'error', id: 'enrol-error', role: 'alert' }));
+  return h('section', null, form);
+}
+
+async function scanQr() {
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+    const video = h('video', { playsinline: true, class: 'scanner' });
+    video.srcObject = stream;
+    $('#enrol').prepend(video);
+    await video.play();
+    const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+    for (let i = 0; i < 600; i++) {
+      const found = await detector.detect(video);
+      const text = found[0]?.rawValue;
+      if (text) {
+        const url = new URL(text);
+        $('#code').value = new URLSearchParams(url.hash.slice(1)).get('enrol') || '';
+        $('#server').value = url.origin;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stream.getTracks().forEach((t) => t.stop());
+    video.remove();
+  } catch (e) {
+    $('#enrol-error').textContent = `Cannot scan: ${e.message}. Type the code instead.`;
+  }
+}
+
+async function enrol(server, code, deviceLabel) {
+  const err = $('#enrol-error');
+  err.textContent = '';
+  let r;
+  try {
+    r = await fetch(`${server}/api/v1/enrol`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code, label: deviceLabel || 'Phone' }),
+    });
+  } catch {
+    err.textContent = 'Cannot reach the server. Enrolment needs a connection; try again with signal.';
+    return;
+  }
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    err.textContent = body.message || `The server answered ${r.status}.`;
+    return;
+  }
+  // The device id is this phone's sync-core replica id: every op it writes
+  // names the enrolled device.
+  app.store = new Store(body.device_id);
+  app.meta = {
+    server, token: body.token, deviceId: body.device_id, user: body.user,
+    operations: (body.operations || []).map((id) => ({ id, name: 'Operation', force_area: '', starts_on: '', ends_on: '' })),
+    operationId: null, ackedSeq: 0, cursor: 0, lastSyncAt: null, lastError: null, rejected: [], revoked: null,
+    enrolledAt: Date.now(),
+  };
+  await app.saveAll();
+  history.replaceState(null, '', '#/');
+  await requestPersistence();
+  render();
+  app.syncer.start();
+}
+
+function revokedScreen() {
+  const n = unsynced();
+  return h('section', { class: 'card locked', 'data-test': 'revoked' },
+    h('h1', null, '🔒 This phone is locked'),
+    h('p', null, app.meta.revoked.code === 'device_revoked'
+      ? 'Your admin has revoked this phone. It can no longer record or sync visits.'
+      : 'The server no longer accepts this phone. It can no longer record or sync visits.'),
+    h('p', null, `Server said: ${app.meta.revoked.message}`),
+    n ? h('p', { class: 'warn' }, `${n} change(s) recorded here never reached the server. They are kept on this phone; tell your supervisor.`) : h('p', null, 'Every change recorded here had reached the server.'));
+}
+
+function visitTitle(v) {
+  const f = v.fields;
+  const kind = plain(f.location_kind?.value) || 'other';
+  const what = plain(f.premises_name?.value) || plain(f.vrm?.value) || plain(f.postcode?.value) || '';
+  return `${label(kind)}${what ? ` · ${what}` : ''}`;
+}
+
+function homeScreen() {
+  const op = currentOperation();
+  const all = visits().sort((a, b) => (plain(b.fields.started_at?.value) || 0) - (plain(a.fields.started_at?.value) || 0));
+  const today = londonDate(Date.now());
+  const todays = all.filter((v) => londonDate(plain(v.fields.started_at?.value) || 0) === today);
+  const earlier = all.filter((v) => !todays.includes(v));
+  const card = (v) => {
+    const persons = v.persons.filter((p) => !p.removed);
+    const pv = persons.filter((p) => plain(p.fields.potential_victim?.value) === true).length;
+    return h('li', null, h('a', { class: 'visit', href: `#/visit/${v.id}`, 'data-test': 'visit-card' },
+      h('span', { class: 'title' }, visitTitle(v)),
+      h('span', { class: 'meta' },
+        `${hhmm(plain(v.fields.started_at?.value) || 0)} · ${persons.length} ${persons.length === 1 ? 'person' : 'people'}${pv ? ` · ${pv} potential victim${pv > 1 ? 's' : ''}` : ''}`),
+      h('span', { class: 'badges' },
+        h('span', { class: `badge ${v.status}` }, label(v.status)),
+        v.voided ? h('span', { class: 'badge void' }, 'Voided') : null,
+        v.conflicts ? h('span', { class: 'badge conflict' }, `${v.conflicts} conflict${v.conflicts > 1 ? 's' : ''}`) : null)));
+  };
+  const rejected = app.meta.rejected || [];
+  return h('section', null,
+    rejected.length ? h('div', { class: 'card alert', role: 'alert', 'data-test': 'rejected' },
+      h('strong', null, `${rejected.length} change(s) were refused by the server`),
+      h('ul', null, rejected.slice(-5).map((r) => h('li', null, `${r.field ? `${label(r.field)}: ` : ''}${r.message} (${r.code})`))),
+      h('button', { type: 'button', onclick: async () => { app.meta.rejected = []; await app.saveMeta(); render(); } }, 'Dismiss')) : null,
+    h('div', { class: 'opbar' },
+      (app.meta.operations || []).length > 1
+        ? h('select', { 'aria-label': 'Operation', onchange: async (e) => { app.meta.operationId = e.target.value; await app.saveMeta(); render(); } },
+          app.meta.operations.map((o) => h('option', { value: o.id, selected: o.id === op?.id ? 'selected' : undefined }, o.name)))
+        : h('span', null, op ? op.name : 'No operation yet: sync to receive yours')),
+    h('h2', null, 'Start a visit'),
+    h('div', { class: 'quick' }, QUICK_KINDS.map((k) => h('button', {
+      type: 'button', class: 'kind', 'data-kind': k, disabled: !op, onclick: () => startVisit(k),
+    }, h('span', { class: 'icon', 'aria-hidden': 'true' }, ICONS[k]), label(k)))),
+    h('select', {
+      class: 'other-kind', 'aria-label': 'Other kind of place', disabled: !op,
+      onchange: (e) => e.target.value && startVisit(e.target.value),
+    }, h('option', { value: '' }, 'Other place…'),
+    app.vocab.location_kind.filter((k) => !QUICK_KINDS.includes(k)).map((k) => h('option', { value: k }, label(k)))),
+    h('h2', null, `Today (${todays.length})`),
+    todays.length ? h('ul', { class: 'visits' }, todays.map(card)) : h('p', { class: 'hint' }, 'No visits recorded today on this phone.'),
+    earlier.length ? h('details', { class: 'earlier' }, h('summary', null, `Earlier (${earlier.length})`), h('ul', { class: 'visits' }, earlier.map(card))) : null,
+    h('nav', { class: 'bottom' },
+      h('a', { href: '#/summary', class: 'button' }, 'Day summary'),
+      h('a', { href: '#/settings', class: 'button' }, 'This phone')));
+}
+
+async function startVisit(kind) {
+  const op = currentOperation();
+  if (!op) return;
+  const id = crypto.randomUUID();
+  const ok = await edit((now) => {
+    app.store.createVisit(now, id, op.id, kind);
+    if (op.force_area) app.store.setField(now, id, T.visit('force_area'), V.text(op.force_area));
+    const me = app.meta.user?.display_name || app.meta.user?.username;
+    if (me) app.store.add(now, id, T.visit('officers'), me.slice(0, 64));
+  }, { rerender: false });
+  if (ok) location.hash = `#/visit/${id}`;
+}
+
+function visitScreen(vid) {
+  let v;
+  try { v = JSON.parse(app.store.visitJson(vid)); } catch { return h('p', null, 'This visit is not on this phone.', h('a', { href: '#/' }, ' Back')); }
+  const f = v.fields;
+  const kind = plain(f.location_kind?.value) || 'other';
+  const set = (name) => (now, val) => app.store.setField(now, vid, T.visit(name), val);
+  const tf = (name, text, opts = {}) => textField(null, f[name], text, { ...opts, name, set: set(name) });
+  const persons = v.persons.filter((p) => !p.removed);
+  const offences = v.sets.offences || [];
+  const vehicle = kind === 'vehicle_stop';
+  return h('section', { class: 'visit-screen', 'data-visit': vid },
+    h('a', { href: '#/', class: 'back' }, '‹ Today'),
+    h('h1', null, visitTitle(v)),
+    h('p', { class: 'meta' }, `Started ${hhmm(plain(f.started_at?.value) || 0)} · `, h('span', { class: `badge ${v.status}` }, label(v.status)),
+      v.voided ? h('span', { class: 'badge void' }, ' Voided') : null,
+      v.conflicts ? h('span', { class: 'badge conflict', 'data-test': 'conflict-count' }, `${v.conflicts} conflict${v.conflicts > 1 ? 's' : ''} to settle`) : null),
+    section('place', vehicle ? 'Vehicle and stop' : 'Place', true,
+      vehicle ? [
+        tf('vrm', 'Registration (VRM)', { upper: true, max: 16 }),
+        tf('vehicle_make', 'Make', { max: 64 }), tf('vehicle_model', 'Model', { max: 64 }),
+        tf('vehicle_colour', 'Colour', { max: 32 }),
+        tf('occupants', 'Occupants', { int: true, inputmode: 'numeric', type: 'number' }),
+        select('Power used', f.stop_power, app.vocab.stop_power, set('stop_power'), 'stop_power'),
+        choice('Search conducted', f.search_conducted, [[true, 'Yes'], [false, 'No']], set('search_conducted'), 'search_conducted'),
+        plain(f.search_conducted?.value) === true ? [
+          tf('search_grounds', 'Grounds for the search', { multiline: true, max: 2000 }),
+          tf('search_object', 'Object of the search', { max: 500 }),
+          tf('search_found', 'What was found', { multiline: true, max: 2000 }),
+          tf('search_outcome', 'Outcome of the search', { max: 500 }),
+        ] : null,
+        tf('address', 'Where (road, junction)', { multiline: true, max: 500 }),
+      ] : [
+        tf('premises_name', 'Premises name', { max: 500 }),
+        tf('address', 'Address', { multiline: true, max: 500 }),
+        tf('postcode', 'Postcode', { upper: true, max: 10 }),
+      ],
+      h('div', { class: 'field' }, h('span', { class: 'label' }, 'GPS position'),
+        h('button', { type: 'button', class: 'big', 'data-test': 'gps', onclick: () => recordPosition(vid) }, f.position ? 'Update GPS position' : 'Record GPS position'),
+        f.position ? h('p', { class: 'pos', 'data-test': 'position' }, fmtPosition(plain(f.position.value) || { lat_e7: 0, lon_e7: 0, accuracy_m: 0 })) : null,
+        conflictBox(f.position, (val) => edit((now) => set('position')(now, JSON.stringify(val))))),
+      select('Type of visit', f.visit_type, app.vocab.visit_type, set('visit_type'), 'visit_type')),
+    section('indicators', `Indicators seen (${(v.sets.indicators || []).length})`, false,
+      checklist(indicatorsFirstForKind(kind), v.sets.indicators, T.visit('indicators'), vid, 'indicators', true)),
+    section('people', `People (${persons.length})`, true,
+      h('ul', { class: 'people' }, persons.map((p) => h('li', null, h('a', { class: 'person', href: `#/visit/${vid}/person/${p.id}`, 'data-test': 'person-card' }, personLine(p))))),
+      h('button', { type: 'button', class: 'primary big', 'data-test': 'add-person', onclick: () => addPerson(vid) }, '+ Add person')),
+    section('offences', `Offences and arrests (${offences.length})`, offences.length > 0,
+      checklist(app.vocab.offence, offences, T.visit('offences'), vid, 'offences'),
+      offences.map((o) => textField(null, v.arrests[o], `Arrests for ${label(o).toLowerCase()}`, {
+        int: true, inputmode: 'numeric', type: 'number', name: `arrests-${o}`,
+        set: (now, val) => app.store.setField(now, vid, T.arrests(o), val),
+      }))),
+    section('agencies', `Partner agencies (${(v.sets.partner_agencies || []).length})`, false,
+      checklist(app.vocab.partner_agency, v.sets.partner_agencies, T.visit('partner_agencies'), vid, 'partner_agencies')),
+    section('officers', `Officers (${(v.sets.officers || []).length})`, false,
+      h('ul', { class: 'checklist' }, (v.sets.officers || []).map((o) => h('li', null, h('label', { class: 'check' },
+        h('input', { type: 'checkbox', checked: true, onchange: () => edit((now) => app.store.remove(now, vid, T.visit('officers'), o)) }), h('span', null, o))))),
+      h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); const s = e.target.officer.value.trim(); if (s) edit((now) => app.store.add(now, vid, T.visit('officers'), s)); } },
+        h('input', { name: 'officer', placeholder: 'Collar or staff number', 'aria-label': 'Add officer', maxlength: 64 }),
+        h('button', { type: 'submit' }, 'Add'))),
+    section('outcome', 'Outcome', false,
+      tf('civil_penalty_notices', 'Civil penalty notices', { int: true, inputmode: 'numeric', type: 'number' }),
+      tf('hse_prohibition_notices', 'HSE prohibition notices', { int: true, inputmode: 'numeric', type: 'number' }),
+      choice('Intelligence submitted', f.intelligence_submitted, [[true, 'Yes'], [false, 'No']], set('intelligence_submitted'), 'intelligence_submitted'),
+      tf('intel_reference', 'Intelligence reference', { max: 64 }),
+      choice('Premises closed', f.premises_closed, [[true, 'Yes'], [false, 'No']], set('premises_closed'), 'premises_closed'),
+      choice('Follow-up required', f.follow_up_required, [[true, 'Yes'], [false, 'No']], set('follow_up_required'), 'follow_up_required'),
+      tf('summary', 'Summary', { multiline: true, max: 8000 })),
+    section('notes', `Notes (${v.notes.length})`, v.notes.length > 0,
+      h('ul', { class: 'notes' }, v.notes.map((n) => h('li', null, h('small', null, `${hhmm(n.at_ms)} ${who(n.by)}`), h('p', null, n.text)))),
+      h('form', { class: 'note-form', onsubmit: (e) => { e.preventDefault(); const t = e.target.note.value.trim(); if (t) edit((now) => app.store.note(now, vid, t)); } },
+        h('textarea', { name: 'note', rows: 3, maxlength: 8000, 'aria-label': 'New note', placeholder: 'Add a note' }),
+        h('button', { type: 'submit' }, 'Add note'))),
+    h('div', { class: 'actions' },
+      v.status === 'draft' ? h('button', { type: 'button', class: 'primary big', 'data-test': 'submit', onclick: () => edit((now) => app.store.setStatus(now, vid, 'submitted')) }, 'Submit visit') : h('p', { class: 'hint' }, `${label(v.status)}: still editable; changes sync as usual.`),
+      !f.ended_at ? h('button', { type: 'button', class: 'big', onclick: () => edit((now) => set('ended_at')(now, V.time(now))) }, 'Mark visit ended') : h('p', { class: 'hint' }, `Ended ${hhmm(plain(f.ended_at.value))}`),
+      v.voided ? null : h('button', { type: 'button', class: 'danger', onclick: () => {
+        const why = prompt('Why void this visit? (the record is kept)');
+        if (why && why.trim()) edit((now) => set('void_reason')(now, V.text(why.trim().slice(0, 500))));
+      } }, 'Void visit…')));
+}
+
+/** The indicators sync-core says apply to this kind, the kind's own first. */
+function indicatorsFirstForKind(kind) {
+  const ids = JSON.parse(indicatorsFor(kind));
+  const general = 'General signs';
+  const own = ids.filter((i) => indicatorGroup(i) !== general && indicatorGroup(i) !== 'County lines');
+  return [...own, ...ids.filter((i) => !own.includes(i))];
+}
+
+function personLine(p) {
+  const f = p.fields;
+  const bits = [plain(f.name?.value) || plain(f.description?.value) || 'Person'];
+  const age = plain(f.age_group?.value);
+  if (age) bits.push(label(age));
+  const role = plain(f.role?.value);
+  if (role) bits.push(label(role));
+  const nat = plain(f.nationality?.value);
+  if (nat) bits.push(nat);
+  const pv = plain(f.potential_victim?.value) === true;
+  const actions = p.sets.safeguarding_actions || [];
+  return [h('span', null, bits.join(' · ')), pv ? h('span', { class: 'badge pv' }, 'Potential victim') : null,
+    actions.length ? h('small', null, actions.map(label).join(', ')) : null];
+}
+
+async function addPerson(vid) {
+  const pid = crypto.randomUUID();
+  const ok = await edit((now) => app.store.addPerson(now, vid, pid), { rerender: false });
+  if (ok) location.hash = `#/visit/${vid}/person/${pid}`;
+}
+
+function recordPosition(vid) {
+  if (!navigator.geolocation) { toast('This phone gives no position', 'error'); return; }
+  toast('Finding position…');
+  navigator.geolocation.getCurrentPosition((pos) => {
+    document.querySelectorAll('.toast').forEach((t) => t.remove());
+    const c = pos.coords;
+    const val = JSON.stringify({ position: { lat_e7: Math.round(c.latitude * 1e7), lon_e7: Math.round(c.longitude * 1e7), accuracy_m: Math.round(c.accuracy) } });
+    edit((now) => app.store.setField(now, vid, T.visit('position'), val));
+  }, (err) => toast(`No position: ${err.message}`, 'error'), { enableHighAccuracy: true, timeout: 20_000, maximumAge: 60_000 });
+}
+
+/** The safeguarding rule of thumb, as prompts with a one-tap fix. */
+function guidance(vid, pid, p) {
+  const f = p.fields;
+  if (plain(f.potential_victim?.value) !== true) return null;
+  const actions = new Set(p.sets.safeguarding_actions || []);
+  const age = plain(f.age_group?.value);
+  const est = plain(f.estimated_age?.value);
+  const child = age === 'child' || (typeof est === 'number' && est < 18);
+  const consent = plain(f.nrm_consent?.value);
+  const add = (a) => h('button', { type: 'button', class: 'primary', onclick: () => edit((now) => app.store.add(now, vid, T.person(pid, 'safeguarding_actions'), a)) }, `Add ${label(a)}`);
+  const tips = [];
+  if (child && !actions.has('nrm_referral')) tips.push(['A child gets an NRM referral — no consent is needed.', add('nrm_referral')]);
+  if (child && !actions.has('childrens_services_referral')) tips.push(["Refer the child to children's services.", add('childrens_services_referral')]);
+  if (!child && age === 'adult' && consent === 'declined' && !actions.has('duty_to_notify')) tips.push(['The adult declined an NRM referral: submit a Duty to Notify (MS1) instead.', add('duty_to_notify')]);
+  if (!child && age === 'adult' && consent === 'given' && !actions.has('nrm_referral')) tips.push(['Consent given: make the NRM referral.', add('nrm_referral')]);
+  if (!child && age !== 'child' && !consent) tips.push(['Ask the adult whether they consent to an NRM referral.', null]);
+  if (!tips.length) return h('div', { class: 'guide ok', 'data-test': 'guidance' }, '✓ Safeguarding steps recorded.');
+  return h('div', { class: 'guide', role: 'note', 'data-test': 'guidance' }, tips.map(([t, b]) => h('p', null, t, ' ', b)));
+}
+
+function personScreen(vid, pid) {
+  let v;
+  try { v = JSON.parse(app.store.visitJson(vid)); } catch { return h('p', null, 'Not on this phone.'); }
+  const p = v.persons.find((x) => x.id === pid);
+  if (!p) return h('p', null, 'This person is not on this visit.', h('a', { href: `#/visit/${vid}` }, ' Back'));
+  const f = p.fields;
+  const set = (name) => (now, val) => app.store.setField(now, vid, T.person(pid, name), val);
+  const tf = (name, text, opts = {}) => textField(null, f[name], text, { ...opts, name: `p-${name}`, set: set(name) });
+  const pv = plain(f.potential_victim?.value) === true;
+  const nat = plain(f.nationality?.value) || '';
+  return h('section', { class: 'person-screen', 'data-person': pid },
+    h('a', { href: `#/visit/${vid}`, class: 'back' }, `‹ ${visitTitle(v)}`),
+    h('h1', null, 'Person'),
+    choice('Age group', f.age_group, app.vocab.age_group.map((a) => [a, label(a).replace(' (under 18)', '')]), set('age_group'), 'age_group'),
+    choice('Gender', f.gender, app.vocab.gender.map((g) => [g, label(g)]), set('gender'), 'gender'),
+    h('div', { class: 'field' }, h('label', { for: 'nat' }, 'Nationality'),
+      h('select', { id: 'nat', name: 'nationality', onchange: (e) => edit((now) => set('nationality')(now, V.text(e.target.value))) },
+        h('option', { value: '' }, '—'),
+        NATIONALITIES.map(([c, n]) => h('option', { value: c, selected: c === nat ? 'selected' : undefined }, `${n} (${c})`)),
+        nat && !NATIONALITIES.some(([c]) => c === nat) ? h('option', { value: nat, selected: 'selected' }, nat) : null),
+      h('input', { 'aria-label': 'Other nationality code', placeholder: 'Other: 2-letter code', maxlength: 2, autocapitalize: 'characters',
+        onchange: (e) => { const c = e.target.value.trim().toUpperCase(); if (c) edit((now) => set('nationality')(now, V.text(c))); } }),
+      conflictBox(f.nationality, (val) => edit((now) => set('nationality')(now, JSON.stringify(val))))),
+    select('Role', f.role, app.vocab.person_role, set('role'), 'role'),
+    tf('language', 'Language spoken', { max: 200 }),
+    choice('Interpreter used', f.interpreter_used, [[true, 'Yes'], [false, 'No']], set('interpreter_used'), 'interpreter_used'),
+    choice('Potential victim?', f.potential_victim, [[true, 'Yes'], [false, 'No']], set('potential_victim'), 'potential_victim'),
+    pv ? [
+      h('h2', null, 'Safeguarding'),
+      guidance(vid, pid, p),
+      h('span', { class: 'label' }, 'Exploitation suspected'),
+      checklist(app.vocab.exploitation_type, p.sets.exploitation_types, T.person(pid, 'exploitation_types'), vid, 'exploitation_types'),
+      choice('County lines', f.county_lines, [[true, 'Yes'], [false, 'No']], set('county_lines'), 'county_lines'),
+      choice('Consent to NRM referral', f.nrm_consent, app.vocab.nrm_consent.map((c) => [c, label(c)]), set('nrm_consent'), 'nrm_consent'),
+      h('span', { class: 'label' }, 'Actions taken'),
+      checklist(app.vocab.safeguarding_action, p.sets.safeguarding_actions, T.person(pid, 'safeguarding_actions'), vid, 'safeguarding_actions'),
+    ] : null,
+    h('details', { class: 'card' }, h('summary', null, 'Identity (sensitive: only what is needed)'),
+      tf('name', 'Name', { max: 200 }),
+      tf('description', 'Description (if no name)', { multiline: true, max: 2000 }),
+      tf('date_of_birth', 'Date of birth', { type: 'date' }),
+      tf('estimated_age', 'Estimated age', { int: true, inputmode: 'numeric', type: 'number' })),
+    tf('notes', 'Notes about this person', { multiline: true, max: 8000 }),
+    h('div', { class: 'actions' },
+      h('a', { href: `#/visit/${vid}`, class: 'button primary big' }, 'Done'),
+      h('button', { type: 'button', class: 'danger', onclick: () => {
+        if (confirm('Remove this person from the visit? (kept in the record history)')) {
+          edit((now) => app.store.setField(now, vid, T.person(pid, 'removed'), V.bool(true)), { rerender: false }).then(() => { location.hash = `#/visit/${vid}`; });
+        }
+      } }, 'Remove person')));
+}
+
+function summaryScreen() {
+  const op = currentOperation();
+  const date = londonDate(Date.now());
+  if (!op) return h('p', null, 'No operation yet.');
+  const s = JSON.parse(app.store.daySummaryJson(op.id, date));
+  const pv = s.potential_victims;
+  const rows = [
+    ['Visits', s.visits], ['Vehicles stopped', s.vehicles_stopped], ['People spoken to', s.people_spoken_to],
+    ['Potential victims (adults)', pv.adult], ['Potential victims (children)', pv.child], ['Potential victims (age unknown)', pv.unknown],
+    ['Potential victims safeguarded', s.safeguarded], ['NRM referrals', s.nrm_referrals], ['Duty to Notify reports', s.duty_to_notify],
+    ['Voided (not counted)', s.voided], ['Visits with conflicts', s.visits_with_conflicts],
+  ];
+  const kv = (obj) => Object.entries(obj).map(([k, n]) => h('tr', null, h('th', null, label(k)), h('td', null, n)));
+  return h('section', { class: 'summary-screen' },
+    h('a', { href: '#/', class: 'back' }, '‹ Today'),
+    h('h1', null, `Day summary ${date}`),
+    h('p', { class: 'provisional', 'data-test': 'provisional' }, 'PROVISIONAL — counts only the visits on this phone. The return comes from the server after everyone has synced.'),
+    h('table', { class: 'figures' }, rows.map(([k, n]) => h('tr', null, h('th', null, k), h('td', null, n)))),
+    h('h2', null, 'By kind of place'), h('table', { class: 'figures' }, kv(s.visits_by_kind)),
+    h('h2', null, 'Arrests by offence'), h('table', { class: 'figures' }, kv(s.arrests_by_offence)),
+    h('h2', null, 'Partner agencies'), h('p', null, s.partner_agencies.map(label).join(', ') || '—'));
+}
+
+function settingsScreen() {
+  const m = app.meta;
+  return h('section', null,
+    h('a', { href: '#/', class: 'back' }, '‹ Today'),
+    h('h1', null, 'This phone'),
+    h('table', { class: 'figures' },
+      h('tr', null, h('th', null, 'Officer'), h('td', null, m.user?.display_name || '')),
+      h('tr', null, h('th', null, 'Server'), h('td', null, m.server)),
+      h('tr', null, h('th', null, 'Device id'), h('td', null, m.deviceId)),
+      h('tr', null, h('th', null, 'Unsynced changes'), h('td', null, unsynced())),
+      h('tr', null, h('th', null, 'Last sync'), h('td', null, m.lastSyncAt ? new Date(m.lastSyncAt).toLocaleString('en-GB') : 'never')),
+      h('tr', null, h('th', null, 'Storage'), h('td', { 'data-test': 'persisted' }, persistText())),
+      h('tr', null, h('th', null, 'App build'), h('td', null, self.AIDANT_BUILD || 'development'))),
+    h('button', { type: 'button', class: 'primary big', onclick: () => app.syncer.run() }, 'Sync now'));
+}
+
+function persistText() {
+  if (app.persisted === true) return 'Persistent: the browser will not clear it';
+  if (app.persisted === false) return 'Not persistent: the browser may clear it when space runs low — sync often';
+  return 'Unknown';
+}
+
+async function requestPersistence() {
+  try {
+    app.persisted = navigator.storage?.persist ? await navigator.storage.persist() : null;
+  } catch { app.persisted = null; }
+}
+
+// --------------------------------------------------------------------- boot
+
+async function boot() {
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('service worker', e));
+  }
+  await init({ module_or_path: new URL('./pkg/client_wasm_bg.wasm', import.meta.url) });
+  app.vocab = JSON.parse(vocabularyJson());
+  const saved = await db.read('replica', 'meta');
+  app.meta = saved.meta || null;
+  if (saved.replica && app.meta) {
+    try {
+      app.store = Store.load(saved.replica);
+    } catch (e) {
+      // Never overwrite what cannot be read: keep it aside for recovery.
+      await db.write({ [`unreadable-${Date.now()}`]: saved.replica });
+      toast(`Stored visits could not be read (${e.message}); they were kept aside.`, 'error');
+    }
+  }
+  if (app.meta && !app.store) app.store = new Store(app.meta.deviceId);
+  app.syncer = new Syncer(app);
+  addEventListener('hashchange', render);
+  document.addEventListener('focusout', () => {
+    if (app.pendingRender) setTimeout(() => { if (app.pendingRender) { app.pendingRender = false; render(); } }, 0);
+  });
+  addEventListener('online', renderStatus);
+  addEventListener('offline', renderStatus);
+  if (app.meta?.token) {
+    requestPersistence().then(renderStatus);
+    app.syncer.start();
+  }
+  render();
+  document.body.dataset.ready = 'true';
+  performance.mark('aidant-ready');
+}
+
+boot().catch((e) => {
+  $('#app').replaceChildren(h('div', { class: 'card alert', role: 'alert' }, `The app could not start: ${e.message}`));
+});

@@ -1,0 +1,166 @@
+// Sync with the server: push this phone's unacknowledged ops, then pull what
+// others wrote, both in sync-core's wire format. Runs when the phone comes
+// back online, on a timer (60 s after a success; 5 s, 10 s, 20 s … up to
+// 5 min with jitter after a failure), a few seconds after an edit, and from
+// the Sync button. Every merge decision is sync-core's (applyWire).
+
+const PUSH_BATCH = 500;
+const PULL_PAGE = 500;
+const OK_INTERVAL = 60_000;
+const MAX_BACKOFF = 300_000;
+
+/** An error answered by the server (or the network), with a stable code. */
+export class SyncError extends Error {
+  constructor(code, message, status = 0) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export class Syncer {
+  /**
+   * `app` gives: store (wasm Store), meta (persisted state), saveAll() (replica
+   * and meta in one IndexedDB transaction), saveMeta(), onSyncState(state),
+   * onRevoked(message), onSkew(ms).
+   */
+  constructor(app) {
+    this.app = app;
+    this.running = null;
+    this.failures = 0;
+    this.timer = null;
+    this.nextAt = null;
+  }
+
+  start() {
+    addEventListener('online', () => this.soon(0));
+    addEventListener('offline', () => this.app.onSyncState());
+    this.soon(0);
+  }
+
+  /** Schedules a run in `ms` (replacing a later one). */
+  soon(ms) {
+    const at = Date.now() + ms;
+    if (this.timer && this.nextAt !== null && this.nextAt <= at) return;
+    clearTimeout(this.timer);
+    this.nextAt = at;
+    this.timer = setTimeout(() => { this.timer = null; this.nextAt = null; this.run(); }, ms);
+  }
+
+  /** After a local edit: sync shortly, unless offline (the online event will). */
+  afterEdit() {
+    if (navigator.onLine && this.failures === 0) this.soon(2_000);
+  }
+
+  /** Runs one sync now (joins a running one). */
+  run() {
+    this.running ??= this.#run().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  async #run() {
+    const a = this.app;
+    if (!a.meta?.token || a.meta.revoked) return;
+    this.state = 'syncing';
+    a.onSyncState();
+    try {
+      await this.#push();
+      await this.#pull();
+      await this.#refresh();
+      a.meta.lastSyncAt = Date.now();
+      a.meta.lastError = null;
+      await a.saveMeta();
+      this.failures = 0;
+      this.state = 'ok';
+      this.soon(OK_INTERVAL);
+    } catch (e) {
+      if (e.code === 'device_revoked' || e.code === 'unauthorized') {
+        this.state = 'revoked';
+        clearTimeout(this.timer);
+        await a.onRevoked(e);
+        return;
+      }
+      this.failures += 1;
+      const base = Math.min(MAX_BACKOFF, 5_000 * 2 ** (this.failures - 1));
+      const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+      a.meta.lastError = { message: e.message, at: Date.now(), retryAt: Date.now() + delay };
+      await a.saveMeta().catch(() => {});
+      this.state = 'error';
+      this.soon(delay);
+    } finally {
+      a.onSyncState();
+    }
+  }
+
+  async #fetch(path, init = {}) {
+    const { meta } = this.app;
+    let r;
+    try {
+      r = await fetch(meta.server + path, {
+        ...init,
+        cache: 'no-store',
+        headers: { authorization: `Bearer ${meta.token}`, ...(init.headers || {}) },
+      });
+    } catch {
+      throw new SyncError('offline', navigator.onLine ? 'cannot reach the server' : 'no network');
+    }
+    if (!r.ok) {
+      let body = {};
+      try { body = await r.json(); } catch { /* not JSON */ }
+      throw new SyncError(body.code || `http_${r.status}`, body.message || `the server answered ${r.status}`, r.status);
+    }
+    return r;
+  }
+
+  async #push() {
+    const { store, meta } = this.app;
+    while (store.ownSeq() > meta.ackedSeq) {
+      const from = meta.ackedSeq;
+      // Encoded and bounded in the same tick: an edit made while the request
+      // is in flight gets a later sequence number and goes in the next batch.
+      const bytes = store.opsAfterWire(from, PUSH_BATCH);
+      const upTo = Math.min(store.ownSeq(), from + PUSH_BATCH);
+      const r = await this.#fetch('/api/v1/sync/push', {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: bytes,
+      });
+      const body = await r.json();
+      for (const res of body.results || []) {
+        if (res.result === 'rejected') {
+          meta.rejected.push({ op: res.op, code: res.code, message: res.message, field: res.field || null, at: Date.now() });
+        }
+      }
+      meta.ackedSeq = upTo;
+      await this.app.saveMeta();
+    }
+  }
+
+  async #pull() {
+    const { store, meta } = this.app;
+    for (;;) {
+      const r = await this.#fetch(`/api/v1/sync/pull?after=${meta.cursor}&limit=${PULL_PAGE}&format=wire`);
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      const cursor = Number(r.headers.get('x-aidant-cursor'));
+      const more = r.headers.get('x-aidant-more') === 'true';
+      const report = JSON.parse(store.applyWire(Date.now(), bytes));
+      for (const [, w] of report.skew || []) this.app.onSkew(w.ahead_by_ms);
+      const changed = (report.outcomes || []).some(([, o]) => o.result === 'accepted');
+      if (Number.isFinite(cursor)) meta.cursor = cursor;
+      // The merged replica and the cursor commit together: a crash in between
+      // cannot skip ops (and re-applying a page is a no-op anyway).
+      await this.app.saveAll();
+      if (changed) this.app.onRemoteChange();
+      if (!more) break;
+    }
+  }
+
+  async #refresh() {
+    const { meta } = this.app;
+    const r = await this.#fetch('/api/v1/operations');
+    const ops = await r.json();
+    const changed = JSON.stringify(ops) !== JSON.stringify(meta.operations);
+    meta.operations = ops;
+    if (changed) this.app.onRemoteChange();
+  }
+}

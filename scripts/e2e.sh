@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# End-to-end tests of the field app and the admin pages in Debian's Chromium,
+# driven by playwright-core (tests/e2e). Installs what it needs: the chromium
+# Debian package (as root, or with sudo -n), the npm packages pinned in
+# tests/e2e/package-lock.json; builds the server and the wasm client.
+# Screenshots land in target/e2e-screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "e2e: $*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+  log "installing Debian's chromium"
+  pkgs=(chromium fonts-dejavu-core fonts-noto-color-emoji)
+  as_root apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2 \
+    || { as_root apt-get update -qq >&2 && as_root apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2; }
+fi
+command -v node >/dev/null || {
+  log "installing Node.js"
+  as_root apt-get install -y -qq --no-install-recommends nodejs npm >&2
+}
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >&2)
+
+cargo build -p server --bin aidant --locked
+scripts/wasm-build.sh
+
+node --test --test-concurrency=1 tests/e2e/*.test.mjs

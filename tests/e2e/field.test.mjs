@@ -1,0 +1,303 @@
+// The field app in Chromium at phone size: enrol, record offline, reload
+// offline, sync; two officers edit one visit offline and converge with the
+// conflict shown; a revoked phone locks.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, seedOfficer, launchBrowser, shot } from './harness.mjs';
+
+const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+let srv;
+let browser;
+
+before(async () => {
+  srv = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+});
+
+async function phone(extra = {}) {
+  const context = await browser.newContext({
+    ...PHONE,
+    geolocation: { latitude: 51.7456, longitude: -1.2345, accuracy: 12 },
+    permissions: ['geolocation'],
+    ...extra,
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`console ${m.type()}: ${m.text()}`); });
+  page.on('requestfailed', (r) => console.error(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? 'test' : undefined));
+  return { context, page };
+}
+
+/** Enrols through the screen (code from the QR link) and waits for a first sync. */
+async function enrol(page, code, label) {
+  await page.goto(`${srv.url}/#enrol=${code}`);
+  await page.waitForSelector('#enrol');
+  assert.equal(await page.inputValue('#code'), code);
+  await page.fill('#label', label);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-kind=car_wash]:not([disabled])');
+  await page.waitForFunction(() => Number(document.body.dataset.lastSync) > 0);
+  // The service worker has installed the shell (app, wasm) for offline use.
+  await page.waitForFunction(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    if (!reg.active) return false;
+    const keys = await caches.keys();
+    const cache = keys.find((k) => k.startsWith('aidant-shell-'));
+    return !!cache && !!(await (await caches.open(cache)).match('/pkg/client_wasm_bg.wasm'));
+  });
+}
+
+/** Taps Sync and waits for a successful sync after now. */
+async function syncNow(page) {
+  const before = Number(await page.evaluate(() => document.body.dataset.lastSync));
+  await page.click('#sync-button');
+  await page.waitForFunction((b) => Number(document.body.dataset.lastSync) > b, before, { timeout: 15_000 });
+}
+
+async function fillField(page, name, value) {
+  await page.fill(`[name="${name}"]`, value);
+  await page.press(`[name="${name}"]`, 'Tab');
+  await page.waitForFunction(() => document.querySelector('[data-test=saved]'));
+}
+
+async function choose(page, name, value) {
+  await page.click(`[data-name="${name}"] button[data-value="${value}"]`);
+  await page.waitForSelector(`[data-name="${name}"] button[data-value="${value}"][aria-checked=true]`);
+}
+
+async function check(page, set, id) {
+  const box = page.locator(`[data-set="${set}"] input[data-id="${id}"]`);
+  await box.scrollIntoViewIfNeeded();
+  await box.check();
+  await page.waitForSelector(`[data-set="${set}"] input[data-id="${id}"]:checked`);
+}
+
+async function openSection(page, title) {
+  const s = page.locator('details.card > summary', { hasText: title });
+  const open = await s.evaluate((el) => el.parentElement.open);
+  if (!open) await s.click();
+}
+
+async function serverVisit(token, id) {
+  const r = await srv.api('GET', `/api/v1/visits/${id}?reason=${encodeURIComponent('e2e check')}`, undefined, token);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.visit || r.body;
+}
+
+function text(v, name) {
+  const f = v.fields[name];
+  return f && f.value && f.value.text;
+}
+
+test('an officer records a car-wash visit offline; it survives a reload and reaches the server intact', async () => {
+  const seed = await seedOfficer(srv, { username: 'pc4521', displayName: 'PC 4521 Jones' });
+  const { context, page } = await phone();
+  await enrol(page, seed.code, 'PC 4521 phone');
+  assert.match(await page.textContent('[data-test=unsynced]'), /All synced/);
+  await shot(page, 'field-01-home-360x740');
+
+  await context.setOffline(true);
+  await page.click('[data-kind=car_wash]');
+  await page.waitForSelector('.visit-screen');
+  const visitId = await page.getAttribute('.visit-screen', 'data-visit');
+  await fillField(page, 'premises_name', 'Sparkle Hand Car Wash');
+  await fillField(page, 'postcode', 'ox4 1aa');
+  await page.click('[data-test=gps]');
+  await page.waitForSelector('[data-test=position]');
+  await openSection(page, 'Indicators seen');
+  await check(page, 'indicators', 'cw_cash_only_no_receipts');
+  await check(page, 'indicators', 'under_control_of_others');
+  assert.equal(await page.locator('[data-set=indicators] input[data-id=nb_cash_only]').count(), 0,
+    'a nail-bar indicator offered at a car wash');
+  await shot(page, 'field-02-visit-offline-360x740');
+
+  // Person 1: an adult worker, a potential victim who consents: NRM referral.
+  await page.click('[data-test=add-person]');
+  await page.waitForSelector('.person-screen');
+  await choose(page, 'age_group', 'adult');
+  await choose(page, 'gender', 'male');
+  await page.selectOption('select[name=nationality]', 'AL');
+  await page.waitForFunction(() => document.querySelector('select[name=nationality]').value === 'AL');
+  await page.selectOption('select[name=role]', 'worker');
+  await page.waitForFunction(() => document.querySelector('select[name=role]').value === 'worker');
+  await choose(page, 'potential_victim', 'true');
+  await check(page, 'exploitation_types', 'labour');
+  await choose(page, 'nrm_consent', 'given');
+  assert.match(await page.textContent('[data-test=guidance]'), /make the NRM referral/);
+  await shot(page, 'field-03-person-guidance-360x740');
+  await page.click('[data-test=guidance] button');
+  await page.waitForSelector('[data-set=safeguarding_actions] input[data-id=nrm_referral]:checked');
+  assert.match(await page.textContent('[data-test=guidance]'), /Safeguarding steps recorded/);
+  await check(page, 'safeguarding_actions', 'interpreter_used');
+  await page.click('text=Done');
+
+  // Person 2: the manager, not a potential victim.
+  await page.click('[data-test=add-person]');
+  await page.waitForSelector('.person-screen');
+  await choose(page, 'age_group', 'adult');
+  await page.selectOption('select[name=role]', 'manager_or_owner');
+  await page.waitForFunction(() => document.querySelector('select[name=role]').value === 'manager_or_owner');
+  await choose(page, 'potential_victim', 'false');
+  await page.click('text=Done');
+  await page.waitForSelector('.visit-screen');
+  assert.equal(await page.locator('[data-test=person-card]').count(), 2);
+
+  const pending = Number(await page.evaluate(() => document.body.dataset.unsynced));
+  assert.ok(pending > 10, `unsynced changes shown: ${pending}`);
+  assert.match(await page.textContent('[data-test=last-sync]'), /Offline/);
+
+  // Reload with no network: the service worker serves the app, IndexedDB the record.
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.ready === 'true').catch(async (e) => {
+    await shot(page, 'debug-reload');
+    const probe = await page.evaluate(async () => {
+      const within = (p, ms) => Promise.race([p, new Promise((r) => setTimeout(() => r('timeout'), ms))]);
+      return {
+        build: self.AIDANT_BUILD,
+        controller: !!navigator.serviceWorker.controller,
+        wasm: await within(fetch('/pkg/client_wasm_bg.wasm').then((r) => r.status, (e) => String(e)), 3000),
+        appjs: await within(fetch('/app.js').then((r) => r.status, (e) => String(e)), 3000),
+        idb: await within(new Promise((res) => { const q = indexedDB.open('aidant'); q.onsuccess = () => res('ok'); q.onerror = () => res('error'); q.onblocked = () => res('blocked'); }), 3000),
+        mod: await within(import('/db.js').then(() => 'ok', (e) => String(e)), 3000),
+      };
+    });
+    console.log('probe', JSON.stringify(probe));
+    throw e;
+  });
+  const readyMs = await page.evaluate(() => performance.getEntriesByName('aidant-ready')[0].startTime);
+  console.log(`offline reload to first usable screen: ${readyMs.toFixed(0)} ms`);
+  await page.goto(`${srv.url}/#/`).catch(() => {});
+  await page.waitForSelector('[data-test=visit-card]');
+  const card = await page.textContent('[data-test=visit-card]');
+  assert.match(card, /Car wash · Sparkle Hand Car Wash/);
+  assert.match(card, /2 people · 1 potential victim/);
+  assert.equal(Number(await page.evaluate(() => document.body.dataset.unsynced)), pending, 'unsynced count kept');
+  await shot(page, 'field-04-home-offline-after-reload-360x740');
+
+  // Nothing reached the server while offline.
+  const admin = seed.adminToken;
+  const before = await srv.api('GET', `/api/v1/visits/${visitId}?reason=check`, undefined, admin);
+  assert.equal(before.status, 404, 'the visit reached the server while offline');
+
+  // Back online: the app syncs by itself (the online event).
+  const last = Number(await page.evaluate(() => document.body.dataset.lastSync));
+  await context.setOffline(false);
+  await page.waitForFunction((b) => Number(document.body.dataset.lastSync) > b && document.body.dataset.unsynced === '0', last, { timeout: 20_000 });
+  assert.match(await page.textContent('[data-test=unsynced]'), /All synced/);
+  await shot(page, 'field-05-home-synced-360x740');
+
+  const v = await serverVisit(admin, visitId);
+  assert.equal(text(v, 'location_kind'), 'car_wash');
+  assert.equal(text(v, 'premises_name'), 'Sparkle Hand Car Wash');
+  assert.equal(text(v, 'postcode'), 'OX4 1AA');
+  assert.deepEqual(v.fields.position.value.position, { lat_e7: 517456000, lon_e7: -12345000, accuracy_m: 12 });
+  assert.deepEqual([...v.sets.indicators].sort(), ['cw_cash_only_no_receipts', 'under_control_of_others']);
+  assert.deepEqual(v.sets.officers, ['PC 4521 Jones']);
+  assert.equal(v.persons.length, 2);
+  const victim = v.persons.find((p) => p.fields.potential_victim?.value.bool === true);
+  assert.ok(victim, 'the potential victim reached the server');
+  assert.equal(victim.fields.nationality.value.text, 'AL');
+  assert.equal(victim.fields.nrm_consent.value.text, 'given');
+  assert.deepEqual([...victim.sets.safeguarding_actions].sort(), ['interpreter_used', 'nrm_referral']);
+  assert.deepEqual(victim.sets.exploitation_types, ['labour']);
+  const manager = v.persons.find((p) => p !== victim);
+  assert.equal(manager.fields.role.value.text, 'manager_or_owner');
+  assert.equal(manager.fields.potential_victim.value.bool, false);
+  assert.equal(v.conflicts, 0);
+
+  // The provisional day summary, computed on the phone.
+  await page.click('text=Day summary');
+  await page.waitForSelector('[data-test=provisional]');
+  assert.match(await page.textContent('.summary-screen'), /People spoken to\s*2/);
+  await shot(page, 'field-06-provisional-summary-360x740');
+  // No horizontal scroll at 360 px on any screen seen.
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360));
+  await context.close();
+});
+
+test('two officers edit one visit offline and converge, the conflict shown; a revoked phone locks', async () => {
+  const a = await seedOfficer(srv, { username: 'pc1001', displayName: 'PC 1001 Singh' });
+  const b = await seedOfficer(srv, { username: 'pc1002', displayName: 'PC 1002 Evans', operationId: a.operationId, adminToken: a.adminToken });
+  const A = await phone();
+  const B = await phone();
+  await enrol(A.page, a.code, 'Singh phone');
+  await enrol(B.page, b.code, 'Evans phone');
+
+  await A.page.click('[data-kind=hotel]');
+  await A.page.waitForSelector('.visit-screen');
+  const visitId = await A.page.getAttribute('.visit-screen', 'data-visit');
+  await fillField(A.page, 'premises_name', 'Station Hotel');
+  await syncNow(A.page);
+  await syncNow(B.page);
+  await B.page.waitForSelector('[data-test=visit-card]');
+  await B.page.click('[data-test=visit-card]');
+  await B.page.waitForSelector(`.visit-screen[data-visit="${visitId}"]`);
+
+  await A.context.setOffline(true);
+  await B.context.setOffline(true);
+  await fillField(A.page, 'postcode', 'RG1 1AA');
+  await fillField(B.page, 'postcode', 'RG1 9ZZ');
+  await openSection(A.page, 'Indicators seen');
+  await check(A.page, 'indicators', 'ht_many_phones');
+  await openSection(B.page, 'Notes');
+  await B.page.fill('textarea[name=note]', 'Receptionist says room 12 is paid weekly in cash.');
+  await B.page.click('text=Add note');
+  await B.page.waitForSelector('.notes li');
+
+  await A.context.setOffline(false);
+  await B.context.setOffline(false);
+  await syncNow(A.page);
+  await syncNow(B.page);
+  await syncNow(A.page);
+
+  for (const { page } of [A, B]) {
+    await page.waitForSelector('[data-test=conflict]');
+    const box = await page.textContent('[data-test=conflict]');
+    assert.match(box, /RG1 1AA/);
+    assert.match(box, /RG1 9ZZ/);
+    assert.match(await page.textContent('[data-test=conflict-count]'), /1 conflict/);
+    assert.ok(await page.isChecked('[data-set=indicators] input[data-id=ht_many_phones]'));
+    assert.match(await page.textContent('.notes'), /paid weekly in cash/);
+  }
+  // Both phones show the same value on top, and the server agrees.
+  const shown = async (page) => page.inputValue('[name=postcode]');
+  assert.equal(await shown(A.page), await shown(B.page));
+  const onServer = await serverVisit(a.adminToken, visitId);
+  assert.equal(onServer.fields.postcode.value.text, await shown(A.page));
+  assert.equal(onServer.fields.postcode.conflict.length, 1);
+  await A.page.locator('[data-test=conflict]').scrollIntoViewIfNeeded();
+  await shot(A.page, 'field-07-conflict-360x740');
+
+  // Officer A keeps Evans's postcode; after syncing, the conflict is gone everywhere.
+  await A.page.click('[data-test=conflict] button:has-text("RG1 9ZZ")');
+  await A.page.waitForFunction(() => !document.querySelector('[data-test=conflict]'));
+  await syncNow(A.page);
+  await syncNow(B.page);
+  await B.page.waitForFunction(() => !document.querySelector('[data-test=conflict]'));
+  assert.equal(await shown(B.page), 'RG1 9ZZ');
+  const settled = await serverVisit(a.adminToken, visitId);
+  assert.equal(settled.fields.postcode.value.text, 'RG1 9ZZ');
+  assert.equal(settled.conflicts, 0);
+
+  // The admin revokes B's phone: it says so, then locks.
+  const devices = await srv.api('GET', '/api/v1/devices', undefined, a.adminToken);
+  const evans = devices.body.find((d) => d.label === 'Evans phone');
+  assert.ok(evans, JSON.stringify(devices.body));
+  const rev = await srv.api('POST', `/api/v1/devices/${evans.id}/revoke`, undefined, a.adminToken);
+  assert.ok(rev.status < 300, JSON.stringify(rev.body));
+  await B.page.click('#sync-button');
+  await B.page.waitForSelector('[data-test=revoked]');
+  assert.match(await B.page.textContent('[data-test=revoked]'), /revoked/);
+  assert.equal(await B.page.locator('[data-kind]').count(), 0, 'a locked phone still offers visits');
+  await B.page.reload();
+  await B.page.waitForSelector('[data-test=revoked]');
+  await shot(B.page, 'field-08-revoked-360x740');
+  await A.context.close();
+  await B.context.close();
+});
