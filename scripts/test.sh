@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test the project has, on a fresh machine: formatting and lints,
-# the native workspace tests (unit, property, integration), and sync-core's
-# tests on wasm32 under Node. Installs what it needs (see scripts/wasm-env.sh).
+# the native workspace tests (unit, property, integration), sync-core's and
+# client-wasm's tests on wasm32 under Node, and the end-to-end tests of the
+# field app and admin pages in Debian's Chromium. Installs what it needs (see
+# scripts/wasm-env.sh and scripts/e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +22,8 @@ cargo test --workspace --locked
 
 step "wasm32 tests (Node)"
 scripts/wasm-test.sh
+
+step "end-to-end tests (Chromium, playwright-core)"
+scripts/e2e.sh
 
 step "all tests passed"

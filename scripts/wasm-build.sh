@@ -85,7 +85,11 @@ log "cargo output $(wc -c <"$raw") bytes${opt:+, after wasm-opt -Oz $(wc -c <"$o
 # The build id: a digest of every shell file (the service worker's cache name).
 build=$(cd client-wasm/www && find . -path ./admin -prune -o -type f ! -name build.js -print \
   | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
-echo "self.AIDANT_BUILD = '$build';" >"$out/build.js"
+# …and the module's files (the JS glue imports snippets under hashed paths),
+# for the service worker to cache.
+files=$(cd "$out" && find . -type f ! -name build.js ! -name '*.d.ts' | LC_ALL=C sort \
+  | sed "s|^\./|'/pkg/|; s|\$|',|" | tr -d '\n')
+echo "self.AIDANT_BUILD = '$build'; self.AIDANT_PKG = [${files%,}];" >"$out/build.js"
 log "build id $build"
 
 echo "$wasm: $(wc -c <"$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip -9"

@@ -251,12 +251,13 @@ pub fn vocabulary_json() -> String {
 pub fn indicators_for(kind: &str) -> String {
     let kind = LocationKind::parse(kind);
     let mut out = String::new();
+    let known = sync_core::Indicator::known();
     push_list(
         &mut out,
-        sync_core::Indicator::KNOWN
+        known
             .iter()
-            .copied()
-            .filter(|id| sync_core::Indicator::parse(id).applies_to(&kind)),
+            .filter(|i| i.applies_to(&kind))
+            .map(|i| i.as_str()),
     );
     out
 }

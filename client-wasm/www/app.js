@@ -262,6 +262,7 @@ function renderStatus() {
   // For tests and for anyone inspecting the page: the last successful sync.
   document.body.dataset.lastSync = String(app.meta.lastSyncAt || 0);
   document.body.dataset.unsynced = String(n);
+  document.body.dataset.savedAt = String(app.savedAt || 0);
   const sub = $('#substatus');
   const bits = [];
   if (app.savedAt) bits.push(h('span', { 'data-test': 'saved' }, `✓ Saved on this phone ${new Date(app.savedAt).toLocaleTimeString('en-GB')}`));

@@ -11,7 +11,8 @@ const CACHE = `aidant-shell-${self.AIDANT_BUILD || 'dev'}`;
 const SHELL = [
   '/', '/index.html', '/app.css', '/app.js', '/db.js', '/sync.js', '/labels.js',
   '/manifest.webmanifest', '/icon.svg', '/pkg/build.js',
-  '/pkg/client_wasm.js', '/pkg/client_wasm_bg.wasm',
+  // The wasm module, its JS glue and the glue's snippets (listed by the build).
+  ...(self.AIDANT_PKG || ['/pkg/client_wasm.js', '/pkg/client_wasm_bg.wasm']),
 ];
 
 self.addEventListener('install', (event) => {

@@ -44,13 +44,27 @@ async function enrol(page, code, label) {
   await page.waitForSelector('[data-kind=car_wash]:not([disabled])');
   await page.waitForFunction(() => Number(document.body.dataset.lastSync) > 0);
   // The service worker has installed the shell (app, wasm) for offline use.
-  await page.waitForFunction(async () => {
+  await until(page, async () => {
     const reg = await navigator.serviceWorker.ready;
     if (!reg.active) return false;
     const keys = await caches.keys();
     const cache = keys.find((k) => k.startsWith('aidant-shell-'));
     return !!cache && !!(await (await caches.open(cache)).match('/pkg/client_wasm_bg.wasm'));
   });
+}
+
+/**
+ * Polls an async page function until it returns a truthy value (Playwright's
+ * waitForFunction treats the returned promise itself as truthy).
+ */
+async function until(page, fn, arg, timeoutMs = 20_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await page.evaluate(fn, arg).catch(() => false);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${fn.toString().slice(0, 120)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Taps Sync and waits for a successful sync after now. */
@@ -60,10 +74,12 @@ async function syncNow(page) {
   await page.waitForFunction((b) => Number(document.body.dataset.lastSync) > b, before, { timeout: 15_000 });
 }
 
+/** Types into a field, leaves it, and waits until the app says it is saved. */
 async function fillField(page, name, value) {
+  const before = Number(await page.evaluate(() => document.body.dataset.savedAt || 0));
   await page.fill(`[name="${name}"]`, value);
   await page.press(`[name="${name}"]`, 'Tab');
-  await page.waitForFunction(() => document.querySelector('[data-test=saved]'));
+  await page.waitForFunction((b) => Number(document.body.dataset.savedAt) > b, before);
 }
 
 async function choose(page, name, value) {
@@ -300,4 +316,50 @@ test('two officers edit one visit offline and converge, the conflict shown; a re
   await shot(B.page, 'field-08-revoked-360x740');
   await A.context.close();
   await B.context.close();
+});
+
+test('an app update (new service worker and shell) keeps unsynced changes', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { ROOT } = await import('./harness.mjs');
+  const buildFile = `${ROOT}/client-wasm/www/pkg/build.js`;
+  const original = readFileSync(buildFile, 'utf8');
+  const seed = await seedOfficer(srv, { username: 'pc2002', displayName: 'PC 2002 Okafor' });
+  const { context, page } = await phone();
+  try {
+    await enrol(page, seed.code, 'Okafor phone');
+    const oldCache = await page.evaluate(async () => (await caches.keys()).find((k) => k.startsWith('aidant-shell-')));
+    // The server cannot be reached for sync (a dead spot), but pages load.
+    await context.route('**/api/v1/sync/**', (r) => r.abort('internetdisconnected'));
+    await page.click('[data-kind=nail_bar]');
+    await page.waitForSelector('.visit-screen');
+    const visitId = await page.getAttribute('.visit-screen', 'data-visit');
+    await fillField(page, 'premises_name', 'Polished Nails');
+    const pending = Number(await page.evaluate(() => document.body.dataset.unsynced));
+    assert.ok(pending >= 5, `pending ${pending}`);
+
+    // A new build is deployed: the worker notices, installs the new shell and
+    // drops the old cache.
+    writeFileSync(buildFile, original.replace(/AIDANT_BUILD = '[^']*'/, "AIDANT_BUILD = 'e2e-update-test'"));
+    await page.reload();
+    await until(page, async () => {
+      const keys = await caches.keys();
+      return keys.includes('aidant-shell-e2e-update-test') && keys.length === 1;
+    });
+    assert.notEqual(oldCache, 'aidant-shell-e2e-update-test');
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    await page.goto(`${srv.url}/#/settings`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    assert.match(await page.textContent('main'), /e2e-update-test/);
+    assert.equal(Number(await page.evaluate(() => document.body.dataset.unsynced)), pending, 'unsynced changes lost in the update');
+
+    // Signal again: the changes reach the server.
+    await context.unroute('**/api/v1/sync/**');
+    await syncNow(page);
+    const v = await serverVisit(seed.adminToken, visitId);
+    assert.equal(text(v, 'premises_name'), 'Polished Nails');
+  } finally {
+    writeFileSync(buildFile, original);
+    await context.close();
+  }
 });

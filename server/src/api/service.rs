@@ -57,16 +57,24 @@ pub async fn openapi() -> HttpResponse {
 
 /// The field client's static files at `/`, with a small page when the folder is
 /// missing (the client issue fills it in). Unknown files get a JSON 404.
-pub fn static_files(dir: &std::path::Path) -> actix_web::Scope {
+///
+/// Sent with `Cache-Control: no-cache`: the browser revalidates; offline copies
+/// are the service worker's job (it caches one whole, versioned shell), so a
+/// stale mix of old and new files never comes out of the HTTP cache.
+pub fn static_files(dir: &std::path::Path) -> impl actix_web::dev::HttpServiceFactory {
     let index = dir.join("index.html");
+    let scope = web::scope("").wrap(
+        actix_web::middleware::DefaultHeaders::new()
+            .add((actix_web::http::header::CACHE_CONTROL, "no-cache")),
+    );
     if index.is_file() {
-        web::scope("").service(
+        scope.service(
             actix_files::Files::new("/", dir)
                 .index_file("index.html")
                 .default_handler(web::to(crate::error::not_found)),
         )
     } else {
-        web::scope("")
+        scope
             .route("/", web::get().to(placeholder))
             .default_service(web::to(crate::error::not_found))
     }
