@@ -251,13 +251,12 @@ pub fn vocabulary_json() -> String {
 pub fn indicators_for(kind: &str) -> String {
     let kind = LocationKind::parse(kind);
     let mut out = String::new();
-    let known = sync_core::Indicator::known();
     push_list(
         &mut out,
-        known
+        sync_core::Indicator::KNOWN
             .iter()
-            .filter(|i| i.applies_to(&kind))
-            .map(|i| i.as_str()),
+            .copied()
+            .filter(|id| sync_core::Indicator::id_applies_to(id, &kind)),
     );
     out
 }

@@ -266,7 +266,12 @@ function renderStatus() {
   const sub = $('#substatus');
   const bits = [];
   if (app.savedAt) bits.push(h('span', { 'data-test': 'saved' }, `✓ Saved on this phone ${new Date(app.savedAt).toLocaleTimeString('en-GB')}`));
-  if (s === 'error' && app.meta.lastError) bits.push(h('span', { class: 'warn' }, `Sync failed: ${app.meta.lastError.message}; retrying ${hhmm(app.meta.lastError.retryAt)}`));
+  const err = app.meta.lastError;
+  if (s === 'error' && err && (err.code === 'offline' || !online)) {
+    bits.push(h('span', { class: 'warn' }, 'No signal: changes stay on this phone and sync when the signal returns'));
+  } else if (s === 'error' && err) {
+    bits.push(h('span', { class: 'warn' }, `Sync failed: ${err.message}; retrying at ${hhmm(err.retryAt)}`));
+  }
   if (app.skewMs > 120_000) bits.push(h('span', { class: 'warn' }, `Check this phone's clock: another device is ${Math.round(app.skewMs / 60_000)} min ahead`));
   sub.replaceChildren(...bits);
 }
@@ -436,7 +441,8 @@ function homeScreen() {
     earlier.length ? h('details', { class: 'earlier' }, h('summary', null, `Earlier (${earlier.length})`), h('ul', { class: 'visits' }, earlier.map(card))) : null,
     h('nav', { class: 'bottom' },
       h('a', { href: '#/summary', class: 'button' }, 'Day summary'),
-      h('a', { href: '#/settings', class: 'button' }, 'This phone')));
+      h('a', { href: '#/settings', class: 'button' }, 'This phone')),
+    h('p', { class: `hint storage ${app.persisted === false ? 'warn-text' : ''}`, 'data-test': 'persisted' }, `Storage: ${persistText()}`));
 }
 
 async function startVisit(kind) {
@@ -725,7 +731,7 @@ async function boot() {
   addEventListener('online', renderStatus);
   addEventListener('offline', renderStatus);
   if (app.meta?.token) {
-    requestPersistence().then(renderStatus);
+    requestPersistence().then(() => { if (!location.hash.replace(/^#\/?/, '')) render(); });
     app.syncer.start();
   }
   render();

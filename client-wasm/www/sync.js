@@ -83,7 +83,7 @@ export class Syncer {
       this.failures += 1;
       const base = Math.min(MAX_BACKOFF, 5_000 * 2 ** (this.failures - 1));
       const delay = Math.round(base * (0.75 + Math.random() * 0.5));
-      a.meta.lastError = { message: e.message, at: Date.now(), retryAt: Date.now() + delay };
+      a.meta.lastError = { code: e.code || 'error', message: e.message, at: Date.now(), retryAt: Date.now() + delay };
       await a.saveMeta().catch(() => {});
       this.state = 'error';
       this.soon(delay);

@@ -336,7 +336,12 @@ impl Indicator {
     /// (`cw_`, `nb_`, `ht_`, `vs_`) only at their kind. Unknown indicators are
     /// shown everywhere, since we cannot tell.
     pub fn applies_to(&self, kind: &LocationKind) -> bool {
-        let id = self.as_str();
+        Self::id_applies_to(self.as_str(), kind)
+    }
+
+    /// [`Indicator::applies_to`] on an identifier (no enum built): what a
+    /// screen uses to list the checklist for a kind of place.
+    pub fn id_applies_to(id: &str, kind: &LocationKind) -> bool {
         let prefix = match id.get(..3) {
             Some(p @ ("cw_" | "nb_" | "ht_" | "vs_")) => p,
             _ => return true,

@@ -237,6 +237,19 @@ test('an officer records a car-wash visit offline; it survives a reload and reac
   await context.close();
 });
 
+test('the app shell and the wasm module are served gzipped and revalidated', async () => {
+  for (const file of ['/pkg/client_wasm_bg.wasm', '/pkg/client_wasm.js', '/app.js', '/']) {
+    const r = await fetch(srv.url + file, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(r.status, 200, file);
+    assert.equal(r.headers.get('content-encoding'), 'gzip', file);
+    assert.equal(r.headers.get('cache-control'), 'no-cache', file);
+    await r.arrayBuffer();
+  }
+  const wasm = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`);
+  assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+  await wasm.arrayBuffer();
+});
+
 test('two officers edit one visit offline and converge, the conflict shown; a revoked phone locks', async () => {
   const a = await seedOfficer(srv, { username: 'pc1001', displayName: 'PC 1001 Singh' });
   const b = await seedOfficer(srv, { username: 'pc1002', displayName: 'PC 1002 Evans', operationId: a.operationId, adminToken: a.adminToken });
