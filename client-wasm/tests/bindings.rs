@@ -74,3 +74,52 @@ fn vocabularies_and_indicators_follow_sync_core() {
     assert!(!car_wash.contains("\"ht_many_phones\""));
     assert!(client_wasm::indicators_for("hotel").contains("\"ht_many_phones\""));
 }
+
+#[wasm_bindgen_test]
+fn the_provisional_summary_counts_this_devices_visits() {
+    let mut s = Store::new(R).unwrap();
+    // 12:00 UTC on 28 November 2026 (GMT).
+    let t = 1_795_867_200_000.0;
+    s.create_visit(t, V, O, "car_wash").unwrap();
+    let p = "00000000-0000-0000-0000-000000000101";
+    s.add_person(t + 1.0, V, p).unwrap();
+    let person = |f: &str| format!(r#"{{"person":["{p}","{f}"]}}"#);
+    s.set_field(t + 2.0, V, &person("potential_victim"), r#"{"bool":true}"#)
+        .unwrap();
+    s.set_field(t + 3.0, V, &person("age_group"), r#"{"text":"child"}"#)
+        .unwrap();
+    s.add(
+        t + 4.0,
+        V,
+        &format!(r#"{{"person":["{p}","safeguarding_actions"]}}"#),
+        "nrm_referral",
+    )
+    .unwrap();
+    let sum = s.day_summary_json(O, "2026-11-28").unwrap();
+    for part in [
+        r#""visits":1"#,
+        r#""people_spoken_to":1"#,
+        r#""child":1"#,
+        r#""nrm_referrals":1"#,
+        r#""safeguarded":1"#,
+    ] {
+        assert!(sum.contains(part), "{part} in {sum}");
+    }
+    let other_day = s.day_summary_json(O, "2026-11-27").unwrap();
+    assert!(other_day.contains(r#""visits":0"#), "{other_day}");
+    let err = s.day_summary_json(O, "28/11/2026").unwrap_err();
+    let code = js_sys::Reflect::get(&err, &"code".into()).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some("bad_date"));
+}
+
+#[wasm_bindgen_test]
+fn a_malformed_batch_is_refused_and_changes_nothing() {
+    let mut s = Store::new(R).unwrap();
+    s.create_visit(1.0, V, O, "hotel").unwrap();
+    let before = s.visits_json().unwrap();
+    let err = s.apply_wire(2.0, &[0xff, 0x00, 0x13]).unwrap_err();
+    let code = js_sys::Reflect::get(&err, &"code".into()).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some("malformed_batch"));
+    assert_eq!(s.visits_json().unwrap(), before);
+    assert!(Store::load(&[1, 2, 3]).is_err());
+}
