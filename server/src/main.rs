@@ -7,7 +7,11 @@ const USAGE: &str = "usage: aidant <command>
 
   serve [options]        run the server (see `aidant serve --help`)
   audit verify [--db P]  check the audit hash chain; names the first bad row
-  demo-sync              two phones edit one visit offline and converge";
+  demo [options]         fill a new database with a realistic week of action
+                         (see `aidant demo --help`)
+  demo-sync              two phones edit one visit offline and converge
+  export --operation ID (--date D | --from D --to D) --format csv|xlsx|json|html -o FILE
+                         export an operation's visits (see `aidant export --help`)";
 
 fn env(k: &str) -> Option<String> {
     std::env::var(k).ok()
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
                 .and_then(audit_verify)
         }
+        Some("export") => server::export::cli::run(rest()),
+        Some("demo") => server::demo_week::cli(rest(), env, &mut std::io::stdout().lock()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource: parse, call `db`, map. No SQL here.
 
 pub mod admin;
+pub mod exports;
 pub mod service;
 pub mod session;
 pub mod sync;
@@ -56,6 +57,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/visits").route(web::get().to(visits::list)))
                 .service(resource("/visits/{id}").route(web::get().to(visits::read)))
                 .service(resource("/visits/{id}/review").route(web::post().to(visits::review)))
+                .service(resource("/visits/{id}/resolve").route(web::post().to(visits::resolve)))
+                .service(
+                    resource("/operations/{id}/summary").route(web::get().to(exports::summary)),
+                )
+                .service(resource("/operations/{id}/export").route(web::get().to(exports::export)))
+                .service(resource("/exports").route(web::get().to(exports::list)))
                 .service(resource("/admin/quarantine").route(web::get().to(admin::quarantine)))
                 .service(resource("/admin/audit").route(web::get().to(admin::audit_recent)))
                 .service(resource("/admin/audit/verify").route(web::get().to(admin::audit_verify)))

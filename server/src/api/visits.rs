@@ -1,5 +1,6 @@
-//! Supervisors and admins read visits (with their conflicts) and mark them reviewed.
-//! Every read of a visit's detail is audited with who, when, what and why.
+//! Supervisors and admins read visits (with their conflicts), mark them
+//! reviewed and resolve conflicts. Every read of a visit's detail is audited
+//! with who, when, what and why; so is every resolution.
 
 use crate::auth::Auth;
 use crate::db::{self, audit::Entry, sync::Incoming};
@@ -9,7 +10,7 @@ use crate::{now_rfc3339, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use sync_core::{Action, Hlc, Op, OpId, OperationId, Status, VisitId, VisitView};
+use sync_core::{Action, Hlc, Op, OpId, OperationId, Status, Target, Value, VisitId, VisitView};
 use uuid::Uuid;
 
 const READERS: &[Role] = &[Role::Supervisor, Role::Admin];
@@ -171,6 +172,126 @@ pub async fn review(
                     subject: &format!("visit:{id}"),
                     reason: "",
                     detail: "{}",
+                },
+            )?;
+            let v = db::sync::visit_state(tx, id)?
+                .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
+            Ok(Ok(VisitView::from(&v)))
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    reason: String,
+    target: Target,
+    value: Value,
+}
+
+/// `POST /api/v1/visits/{id}/resolve`: a supervisor of the visit's operation
+/// (or an admin) settles a field holding concurrent values. The server's
+/// replica writes the chosen value as a `Set` op that supersedes every version
+/// the field holds now, so once devices sync the conflict is gone everywhere.
+/// Asking for the value a field already holds alone is answered with the
+/// visit unchanged; a field that has meanwhile been settled to another value
+/// is `no_conflict` (409), so a later decision is not silently overwritten.
+pub async fn resolve(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.require(READERS)?.clone();
+    let id = visit_id(&path)?;
+    let b: ResolveBody = super::parse_json(&body)?;
+    super::check_len("reason", b.reason.trim(), 1, 500)?;
+    let replica = state.server_replica;
+    let wall = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let mut op = Op {
+        id: OpId::new(replica, 1),
+        hlc: Hlc::new(wall, 0),
+        visit: id,
+        action: Action::Set {
+            target: b.target.clone(),
+            value: b.value.clone(),
+            pred: Vec::new(),
+        },
+    };
+    op.validate().map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("value for {}: {}", b.target.name(), e.reason),
+        )
+    })?;
+    let now = now_rfc3339();
+    let outcome = state
+        .db
+        .write(move |tx| {
+            let Some(op_id) = db::sync::visit_operation(tx, id)? else {
+                return Ok(Err(ApiError::not_found("visit")));
+            };
+            if !c.sees(&op_id) {
+                return Ok(Err(ApiError::not_found("visit")));
+            }
+            let v = db::sync::visit_state(tx, id)?
+                .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
+            let Some(reg) = v.register(&b.target) else {
+                return Ok(Err(ApiError::not_found("field in this visit")));
+            };
+            if !reg.is_conflict() {
+                return Ok(if reg.get() == Some(&b.value) {
+                    Ok(VisitView::from(&v))
+                } else {
+                    Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "no_conflict",
+                        format!(
+                            "{} is no longer in conflict; it now reads {:?}",
+                            b.target.name(),
+                            reg.get().map(ToString::to_string).unwrap_or_default()
+                        ),
+                    ))
+                });
+            }
+            let replaced = reg.heads();
+            // After every version it replaces, so it also shows first on a
+            // device that has not yet seen the resolution's causality.
+            let latest = reg.versions().iter().map(|x| x.stamp.hlc).max();
+            if let Some(h) = latest.filter(|h| *h >= op.hlc) {
+                op.hlc = Hlc::new(h.wall_ms, h.counter.saturating_add(1));
+            }
+            op.id = OpId::new(replica, db::sync::next_seq(tx, &replica.to_string())?);
+            if let Action::Set { pred, .. } = &mut op.action {
+                pred.clone_from(&replaced);
+            }
+            let who = db::sync::Pusher {
+                device: None,
+                operations: None,
+            };
+            let results = db::sync::push(tx, &who, vec![Incoming::Op(op.clone())], &now)?;
+            if results.first() != Some(&db::sync::PushResult::Accepted) {
+                return Err(db::DbError::Corrupt(format!(
+                    "server resolution op refused: {results:?}"
+                )));
+            }
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &c.actor(),
+                    action: "visit.resolve",
+                    subject: &format!("visit:{id}"),
+                    reason: b.reason.trim(),
+                    detail: &serde_json::json!({
+                        "field": b.target.name(),
+                        "target": b.target,
+                        "op": op.id.to_string(),
+                        "replaced": replaced.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    })
+                    .to_string(),
                 },
             )?;
             let v = db::sync::visit_state(tx, id)?

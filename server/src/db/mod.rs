@@ -4,6 +4,7 @@
 //! ([`Db::write`], [`Db::read`]), never on the async executor.
 
 pub mod audit;
+pub mod export;
 pub mod people;
 pub mod sync;
 
@@ -13,7 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Numbered migrations, applied in order at start-up (`PRAGMA user_version`).
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_exports.sql"),
+];
 
 /// Number of read connections.
 const READERS: usize = 4;
@@ -76,6 +80,7 @@ impl Db {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         configure(&writer)?;
         migrate(&mut writer)?;
+        export::refresh_snapshots(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
                 let c = Connection::open_with_flags(

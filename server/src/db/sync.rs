@@ -274,6 +274,7 @@ fn reindex(c: &Connection, visit: VisitId, now: &str) -> Result<(), DbError> {
             now
         ],
     )?;
+    super::export::store_snapshot(c, visit, &crate::export::cells::snapshot(&v))?;
     Ok(())
 }
 

@@ -183,6 +183,8 @@ fn role_matrix() {
     let member = json!({ "user_id": officer_user });
     let new_user = json!({ "username": "pc.new", "display_name": "PC New", "role": "officer" });
     let no_ops = json!({ "ops": [] });
+    // The postcode it already holds alone: answered with the visit unchanged.
+    let resolve = json!({ "reason": "matrix", "target": { "visit": "postcode" }, "value": { "text": "OX4 1AA" } });
 
     // Columns: Admin, Sup, Officer, OtherOfficer, OtherSup, Anon, Revoked.
     #[rustfmt::skip]
@@ -209,6 +211,10 @@ fn role_matrix() {
         ("GET", "/api/v1/visits".into(), None, [200, 200, 403, 403, 200, 401, 401]),
         ("GET", format!("/api/v1/visits/{v1}?reason=matrix"), None, [200, 200, 403, 403, 404, 401, 401]),
         ("POST", format!("/api/v1/visits/{v1}/review"), None, [200, 200, 403, 403, 404, 401, 401]),
+        ("POST", format!("/api/v1/visits/{v1}/resolve"), Some(&resolve), [200, 200, 403, 403, 404, 401, 401]),
+        ("GET", format!("/api/v1/operations/{op1}/summary?from=2026-09-21"), None, [200, 200, 403, 403, 404, 401, 401]),
+        ("GET", format!("/api/v1/operations/{op1}/export?from=2026-09-21&format=csv&reason=matrix"), None, [200, 200, 403, 403, 404, 401, 401]),
+        ("GET", "/api/v1/exports".into(), None, [200, 200, 403, 403, 200, 401, 401]),
         ("GET", "/api/v1/admin/quarantine".into(), None, [200, 403, 403, 403, 403, 401, 401]),
         ("GET", "/api/v1/admin/audit".into(), None, [200, 403, 403, 403, 403, 401, 401]),
         ("GET", "/api/v1/admin/audit/verify".into(), None, [200, 403, 403, 403, 403, 401, 401]),

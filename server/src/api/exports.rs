@@ -1,0 +1,211 @@
+//! Day summaries and exports of an operation (supervisors of the operation and
+//! admins), and the list of stored exports with their hashes.
+//!
+//! An export is audited with its reason and scope before its first byte, then
+//! streamed; its SHA-256 is stored when the client has taken the last byte.
+
+use crate::auth::Auth;
+use crate::db::export::{self as dbx, Scope};
+use crate::domain::Role;
+use crate::error::ApiError;
+use crate::export::{self, ExportError, Format, Invalid, Request, Table};
+use crate::{now_rfc3339, AppState};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use sync_core::OperationId;
+use uuid::Uuid;
+
+const READERS: &[Role] = &[Role::Supervisor, Role::Admin];
+
+fn operation_id(s: &str) -> Result<OperationId, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::bad_request("bad_path", "operation id must be a UUID"))
+}
+
+fn invalid(e: Invalid) -> ApiError {
+    let message = e.to_string();
+    match e {
+        Invalid::BadDate { .. } | Invalid::Reversed { .. } | Invalid::Table(_) => {
+            ApiError::bad_request("bad_query", message)
+        }
+        Invalid::TooLong { .. } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "range_too_long", message)
+        }
+        Invalid::Format(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_format",
+            message,
+        ),
+        Invalid::ReasonMissing => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reason_required", message)
+        }
+        Invalid::ReasonBad => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+        }
+    }
+}
+
+fn range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(sync_core::summary::LocalDate, sync_core::summary::LocalDate), ApiError> {
+    let from =
+        from.ok_or_else(|| ApiError::bad_request("bad_query", "from (YYYY-MM-DD) is required"))?;
+    export::parse_range(from, to).map_err(invalid)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// `GET /api/v1/operations/{id}/summary?from=&to=`: the day summary by day,
+/// team and force area.
+pub async fn summary(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<SummaryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.require(READERS)?;
+    let operation = operation_id(&path)?;
+    let (from, to) = range(q.from.as_deref(), q.to.as_deref())?;
+    if !c.sees(&operation) {
+        return Err(ApiError::not_found("operation"));
+    }
+    let scope = Scope {
+        operation,
+        from,
+        to,
+    };
+    let body = state
+        .db
+        .read(move |conn| {
+            let Some(op) = dbx::operation(conn, operation)? else {
+                return Ok(None);
+            };
+            let s = export::range_summary(conn, &scope)?;
+            Ok(Some(export::summary_json(&op, &s)))
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("operation"))?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    identifying: Option<bool>,
+    #[serde(default)]
+    table: Option<String>,
+}
+
+/// `GET /api/v1/operations/{id}/export?from=&to=&format=&reason=[&identifying=true][&table=]`:
+/// the file, streamed.
+pub async fn export(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    q: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.require(READERS)?.clone();
+    let operation = operation_id(&path)?;
+    let q = q.into_inner();
+    let (from, to) = range(q.from.as_deref(), q.to.as_deref())?;
+    let format = q.format.unwrap_or_default();
+    let format = Format::parse(&format).ok_or_else(|| invalid(Invalid::Format(format)))?;
+    let table = match q.table {
+        None => Table::Visits,
+        Some(t) => Table::parse(&t).ok_or_else(|| invalid(Invalid::Table(t)))?,
+    };
+    let reason = export::check_reason(q.reason.as_deref()).map_err(invalid)?;
+    let identifying = q.identifying.unwrap_or(false);
+    if identifying && c.user.role != Role::Admin {
+        return Err(ApiError::forbidden(
+            "victim-identifying columns are exported only for admins",
+        ));
+    }
+    if !c.sees(&operation) {
+        return Err(ApiError::not_found("operation"));
+    }
+    let request = Request {
+        scope: Scope {
+            operation,
+            from,
+            to,
+        },
+        format,
+        table,
+        identifying,
+        reason,
+    };
+    let actor = c.actor();
+    let now = now_rfc3339();
+    let started = state
+        .db
+        .write(move |tx| export::begin(tx, request, &actor, &now))
+        .await?
+        .ok_or_else(|| ApiError::not_found("operation"))?;
+    let file_name = started.request.file_name(&started.operation);
+    let id = started.id.clone();
+    let body = export::stream::start(state.db.clone(), started)
+        .await
+        .map_err(|e| match e {
+            ExportError::TooManyRows { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_rows",
+                e.to_string(),
+            ),
+            other => ApiError::internal(other),
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Export-Id", id))
+        .body(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    operation: Option<Uuid>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/exports?operation=&limit=`: stored exports with their hashes,
+/// newest first (supervisors: their operations').
+pub async fn list(
+    auth: Auth,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.require(READERS)?;
+    let scope = (c.user.role != Role::Admin).then(|| c.operations.clone());
+    let operation = q.operation.map(OperationId);
+    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+    let rows = state
+        .db
+        .read(move |conn| dbx::exports(conn, scope.as_deref(), operation, limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}

@@ -1,0 +1,545 @@
+//! SQL for day summaries and exports: the per-visit export snapshot kept in
+//! `visit_exports` (written when a visit's ops change), streaming cursors over
+//! it for a day range, and the `exports` log with each export's hash.
+
+use super::{Db, DbError};
+use crate::domain::Operation;
+use crate::export::cells::Snapshot;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+use std::collections::HashMap;
+use sync_core::summary::LocalDate;
+use sync_core::{Op, OperationId, Visit, VisitId};
+
+/// The format of `visit_exports` rows this build writes. When the stored
+/// `meta.snapshot_version` differs, [`refresh_snapshots`] rebuilds every row.
+pub const SNAPSHOT_VERSION: &str = "1";
+
+/// Stores a visit's export snapshot, with the team of the user whose device
+/// recorded it first and the operation's force area when the visit has none.
+pub fn store_snapshot(c: &Connection, visit: VisitId, snap: &Snapshot) -> Result<(), DbError> {
+    let id = visit.to_string();
+    let found: Option<(String, String, Option<String>)> = c
+        .prepare_cached(
+            "SELECT v.operation_id, o.force_area,
+               (SELECT m.team_id
+                  FROM (SELECT device_id, operation_id FROM ops WHERE visit_id = v.id
+                        ORDER BY cursor LIMIT 1) AS first
+                  JOIN devices d ON d.id = first.device_id
+                  JOIN members m ON m.user_id = d.user_id AND m.operation_id = first.operation_id)
+             FROM visits v JOIN operations o ON o.id = v.operation_id
+             WHERE v.id = ?1",
+        )?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((operation, op_force_area, team)) = found else {
+        return Ok(());
+    };
+    write_snapshot(c, &id, &operation, &op_force_area, team.as_deref(), snap)
+}
+
+fn write_snapshot(
+    c: &Connection,
+    visit: &str,
+    operation: &str,
+    op_force_area: &str,
+    team: Option<&str>,
+    snap: &Snapshot,
+) -> Result<(), DbError> {
+    c.prepare_cached(
+        "INSERT OR REPLACE INTO visit_exports
+           (visit_id, operation_id, day, started_at, team_id, force_area, person_rows, summary, row_cells, persons)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        visit,
+        operation,
+        snap.day.map(|d| d.to_string()),
+        snap.started_at,
+        team,
+        snap.force_area.as_deref().unwrap_or(op_force_area),
+        snap.person_rows as i64,
+        snap.summary,
+        snap.row,
+        snap.persons,
+    ])?;
+    Ok(())
+}
+
+/// Bulk loading, for benchmarks and tests only: stores a visit merged by the
+/// caller (its ops when given, with the device that sent each; its index row;
+/// its export snapshot with `team`) in the caller's transaction, without the
+/// per-op checks of a push. Never for data from devices.
+pub fn bulk_visit(
+    c: &Connection,
+    v: &Visit,
+    ops: &[(&Op, Option<uuid::Uuid>)],
+    team: Option<&str>,
+    now: &str,
+) -> Result<(), DbError> {
+    let operation = v
+        .operation()
+        .ok_or_else(|| DbError::Corrupt(format!("visit {} has no create op", v.id())))?
+        .to_string();
+    let op_force_area: String = c
+        .prepare_cached("SELECT force_area FROM operations WHERE id = ?1")?
+        .query_row([&operation], |r| r.get(0))?;
+    let id = v.id().to_string();
+    let mut insert = c.prepare_cached(
+        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (op, device) in ops {
+        let body = serde_json::to_string(op).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        insert.execute(params![
+            op.id.replica.to_string(),
+            op.id.seq as i64,
+            id,
+            operation,
+            body,
+            device.map(|d| d.to_string()),
+            now
+        ])?;
+    }
+    c.prepare_cached(
+        "INSERT OR REPLACE INTO visits (id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        id,
+        operation,
+        v.status().as_str(),
+        v.location_kind().map(|k| k.as_str().to_owned()),
+        v.started_at(),
+        v.is_voided(),
+        v.conflicts().len() as i64,
+        now
+    ])?;
+    let snap = crate::export::cells::snapshot(v);
+    write_snapshot(c, &id, &operation, &op_force_area, team, &snap)
+}
+
+/// Bulk loading, for benchmarks and tests only: an enrolled device for a user
+/// (with a token hash nobody holds).
+pub fn bulk_device(
+    c: &Connection,
+    device: uuid::Uuid,
+    user: uuid::Uuid,
+    label: &str,
+    now: &str,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO devices (id, user_id, label, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            device.to_string(),
+            user.to_string(),
+            label,
+            format!("bulk-{device}"),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Rebuilds every visit's snapshot when the stored format is not
+/// [`SNAPSHOT_VERSION`] (the first start after migration 2, or a build that
+/// renders cells differently). Cheap when up to date.
+pub(crate) fn refresh_snapshots(conn: &mut Connection) -> Result<(), DbError> {
+    if super::meta_get(conn, "snapshot_version")?.as_deref() == Some(SNAPSHOT_VERSION) {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let ids: Vec<String> = tx
+        .prepare("SELECT id FROM visits")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        let visit: VisitId = id
+            .parse()
+            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+        if let Some(v) = super::sync::visit_state(&tx, visit)? {
+            store_snapshot(&tx, visit, &crate::export::cells::snapshot(&v))?;
+        }
+    }
+    super::meta_set(&tx, "snapshot_version", SNAPSHOT_VERSION)?;
+    tx.commit()?;
+    tracing::info!(visits = ids.len(), "rebuilt export snapshots");
+    Ok(())
+}
+
+/// Runs `f` on a connection of its own, inside one read transaction: every
+/// query sees the same state, and a long export holds none of the shared
+/// reader connections.
+pub fn with_snapshot<T, E: From<DbError>>(
+    db: &Db,
+    f: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    let conn = Connection::open_with_flags(
+        db.path(),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(DbError::from)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(DbError::from)?;
+    conn.execute_batch("BEGIN").map_err(DbError::from)?;
+    let out = f(&conn)?;
+    conn.execute_batch("COMMIT").map_err(DbError::from)?;
+    Ok(out)
+}
+
+/// An operation, if it exists.
+pub fn operation(c: &Connection, id: OperationId) -> Result<Option<Operation>, DbError> {
+    Ok(c.query_row(
+        "SELECT name, force_area, starts_on, ends_on FROM operations WHERE id = ?1",
+        [id.to_string()],
+        |r| {
+            Ok(Operation {
+                id,
+                name: r.get(0)?,
+                force_area: r.get(1)?,
+                starts_on: r.get(2)?,
+                ends_on: r.get(3)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// An operation and a range of Europe/London days.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope {
+    /// The operation.
+    pub operation: OperationId,
+    /// First day.
+    pub from: LocalDate,
+    /// Last day (inclusive).
+    pub to: LocalDate,
+}
+
+/// Team names of an operation by team id.
+pub fn team_names(
+    c: &Connection,
+    operation: OperationId,
+) -> Result<HashMap<String, String>, DbError> {
+    let mut stmt = c.prepare("SELECT id, name FROM teams WHERE operation_id = ?1")?;
+    let rows = stmt
+        .query_map([operation.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// One visit's stored summary, as read.
+pub struct SummaryRef<'a> {
+    /// `YYYY-MM-DD`.
+    pub day: &'a str,
+    /// Team id, if any.
+    pub team_id: Option<&'a str>,
+    /// Force area.
+    pub force_area: &'a str,
+    /// JSON `DaySummary` of the visit alone.
+    pub summary: &'a str,
+}
+
+/// Calls `f` with every visit's stored summary in the scope.
+pub fn for_each_summary<E: From<DbError>>(
+    c: &Connection,
+    scope: &Scope,
+    mut f: impl FnMut(SummaryRef<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT day, team_id, force_area, summary FROM visit_exports
+             WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3",
+        )
+        .map_err(DbError::from)?;
+    let mut rows = stmt
+        .query(params![
+            scope.operation.to_string(),
+            scope.from.to_string(),
+            scope.to.to_string()
+        ])
+        .map_err(DbError::from)?;
+    while let Some(r) = rows.next().map_err(DbError::from)? {
+        let get = |i| r.get_ref(i).map_err(DbError::from);
+        f(SummaryRef {
+            day: get(0)?.as_str().map_err(sql_type)?,
+            team_id: get(1)?.as_str_or_null().map_err(sql_type)?,
+            force_area: get(2)?.as_str().map_err(sql_type)?,
+            summary: get(3)?.as_str().map_err(sql_type)?,
+        })?;
+    }
+    Ok(())
+}
+
+fn sql_type(e: rusqlite::types::FromSqlError) -> DbError {
+    DbError::Corrupt(format!("visit_exports: {e}"))
+}
+
+/// Visits and (when `persons`) person rows in the scope; counting persons
+/// reads every row, counting visits only the index.
+pub fn counts(c: &Connection, scope: &Scope, persons: bool) -> Result<(u64, u64), DbError> {
+    let sql = if persons {
+        "SELECT COUNT(*), COALESCE(SUM(person_rows), 0) FROM visit_exports
+         WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3"
+    } else {
+        "SELECT COUNT(*), 0 FROM visit_exports
+         WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3"
+    };
+    Ok(c.query_row(
+        sql,
+        params![
+            scope.operation.to_string(),
+            scope.from.to_string(),
+            scope.to.to_string()
+        ],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )?)
+}
+
+/// Moves the write-ahead log into the database file and empties it (after a
+/// bulk load).
+pub fn checkpoint(db: &Db) -> Result<(), DbError> {
+    let conn = super::lock(&db.0.writer);
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// Which stored cells to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cells {
+    /// The visit row.
+    Visit,
+    /// The person rows (visits without persons are skipped).
+    Persons,
+}
+
+/// One visit's stored cells, as read.
+pub struct CellsRef<'a> {
+    /// Visit id.
+    pub visit_id: &'a str,
+    /// `YYYY-MM-DD`.
+    pub day: &'a str,
+    /// Team id, if any.
+    pub team_id: Option<&'a str>,
+    /// Force area.
+    pub force_area: &'a str,
+    /// JSON: an array of cells ([`Cells::Visit`]) or of arrays ([`Cells::Persons`]).
+    pub cells: &'a str,
+}
+
+/// Calls `f` with every visit's cells in the scope, by day, start and id.
+/// Rows are read one at a time: memory does not grow with the result.
+pub fn for_each_cells<E: From<DbError>>(
+    c: &Connection,
+    scope: &Scope,
+    which: Cells,
+    mut f: impl FnMut(CellsRef<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let sql = match which {
+        Cells::Visit => {
+            "SELECT visit_id, day, team_id, force_area, row_cells FROM visit_exports
+             WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3
+             ORDER BY operation_id, day, started_at, visit_id"
+        }
+        Cells::Persons => {
+            "SELECT visit_id, day, team_id, force_area, persons FROM visit_exports
+             WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3 AND person_rows > 0
+             ORDER BY operation_id, day, started_at, visit_id"
+        }
+    };
+    let mut stmt = c.prepare_cached(sql).map_err(DbError::from)?;
+    let mut rows = stmt
+        .query(params![
+            scope.operation.to_string(),
+            scope.from.to_string(),
+            scope.to.to_string()
+        ])
+        .map_err(DbError::from)?;
+    while let Some(r) = rows.next().map_err(DbError::from)? {
+        let get = |i| r.get_ref(i).map_err(DbError::from);
+        f(CellsRef {
+            visit_id: get(0)?.as_str().map_err(sql_type)?,
+            day: get(1)?.as_str().map_err(sql_type)?,
+            team_id: get(2)?.as_str_or_null().map_err(sql_type)?,
+            force_area: get(3)?.as_str().map_err(sql_type)?,
+            cells: get(4)?.as_str().map_err(sql_type)?,
+        })?;
+    }
+    Ok(())
+}
+
+/// An export being started.
+pub struct NewExport<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Scope.
+    pub scope: &'a Scope,
+    /// `json`, `csv`, `xlsx` or `html`.
+    pub format: &'a str,
+    /// `visits`, `persons` or `all`.
+    pub content: &'a str,
+    /// Victim-identifying columns included.
+    pub identifying: bool,
+    /// Why, as given.
+    pub reason: &'a str,
+    /// Audit actor.
+    pub actor: &'a str,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
+/// Records an export as running.
+pub fn insert_export(c: &Connection, e: &NewExport<'_>) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO exports (id, operation_id, from_day, to_day, format, content, identifying, reason, actor, created_at, status, completed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'running', 0)",
+        params![
+            e.id,
+            e.scope.operation.to_string(),
+            e.scope.from.to_string(),
+            e.scope.to.to_string(),
+            e.format,
+            e.content,
+            e.identifying,
+            e.reason,
+            e.actor,
+            e.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// How an export ended.
+pub struct Finished<'a> {
+    /// `completed`, `cancelled` or `failed`.
+    pub status: &'a str,
+    /// RFC 3339.
+    pub at: &'a str,
+    /// Table rows written.
+    pub rows: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// SHA-256 of the content (completed exports only).
+    pub sha256: Option<&'a str>,
+}
+
+/// Records how a running export ended.
+pub fn finish_export(c: &Connection, id: &str, f: &Finished<'_>) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE exports SET status = ?2, completed = ?3, finished_at = ?4, rows = ?5, bytes = ?6, sha256 = ?7
+         WHERE id = ?1 AND status = 'running'",
+        params![
+            id,
+            f.status,
+            f.status == "completed",
+            f.at,
+            f.rows as i64,
+            f.bytes as i64,
+            f.sha256
+        ],
+    )?;
+    Ok(())
+}
+
+/// A stored export.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportRow {
+    /// Id.
+    pub id: String,
+    /// Operation.
+    pub operation: String,
+    /// First day.
+    pub from: String,
+    /// Last day.
+    pub to: String,
+    /// Format.
+    pub format: String,
+    /// `visits`, `persons` or `all`.
+    pub content: String,
+    /// Victim-identifying columns included.
+    pub identifying: bool,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub actor: String,
+    /// Started (RFC 3339).
+    pub created_at: String,
+    /// `running`, `completed`, `cancelled` or `failed`.
+    pub status: String,
+    /// True once every byte was handed over.
+    pub completed: bool,
+    /// Ended.
+    pub finished_at: Option<String>,
+    /// Table rows written.
+    pub rows: Option<i64>,
+    /// Size.
+    pub bytes: Option<i64>,
+    /// SHA-256 of the content, hex (completed exports).
+    pub sha256: Option<String>,
+}
+
+/// Exports in the given operations (`None`: all), newest first.
+pub fn exports(
+    c: &Connection,
+    scope: Option<&[OperationId]>,
+    operation: Option<OperationId>,
+    limit: i64,
+) -> Result<Vec<ExportRow>, DbError> {
+    let mut sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(ops) = scope {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        sql.push_str(" AND operation_id IN (");
+        sql.push_str(&vec!["?"; ops.len()].join(","));
+        sql.push(')');
+        args.extend(ops.iter().map(|o| o.to_string()));
+    }
+    if let Some(o) = operation {
+        sql.push_str(" AND operation_id = ?");
+        args.push(o.to_string());
+    }
+    sql.push_str(" ORDER BY created_at DESC, id LIMIT ?");
+    args.push(limit.to_string());
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), export_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+const EXPORT_COLUMNS: &str =
+    "id, operation_id, from_day, to_day, format, content, identifying, reason, actor,
+    created_at, status, completed, finished_at, rows, bytes, sha256";
+
+fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportRow> {
+    Ok(ExportRow {
+        id: r.get(0)?,
+        operation: r.get(1)?,
+        from: r.get(2)?,
+        to: r.get(3)?,
+        format: r.get(4)?,
+        content: r.get(5)?,
+        identifying: r.get(6)?,
+        reason: r.get(7)?,
+        actor: r.get(8)?,
+        created_at: r.get(9)?,
+        status: r.get(10)?,
+        completed: r.get(11)?,
+        finished_at: r.get(12)?,
+        rows: r.get(13)?,
+        bytes: r.get(14)?,
+        sha256: r.get(15)?,
+    })
+}
+
+/// One export by id.
+pub fn export(c: &Connection, id: &str) -> Result<Option<ExportRow>, DbError> {
+    Ok(c.query_row(
+        &format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE id = ?1"),
+        [id],
+        export_row,
+    )
+    .optional()?)
+}
