@@ -349,6 +349,14 @@ async function scanQr() {
 async function enrol(server, code, deviceLabel) {
   const err = $('#enrol-error');
   err.textContent = '';
+  let origin;
+  try { origin = new URL(server).origin; } catch { err.textContent = 'The server address is not a web address (https://…).'; return; }
+  if (origin !== location.origin) {
+    // The app syncs with the server it was loaded from (its data, service
+    // worker and storage belong to that address): open the app there.
+    location.href = `${origin}/#enrol=${encodeURIComponent(code)}`;
+    return;
+  }
   let r;
   try {
     r = await fetch(`${server}/api/v1/enrol`, {
