@@ -135,8 +135,11 @@ fn main() {
     let phase = std::env::var("AIDANT_BENCH_PHASE").ok();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/export-bench");
     std::fs::create_dir_all(&dir).expect("bench folder");
-    let path = dir.join(format!("bench-{target}.sqlite3"));
-    let marker = dir.join(format!("bench-{target}.loaded"));
+    // Named after the snapshot format too: a file of another format would be
+    // rebuilt from ops at open, and these files hold none.
+    let v = dbx::SNAPSHOT_VERSION;
+    let path = dir.join(format!("bench-{target}-v{v}.sqlite3"));
+    let marker = dir.join(format!("bench-{target}-v{v}.loaded"));
     if path.exists() && !marker.exists() {
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_file(path.with_extension("sqlite3-wal"));

@@ -13,7 +13,7 @@ use sync_core::{Op, OperationId, Visit, VisitId};
 
 /// The format of `visit_exports` rows this build writes. When the stored
 /// `meta.snapshot_version` differs, [`refresh_snapshots`] rebuilds every row.
-pub const SNAPSHOT_VERSION: &str = "1";
+pub const SNAPSHOT_VERSION: &str = "2";
 
 /// Stores a visit's export snapshot, with the team of the user whose device
 /// recorded it first and the operation's force area when the visit has none.

@@ -28,7 +28,6 @@ use crate::domain::Operation;
 use cells::{Column, LEAD, PERSON, VISIT};
 use rusqlite::{Connection, Transaction};
 use sha2::{Digest, Sha256};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use summary::RangeSummary;
@@ -502,8 +501,6 @@ fn plan(c: &Connection, started: Started) -> Result<Plan, ExportError> {
 }
 
 /// Stored cells, borrowed from the row's text where no escape needs undoing.
-#[derive(serde::Deserialize)]
-struct Row<'a>(#[serde(borrow)] Vec<Cow<'a, str>>);
 
 /// How often rows are reported and cancellation checked.
 const EVERY: u64 = 4096;
@@ -533,33 +530,33 @@ fn for_each_row(
         }
         Ok(())
     };
-    let corrupt = |e: serde_json::Error| DbError::Corrupt(format!("stored cells: {e}"));
     dbx::for_each_cells(c, &plan.started.request.scope, which, |r| {
         let team = r.team_id.map_or(summary::NO_TEAM, |t| {
             plan.teams.get(t).map_or(t, String::as_str)
         });
         let lead = [r.visit_id, r.day, team, r.force_area];
-        let mut emit = |cells: &[Cow<'_, str>]| {
+        let mut cells: Vec<&str> = Vec::with_capacity(64);
+        cells::unpack(r.cells, &mut cells)
+            .map_err(|e| DbError::Corrupt(format!("stored cells of visit {}: {e}", r.visit_id)))?;
+        let mut emit = |cells: &[&str]| {
             let mut row: Vec<&str> = Vec::with_capacity(width);
             row.extend_from_slice(&lead);
             row.extend(
                 layout
                     .keep
                     .iter()
-                    .map(|i| cells.get(*i).map_or("", |c| c.as_ref())),
+                    .map(|i| cells.get(*i).copied().unwrap_or("")),
             );
             f(&row)
         };
         match which {
             Cells::Visit => {
-                let cells: Row<'_> = serde_json::from_str(r.cells).map_err(corrupt)?;
-                emit(&cells.0)?;
+                emit(&cells)?;
                 tick(done, watch)?;
             }
             Cells::Persons => {
-                let people: Vec<Row<'_>> = serde_json::from_str(r.cells).map_err(corrupt)?;
-                for cells in &people {
-                    emit(&cells.0)?;
+                for person in cells.chunks(cells::PERSON.len()) {
+                    emit(person)?;
                     tick(done, watch)?;
                 }
             }
