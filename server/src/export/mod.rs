@@ -500,8 +500,6 @@ fn plan(c: &Connection, started: Started) -> Result<Plan, ExportError> {
     })
 }
 
-/// Stored cells, borrowed from the row's text where no escape needs undoing.
-
 /// How often rows are reported and cancellation checked.
 const EVERY: u64 = 4096;
 
