@@ -248,6 +248,22 @@ test('the app shell and the wasm module are served gzipped and revalidated', asy
   const wasm = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`);
   assert.equal(wasm.headers.get('content-type'), 'application/wasm');
   await wasm.arrayBuffer();
+  // The module goes out as the build's gzip -9 file, and revalidates with a 304.
+  const { statSync } = await import('node:fs');
+  const { ROOT } = await import('./harness.mjs');
+  const gz = statSync(`${ROOT}/client-wasm/www/pkg/client_wasm_bg.wasm.gz`).size;
+  const raw = statSync(`${ROOT}/client-wasm/www/pkg/client_wasm_bg.wasm`).size;
+  const head = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`, { method: 'HEAD', headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(Number(head.headers.get('content-length')), gz);
+  console.log(`wasm module: ${raw} bytes, ${gz} bytes on the wire (gzip -9)`);
+  const etag = head.headers.get('etag');
+  assert.ok(etag, 'an ETag');
+  const again = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': etag } });
+  assert.equal(again.status, 304);
+  const plain = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
+  assert.equal(Number(plain.headers.get('content-length')), raw);
+  assert.equal(plain.headers.get('content-encoding'), null);
+  assert.equal((await fetch(`${srv.url}/pkg/../Cargo.toml`)).status, 404);
 });
 
 test('two officers edit one visit offline and converge, the conflict shown; a revoked phone locks', async () => {

@@ -71,16 +71,75 @@ pub fn static_files(dir: &std::path::Path) -> impl actix_web::dev::HttpServiceFa
                 .add((actix_web::http::header::CACHE_CONTROL, "no-cache")),
         );
     if index.is_file() {
-        scope.service(
-            actix_files::Files::new("/", dir)
-                .index_file("index.html")
-                .default_handler(web::to(crate::error::not_found)),
-        )
+        let pkg = dir.join("pkg");
+        scope
+            .service(
+                web::resource("/pkg/{file:.*}").route(
+                    web::route()
+                        .guard(
+                            actix_web::guard::Any(actix_web::guard::Get())
+                                .or(actix_web::guard::Head()),
+                        )
+                        .to(
+                            move |req: actix_web::HttpRequest, file: web::Path<String>| {
+                                precompressed(req, pkg.clone(), file.into_inner())
+                            },
+                        ),
+                ),
+            )
+            .service(
+                actix_files::Files::new("/", dir)
+                    .index_file("index.html")
+                    .default_handler(web::to(crate::error::not_found)),
+            )
     } else {
         scope
             .route("/", web::get().to(placeholder))
             .default_service(web::to(crate::error::not_found))
     }
+}
+
+/// `/pkg/…` (the wasm module and its JS glue): the `.gz` file written by
+/// `scripts/wasm-build.sh` (gzip -9: about a quarter smaller than compressing
+/// on the fly) when the browser accepts gzip, else the plain file. Both with
+/// ETag and Last-Modified, so a revalidation costs a 304.
+async fn precompressed(
+    req: actix_web::HttpRequest,
+    pkg: std::path::PathBuf,
+    file: String,
+) -> Result<HttpResponse, ApiError> {
+    if file.is_empty()
+        || file
+            .split('/')
+            .any(|s| s.is_empty() || s.starts_with('.') || s.contains('\\'))
+    {
+        return Err(ApiError::not_found("file"));
+    }
+    let plain = pkg.join(&file);
+    let gzip_ok = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let gz = std::path::PathBuf::from(format!("{}.gz", plain.display()));
+    let mime = actix_files::file_extension_to_mime(
+        plain.extension().and_then(|e| e.to_str()).unwrap_or(""),
+    );
+    let opened = if gzip_ok && gz.is_file() {
+        actix_files::NamedFile::open_async(&gz).await.map(|f| {
+            f.set_content_type(mime)
+                .set_content_encoding(actix_web::http::header::ContentEncoding::Gzip)
+        })
+    } else {
+        actix_files::NamedFile::open_async(&plain).await
+    };
+    let file = opened.map_err(|_| ApiError::not_found("file"))?;
+    let mut res = file.disable_content_disposition().into_response(&req);
+    res.headers_mut().insert(
+        actix_web::http::header::VARY,
+        actix_web::http::header::HeaderValue::from_static("accept-encoding"),
+    );
+    Ok(res)
 }
 
 async fn placeholder() -> HttpResponse {
