@@ -326,20 +326,29 @@ pub fn pack<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> String {
 
 /// Appends the cells of a [`pack`]ed text to `out`; `Err` names what is wrong
 /// with a damaged one.
-pub fn unpack<'a>(mut s: &'a str, out: &mut Vec<&'a str>) -> Result<(), String> {
-    while !s.is_empty() {
-        let colon = s
-            .find(':')
-            .ok_or_else(|| format!("no length separator at {:?}", truncate(s)))?;
-        let len: usize = s[..colon]
-            .parse()
-            .map_err(|_| format!("bad cell length {:?}", truncate(&s[..colon])))?;
-        let rest = &s[colon + 1..];
-        let cell = rest
-            .get(..len)
-            .ok_or_else(|| format!("cell of {len} bytes runs past the end"))?;
+pub fn unpack<'a>(s: &'a str, out: &mut Vec<&'a str>) -> Result<(), String> {
+    let b = s.as_bytes();
+    let mut at = 0;
+    while at < b.len() {
+        // The length: ASCII digits up to ':' (one pass, no search).
+        let mut len: usize = 0;
+        let start = at;
+        while at < b.len() && b[at].is_ascii_digit() {
+            len = len
+                .checked_mul(10)
+                .and_then(|l| l.checked_add(usize::from(b[at] - b'0')))
+                .ok_or_else(|| format!("cell length too large at byte {start}"))?;
+            at += 1;
+        }
+        if at == start || b.get(at) != Some(&b':') {
+            return Err(format!("no cell length at {:?}", truncate(&s[start..])));
+        }
+        at += 1;
+        let cell = s
+            .get(at..at.saturating_add(len))
+            .ok_or_else(|| format!("cell of {len} bytes at byte {at} runs past the end"))?;
         out.push(cell);
-        s = &rest[len..];
+        at += len;
     }
     Ok(())
 }

@@ -44,12 +44,17 @@ fn write_line(
 pub fn field(w: &mut impl Write, s: &str, text: bool) -> io::Result<()> {
     let b = s.as_bytes();
     let formula = text && matches!(b.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
-    // memchr's vectorised scans: most cells need no quotes, and this check
-    // was the largest single cost of a large export.
+    // Most cells are short and need no quotes; this check was the largest
+    // single cost of a large export: a plain loop for short cells, memchr's
+    // vectorised scans for long ones.
+    let special = |c: &u8| matches!(c, b'"' | b',' | b'\r' | b'\n');
     let quote = b.first() == Some(&b' ')
         || b.last() == Some(&b' ')
-        || memchr::memchr3(b'"', b',', b'\n', b).is_some()
-        || memchr::memchr(b'\r', b).is_some();
+        || if b.len() < 32 {
+            b.iter().any(special)
+        } else {
+            memchr::memchr3(b'"', b',', b'\n', b).is_some() || memchr::memchr(b'\r', b).is_some()
+        };
     if !quote {
         if formula {
             w.write_all(b"'")?;
