@@ -713,10 +713,32 @@ async function requestPersistence() {
 
 // --------------------------------------------------------------------- boot
 
+/**
+ * One tab at a time owns the store: each save writes the whole replica, so
+ * two tabs editing side by side could overwrite each other's unsynced
+ * changes. A second tab waits (saying so) until the first one closes.
+ */
+async function ownTheStore() {
+  if (!navigator.locks) return;
+  let held = false;
+  const waiting = setTimeout(() => {
+    if (!held) $('#app').replaceChildren(h('div', { class: 'card alert', role: 'alert' }, 'Aidant is open in another tab or window. Close it, or use that one: this tab continues when it closes.'));
+  }, 1_000);
+  await new Promise((resolve) => {
+    navigator.locks.request('aidant-store', () => {
+      held = true;
+      resolve();
+      return new Promise(() => {}); // held for the life of this page
+    });
+  });
+  clearTimeout(waiting);
+}
+
 async function boot() {
   if ('serviceWorker' in navigator) {
     navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('service worker', e));
   }
+  await ownTheStore();
   await init({ module_or_path: new URL('./pkg/client_wasm_bg.wasm', import.meta.url) });
   app.vocab = JSON.parse(vocabularyJson());
   const saved = await db.read('replica', 'meta');

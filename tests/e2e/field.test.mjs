@@ -392,3 +392,19 @@ test('an app update (new service worker and shell) keeps unsynced changes', asyn
     await context.close();
   }
 });
+
+test('a second tab waits while the first owns the store', async () => {
+  const seed = await seedOfficer(srv, { username: 'pc3003', displayName: 'PC 3003 Hale' });
+  const { context, page } = await phone();
+  try {
+    await enrol(page, seed.code, 'Hale phone');
+    const second = await context.newPage();
+    await second.goto(`${srv.url}/#/`);
+    await second.waitForSelector('text=open in another tab');
+    assert.equal(await second.locator('[data-kind]').count(), 0, 'two tabs editing at once');
+    await page.close();
+    await second.waitForSelector('[data-kind=hotel]');
+  } finally {
+    await context.close();
+  }
+});
