@@ -14,8 +14,8 @@ CREATE TABLE visit_exports (
     force_area   TEXT NOT NULL,     -- the visit's own, else the operation's
     person_rows  INTEGER NOT NULL,  -- persons listed in `persons`
     summary      TEXT NOT NULL,     -- JSON DaySummary of this visit alone
-    row_cells    TEXT NOT NULL,     -- JSON array: the visit's export cells
-    persons      TEXT NOT NULL      -- JSON array of arrays: person cells
+    row_cells    TEXT NOT NULL,     -- the visit's export cells, packed (export::cells::pack)
+    persons      TEXT NOT NULL      -- person cells, row after row, packed
 );
 -- In export order, covering the visit cells: a visits export reads the index
 -- front to back instead of looking up each row (the cells are stored twice).
