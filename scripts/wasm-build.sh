@@ -57,7 +57,7 @@ fi
 opt=""
 if [ "${WASM_OPT:-1}" != 0 ] && command -v wasm-opt >/dev/null; then
   opt=${raw%.wasm}.opt.wasm
-  wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  wasm-opt -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
       --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
       "$raw" -o "$opt" || { log "wasm-opt failed: keeping the un-optimised module"; opt=""; }
 else
