@@ -152,7 +152,7 @@ function conflictBox(fv, onPick) {
       `Keep “${showValue(c.value)}”`, h('small', null, ` ${who(c.by)}, ${hhmm(c.at_ms)}`))));
 }
 
-function textField(target, fv, text, opts = {}) {
+function textField(fv, text, opts = {}) {
   const id = `f-${Math.random().toString(36).slice(2)}`;
   const value = plain(fv?.value) ?? '';
   const input = h(opts.multiline ? 'textarea' : 'input', {
@@ -472,7 +472,7 @@ function visitScreen(vid) {
   const f = v.fields;
   const kind = plain(f.location_kind?.value) || 'other';
   const set = (name) => (now, val) => app.store.setField(now, vid, T.visit(name), val);
-  const tf = (name, text, opts = {}) => textField(null, f[name], text, { ...opts, name, set: set(name) });
+  const tf = (name, text, opts = {}) => textField(f[name], text, { ...opts, name, set: set(name) });
   const persons = v.persons.filter((p) => !p.removed);
   const offences = v.sets.offences || [];
   const vehicle = kind === 'vehicle_stop';
@@ -514,7 +514,7 @@ function visitScreen(vid) {
       h('button', { type: 'button', class: 'primary big', 'data-test': 'add-person', onclick: () => addPerson(vid) }, '+ Add person')),
     section('offences', `Offences and arrests (${offences.length})`, offences.length > 0,
       checklist(app.vocab.offence, offences, T.visit('offences'), vid, 'offences'),
-      offences.map((o) => textField(null, v.arrests[o], `Arrests for ${label(o).toLowerCase()}`, {
+      offences.map((o) => textField(v.arrests[o], `Arrests for ${label(o).toLowerCase()}`, {
         int: true, inputmode: 'numeric', type: 'number', name: `arrests-${o}`,
         set: (now, val) => app.store.setField(now, vid, T.arrests(o), val),
       }))),
@@ -615,7 +615,7 @@ function personScreen(vid, pid) {
   if (!p) return h('p', null, 'This person is not on this visit.', h('a', { href: `#/visit/${vid}` }, ' Back'));
   const f = p.fields;
   const set = (name) => (now, val) => app.store.setField(now, vid, T.person(pid, name), val);
-  const tf = (name, text, opts = {}) => textField(null, f[name], text, { ...opts, name: `p-${name}`, set: set(name) });
+  const tf = (name, text, opts = {}) => textField(f[name], text, { ...opts, name: `p-${name}`, set: set(name) });
   const pv = plain(f.potential_victim?.value) === true;
   const nat = plain(f.nationality?.value) || '';
   return h('section', { class: 'person-screen', 'data-person': pid },
