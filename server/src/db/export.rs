@@ -487,18 +487,8 @@ pub fn exports(
 ) -> Result<Vec<ExportRow>, DbError> {
     let mut sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE 1 = 1");
     let mut args: Vec<String> = Vec::new();
-    if let Some(ops) = scope {
-        if ops.is_empty() {
-            return Ok(Vec::new());
-        }
-        sql.push_str(" AND operation_id IN (");
-        sql.push_str(&vec!["?"; ops.len()].join(","));
-        sql.push(')');
-        args.extend(ops.iter().map(|o| o.to_string()));
-    }
-    if let Some(o) = operation {
-        sql.push_str(" AND operation_id = ?");
-        args.push(o.to_string());
+    if !super::filter_operations(&mut sql, &mut args, scope, operation) {
+        return Ok(Vec::new());
     }
     sql.push_str(" ORDER BY created_at DESC, id LIMIT ?");
     args.push(limit.to_string());

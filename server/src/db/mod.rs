@@ -166,6 +166,31 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Narrows a `… WHERE 1 = 1` query to a caller's operations (`scope`; `None`:
+/// all) and to one asked-for `operation`, binding ids through `args`. False
+/// when the scope is empty: nothing can match, so the caller skips the query.
+pub(crate) fn filter_operations(
+    sql: &mut String,
+    args: &mut Vec<String>,
+    scope: Option<&[sync_core::OperationId]>,
+    operation: Option<sync_core::OperationId>,
+) -> bool {
+    if let Some(ops) = scope {
+        if ops.is_empty() {
+            return false;
+        }
+        sql.push_str(" AND operation_id IN (");
+        sql.push_str(&vec!["?"; ops.len()].join(","));
+        sql.push(')');
+        args.extend(ops.iter().map(|o| o.to_string()));
+    }
+    if let Some(o) = operation {
+        sql.push_str(" AND operation_id = ?");
+        args.push(o.to_string());
+    }
+    true
+}
+
 /// Maps a unique-constraint failure to [`DbError::Conflict`].
 pub(crate) fn conflict_on_unique(e: rusqlite::Error, what: &str) -> DbError {
     match e {

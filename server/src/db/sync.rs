@@ -354,18 +354,8 @@ pub fn visits(
         "SELECT id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at FROM visits WHERE 1 = 1",
     );
     let mut args: Vec<String> = Vec::new();
-    if let Some(ops) = scope {
-        if ops.is_empty() {
-            return Ok(Vec::new());
-        }
-        sql.push_str(" AND operation_id IN (");
-        sql.push_str(&vec!["?"; ops.len()].join(","));
-        sql.push(')');
-        args.extend(ops.iter().map(|o| o.to_string()));
-    }
-    if let Some(o) = operation {
-        sql.push_str(" AND operation_id = ?");
-        args.push(o.to_string());
+    if !super::filter_operations(&mut sql, &mut args, scope, operation) {
+        return Ok(Vec::new());
     }
     if let Some(s) = status {
         sql.push_str(" AND status = ?");
