@@ -14,6 +14,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     retry_after: Option<u64>,
+    /// For a 405: the methods the route accepts, sent as `Allow`.
+    allow: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -30,6 +32,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            allow: None,
         }
     }
     /// 400 with a code.
@@ -79,6 +82,17 @@ impl ApiError {
             )
         }
     }
+    /// 405 with an `Allow` header listing `allow` (such as `"GET, POST"`).
+    pub fn method_not_allowed(allow: impl Into<String>) -> Self {
+        Self {
+            allow: Some(allow.into()),
+            ..Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not accept that method",
+            )
+        }
+    }
     /// 500, logging the cause.
     pub fn internal(cause: impl fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -109,6 +123,9 @@ impl ResponseError for ApiError {
         let mut b = HttpResponse::build(self.status);
         if let Some(s) = self.retry_after {
             b.insert_header((header::RETRY_AFTER, s.to_string()));
+        }
+        if let Some(a) = &self.allow {
+            b.insert_header((header::ALLOW, a.as_str()));
         }
         b.json(Body {
             code: self.code,
@@ -203,6 +220,20 @@ pub fn json_fallback<B>(
         }
         _ => ApiError::new(status, "internal", "something went wrong on the server"),
     };
+    // A 405 made by actix itself (a static file or `/pkg/…` asked with a method
+    // other than GET or HEAD) keeps or gains an `Allow`; the API's own 405s are
+    // JSON and never get here.
+    let e = if status == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = res
+            .headers()
+            .get(header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("GET, HEAD")
+            .to_owned();
+        ApiError::method_not_allowed(allow)
+    } else {
+        e
+    };
     let (req, _) = res.into_parts();
     let res = actix_web::dev::ServiceResponse::new(req, e.error_response());
     Ok(ErrorHandlerResponse::Response(res.map_into_right_body()))
@@ -217,11 +248,8 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     ))
 }
 
-/// Known routes, wrong method.
-pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this endpoint does not accept that method",
-    ))
+/// Known routes, wrong method: `allow` lists the methods the route accepts
+/// (see `api::resource`, which builds it from the registered handlers).
+pub async fn method_not_allowed(allow: String) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::method_not_allowed(allow))
 }

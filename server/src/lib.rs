@@ -213,6 +213,8 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .wrap(middleware::ErrorHandlers::new().default_handler(error::json_fallback))
+            // Outside the error rewriting, so rewritten errors carry it too.
+            .wrap(middleware::from_fn(api::no_store))
             .wrap(headers)
             .wrap_fn(move |req, srv| {
                 use actix_web::dev::Service;

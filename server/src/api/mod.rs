@@ -8,66 +8,151 @@ pub mod sync;
 pub mod visits;
 
 use crate::error::{method_not_allowed, ApiError};
-use actix_web::web;
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, Handler, Responder};
 
-/// A resource whose unsupported methods answer with a JSON 405.
-pub(crate) fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A route path and the handler for each method it accepts. Any other method
+/// answers a JSON 405 whose `Allow` lists exactly the methods registered here,
+/// so adding a method (`.get(h)`, `.post(h)`, …) keeps `Allow` right with no
+/// other bookkeeping. There is deliberately no `.route(web::Route)`: a route's
+/// method could not be read back from it.
+pub(crate) struct Resource {
+    inner: actix_web::Resource,
+    allow: Vec<Method>,
+}
+
+/// Starts a [`Resource`] at `path`.
+pub(crate) fn resource(path: &str) -> Resource {
+    Resource {
+        inner: web::resource(path),
+        allow: Vec::new(),
+    }
+}
+
+impl Resource {
+    /// Answers `method` with `handler`.
+    pub(crate) fn method<F, Args>(mut self, method: Method, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.inner = self.inner.route(web::method(method.clone()).to(handler));
+        self.allow.push(method);
+        self
+    }
+
+    /// Answers GET with `handler`.
+    pub(crate) fn get<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.method(Method::GET, handler)
+    }
+
+    /// Answers POST with `handler`.
+    pub(crate) fn post<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.method(Method::POST, handler)
+    }
+}
+
+impl HttpServiceFactory for Resource {
+    fn register(self, config: &mut AppService) {
+        let allow = self
+            .allow
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.inner
+            .default_service(web::to(move || method_not_allowed(allow.clone())))
+            .register(config)
+    }
 }
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(service::healthz)))
-        .service(resource("/readyz").route(web::get().to(service::readyz)))
-        .service(resource("/metrics").route(web::get().to(service::metrics)))
+    cfg.service(resource("/healthz").get(service::healthz))
+        .service(resource("/readyz").get(service::readyz))
+        .service(resource("/metrics").get(service::metrics))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(require_json_body))
-                .service(resource("/openapi.json").route(web::get().to(service::openapi)))
-                .service(resource("/setup").route(web::post().to(session::setup)))
-                .service(resource("/login").route(web::post().to(session::login)))
-                .service(resource("/enrol").route(web::post().to(session::enrol)))
-                .service(resource("/me").route(web::get().to(session::me)))
+                .service(resource("/openapi.json").get(service::openapi))
+                .service(resource("/setup").post(session::setup))
+                .service(resource("/login").post(session::login))
+                .service(resource("/enrol").post(session::enrol))
+                .service(resource("/me").get(session::me))
                 .service(
                     resource("/operations")
-                        .route(web::get().to(admin::list_operations))
-                        .route(web::post().to(admin::create_operation)),
+                        .get(admin::list_operations)
+                        .post(admin::create_operation),
                 )
-                .service(
-                    resource("/operations/{id}/teams").route(web::post().to(admin::create_team)),
-                )
-                .service(
-                    resource("/operations/{id}/members").route(web::post().to(admin::add_member)),
-                )
+                .service(resource("/operations/{id}/teams").post(admin::create_team))
+                .service(resource("/operations/{id}/members").post(admin::add_member))
                 .service(
                     resource("/users")
-                        .route(web::get().to(admin::list_users))
-                        .route(web::post().to(admin::create_user)),
+                        .get(admin::list_users)
+                        .post(admin::create_user),
                 )
-                .service(
-                    resource("/users/{id}/enrolment-codes")
-                        .route(web::post().to(admin::issue_code)),
-                )
-                .service(resource("/devices").route(web::get().to(admin::list_devices)))
-                .service(
-                    resource("/devices/{id}/revoke").route(web::post().to(admin::revoke_device)),
-                )
-                .service(resource("/sync/push").route(web::post().to(sync::push)))
-                .service(resource("/sync/pull").route(web::get().to(sync::pull)))
-                .service(resource("/visits").route(web::get().to(visits::list)))
-                .service(resource("/visits/{id}").route(web::get().to(visits::read)))
-                .service(resource("/visits/{id}/review").route(web::post().to(visits::review)))
-                .service(resource("/visits/{id}/resolve").route(web::post().to(visits::resolve)))
-                .service(
-                    resource("/operations/{id}/summary").route(web::get().to(exports::summary)),
-                )
-                .service(resource("/operations/{id}/export").route(web::get().to(exports::export)))
-                .service(resource("/exports").route(web::get().to(exports::list)))
-                .service(resource("/admin/quarantine").route(web::get().to(admin::quarantine)))
-                .service(resource("/admin/audit").route(web::get().to(admin::audit_recent)))
-                .service(resource("/admin/audit/verify").route(web::get().to(admin::audit_verify)))
+                .service(resource("/users/{id}/enrolment-codes").post(admin::issue_code))
+                .service(resource("/devices").get(admin::list_devices))
+                .service(resource("/devices/{id}/revoke").post(admin::revoke_device))
+                .service(resource("/sync/push").post(sync::push))
+                .service(resource("/sync/pull").get(sync::pull))
+                .service(resource("/visits").get(visits::list))
+                .service(resource("/visits/{id}").get(visits::read))
+                .service(resource("/visits/{id}/review").post(visits::review))
+                .service(resource("/visits/{id}/resolve").post(visits::resolve))
+                .service(resource("/operations/{id}/summary").get(exports::summary))
+                .service(resource("/operations/{id}/export").get(exports::export))
+                .service(resource("/exports").get(exports::list))
+                .service(resource("/admin/quarantine").get(admin::quarantine))
+                .service(resource("/admin/audit").get(admin::audit_recent))
+                .service(resource("/admin/audit/verify").get(admin::audit_verify))
                 .default_service(web::to(crate::error::not_found)),
         );
+}
+
+/// `Cache-Control: no-store` (and `Pragma: no-cache` for old proxies) on every
+/// response under `/api/`, success or error: API answers carry personal data
+/// and tokens and must never sit in a browser's or a proxy's cache. Wrapped
+/// around the whole app (outside the error rewriting) so no path misses it;
+/// other paths (static files, their ETags) are left alone.
+pub async fn no_store(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::http::header::{HeaderValue, CACHE_CONTROL, PRAGMA};
+    if !req.path().starts_with("/api/") {
+        return next.call(req).await.map(|r| r.map_into_boxed_body());
+    }
+    fn mark(h: &mut actix_web::http::header::HeaderMap) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    match next.call(req).await {
+        Ok(res) => {
+            let mut res = res.map_into_boxed_body();
+            mark(res.headers_mut());
+            Ok(res)
+        }
+        // An error still travelling as an error (not yet a response) gets
+        // its response built here, with the headers, and travels on.
+        Err(e) => {
+            let mut res = e.error_response();
+            mark(res.headers_mut());
+            Err(actix_web::error::InternalError::from_response(e, res).into())
+        }
+    }
 }
 
 /// Refuses a request body that is not JSON (or a wire batch), so a page on

@@ -117,8 +117,8 @@ fn first_literal(text: &str) -> Option<&str> {
 }
 
 /// `(path, methods)` registered by `configure` in `api/mod.rs`, with scope
-/// prefixes applied. Understands `web::scope("…")`, `resource("…")` and
-/// `.route(web::get()…)`; anything else registering a route fails the count
+/// prefixes applied. Understands `web::scope("…")`, `resource("…")`,
+/// `.get(…)`/`.post(…)` on it and `.route(web::get()…)`; anything else registering a route fails the count
 /// checks below rather than being skipped silently.
 fn registered_routes() -> BTreeMap<String, BTreeSet<String>> {
     let text = std::fs::read_to_string(src().join("api/mod.rs")).unwrap();
@@ -154,10 +154,9 @@ fn registered_routes() -> BTreeMap<String, BTreeSet<String>> {
             current = Some(path);
             resources += 1;
             i += "resource(".len();
-        } else if let Some(m) = METHODS
-            .iter()
-            .find(|m| rest.starts_with(&format!("web::{m}()")))
-        {
+        } else if let Some(m) = METHODS.iter().find(|m| {
+            rest.starts_with(&format!("web::{m}()")) || rest.starts_with(&format!(".{m}("))
+        }) {
             let path = current.clone().expect("a method before any resource");
             assert!(
                 routes.get_mut(&path).unwrap().insert(m.to_string()),
@@ -176,8 +175,12 @@ fn registered_routes() -> BTreeMap<String, BTreeSet<String>> {
     );
     assert_eq!(
         methods,
-        body.matches(".route(").count(),
-        "a .route( call in configure that the test could not read"
+        body.matches(".route(").count()
+            + METHODS
+                .iter()
+                .map(|m| body.matches(&format!(".{m}(")).count())
+                .sum::<usize>(),
+        "a .route( or method call in configure that the test could not read"
     );
     assert!(
         routes.contains_key("/api/v1/sync/push") && routes.contains_key("/healthz"),
