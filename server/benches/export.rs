@@ -85,7 +85,14 @@ fn load(db: &Db, opts: &DemoOptions) -> usize {
                         created_at: now.clone(),
                     };
                     server::db::people::create_user(tx, &user, None)?;
-                    server::db::people::add_member(tx, user.id, plan.operation, Some(id))?;
+                    server::db::people::add_member(
+                        tx,
+                        user.id,
+                        plan.operation,
+                        Some(id),
+                        "bench",
+                        &now,
+                    )?;
                     dbx::bulk_device(tx, s.device.0, user.id.0, "bench phone", &now)?;
                 }
                 ids.push(id.0.to_string());

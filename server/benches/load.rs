@@ -320,6 +320,12 @@ fn main() {
         json!({ "name": "Load", "force_area": "Kent", "starts_on": "2025-06-01", "ends_on": "2025-06-30" }),
     );
     let operation: OperationId = op["id"].as_str().unwrap().parse().unwrap();
+    // One team: every phone holds every visit, so a pull pages through all
+    // the others' ops (a phone never gets its own back).
+    let team = post(
+        &format!("/api/v1/operations/{operation}/teams"),
+        json!({ "name": "Load crew" }),
+    );
     let mut devices: Vec<Device> = (0..n_devices)
         .map(|i| {
             let user = post(
@@ -329,7 +335,7 @@ fn main() {
             let uid = user["id"].as_str().unwrap();
             post(
                 &format!("/api/v1/operations/{operation}/members"),
-                json!({ "user_id": uid }),
+                json!({ "user_id": uid, "team_id": team["id"] }),
             );
             let code = post(&format!("/api/v1/users/{uid}/enrolment-codes"), json!({}));
             let e = call(

@@ -11,8 +11,17 @@ use std::pin::Pin;
 pub struct Auth(pub Caller);
 
 impl Auth {
-    /// Fails unless the caller has one of `roles`.
+    /// Fails unless the caller is a person signed in (not a phone's device
+    /// token) with one of `roles`. Device tokens sync and read what their
+    /// phone holds through `/sync/*`; they never reach these routes.
     pub fn require(&self, roles: &[Role]) -> Result<&Caller, ApiError> {
+        if self.0.device.is_some() {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "session_required",
+                "a phone's device token cannot do this; sign in at the admin pages",
+            ));
+        }
         if roles.contains(&self.0.user.role) {
             Ok(&self.0)
         } else {
@@ -53,16 +62,21 @@ impl FromRequest for Auth {
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
             let hash = secrets::hash_secret(&token);
             let now = now_rfc3339();
+            let stale_before = crate::rfc3339_in(-state.config.device_token_ttl);
             let caller = state
                 .db
                 .read(move |c| {
-                    let Some(owner) = db::people::token_owner(c, &hash, &now)? else {
+                    let Some(owner) = db::people::token_owner(c, &hash, &now, &stale_before)?
+                    else {
                         return Ok(Err(ApiError::unauthorized()));
                     };
                     let (user_id, device) = match owner {
                         db::people::TokenOwner::Session(u) => (u, None),
                         db::people::TokenOwner::Device { revoked: true, .. } => {
                             return Ok(Err(ApiError::device_revoked()))
+                        }
+                        db::people::TokenOwner::Device { expired: true, .. } => {
+                            return Ok(Err(ApiError::device_expired()))
                         }
                         db::people::TokenOwner::Device { device, user, .. } => (user, Some(device)),
                     };

@@ -54,6 +54,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     /// The address phones use to reach this server (in enrolment QR codes).
     pub public_url: Option<String>,
+    /// A device token expires after this long without a sync (a sync renews it).
+    pub device_token_ttl: chrono::Duration,
     /// Limits.
     pub limits: Limits,
 }
@@ -67,6 +69,7 @@ impl Default for Config {
             tls: None,
             admin_password: None,
             public_url: None,
+            device_token_ttl: chrono::Duration::days(30),
             limits: Limits::default(),
         }
     }
@@ -87,6 +90,8 @@ aidant serve [options]
   --tls-cert PEM       certificate chain (env AIDANT_TLS_CERT); needs --tls-key
   --tls-key PEM        private key (env AIDANT_TLS_KEY)
   --public-url URL     address phones use, for QR codes (env AIDANT_PUBLIC_URL)
+  --device-token-days N  a phone's token expires after N days without a sync
+                       (env AIDANT_DEVICE_TOKEN_DAYS, default 30)
   --max-body BYTES     largest request body (env AIDANT_MAX_BODY, default 4194304)
   --max-batch N        most ops per push (env AIDANT_MAX_BATCH, default 1000)
 env AIDANT_ADMIN_PASSWORD  first admin's password (else a one-time setup code is printed)
@@ -130,6 +135,14 @@ impl Config {
                         .key = PathBuf::from(&value)
                 }
                 "public-url" => c.public_url = Some(value.trim_end_matches('/').to_owned()),
+                "device-token-days" => {
+                    c.device_token_ttl = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=3650).contains(n))
+                        .map(chrono::Duration::days)
+                        .ok_or_else(|| bad("a number of days from 1 to 3650"))?
+                }
                 "max-body" => {
                     c.limits.body_bytes = value
                         .parse()
@@ -159,6 +172,7 @@ impl Config {
             ("AIDANT_TLS_CERT", "tls-cert"),
             ("AIDANT_TLS_KEY", "tls-key"),
             ("AIDANT_PUBLIC_URL", "public-url"),
+            ("AIDANT_DEVICE_TOKEN_DAYS", "device-token-days"),
             ("AIDANT_MAX_BODY", "max-body"),
             ("AIDANT_MAX_BATCH", "max-batch"),
         ] {

@@ -2065,7 +2065,7 @@ pub fn fill(db: &Db, opts: &DemoOptions) -> Result<DemoReport, DemoError> {
                 };
                 let hash = (role == Role::Supervisor).then_some(staff_hash.as_str());
                 db::people::create_user(tx, &user, hash)?;
-                db::people::add_member(tx, user.id, plan.operation, Some(team_id))?;
+                db::people::add_member(tx, user.id, plan.operation, Some(team_id), "system", &now)?;
                 if role == Role::Supervisor {
                     supervisors.push(user.username.clone());
                 }
@@ -2213,11 +2213,26 @@ fn store(db: &Db, chunk: &[DemoVisit]) -> Result<(), DemoError> {
     let refused = db.write_blocking(|tx| {
         let mut refused = Vec::new();
         for (replica, ops) in first.into_iter().chain(then) {
-            let who = db::sync::Pusher {
-                device: Some(replica.0),
-                operations: None,
-            };
-            for r in db::sync::push(tx, &who, ops, &now)? {
+            let device = DeviceId(replica.0);
+            let (user, role) = db::people::device_owner(tx, device)?;
+            // A sergeant's review reaches the server as the review page's
+            // would: written by the server, not pushed from a phone (which
+            // the permission table refuses).
+            let (reviews, ops): (Vec<Incoming>, Vec<Incoming>) = ops.into_iter().partition(|i| {
+                matches!(
+                    i,
+                    Incoming::Op(Op {
+                        action: sync_core::Action::Status {
+                            status: Status::Reviewed
+                        },
+                        ..
+                    })
+                )
+            });
+            let who = db::sync::Pusher::Device { device, user, role };
+            let pushed = db::sync::push(tx, &who, ops, &now)?;
+            let reviewed = db::sync::push(tx, &db::sync::Pusher::Server, reviews, &now)?;
+            for r in pushed.into_iter().chain(reviewed) {
                 if let db::sync::PushResult::Rejected { code, message, .. } = r {
                     refused.push(format!("{code}: {message}"));
                 }

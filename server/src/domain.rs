@@ -150,8 +150,17 @@ impl Caller {
         }
     }
 
-    /// True when the caller may see an operation's records.
+    /// True when a person at the admin pages may see an operation's records
+    /// (admins every operation, others their own). Phones never read through
+    /// these routes: see [`Caller::device`] and `permissions`.
     pub fn sees(&self, op: &sync_core::OperationId) -> bool {
         self.user.role == Role::Admin || self.operations.contains(op)
+    }
+
+    /// The operations a session may list: `None` for every one (admins).
+    /// The one place that says "admins see everything, others their
+    /// operations" for operation-level lists.
+    pub fn operation_scope(&self) -> Option<Vec<sync_core::OperationId>> {
+        (self.user.role != Role::Admin).then(|| self.operations.clone())
     }
 }

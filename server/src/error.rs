@@ -55,6 +55,15 @@ impl ApiError {
             "this device has been revoked; lock it and hand it back",
         )
     }
+    /// 401 with `device_expired`: the phone has not synced for longer than
+    /// the server allows; it keeps its data locked and must be enrolled again.
+    pub fn device_expired() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "device_expired",
+            "this phone has not synced for too long and its sign-in has expired; ask an admin for a new enrolment code",
+        )
+    }
     /// 403.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod metrics;
+pub mod permissions;
 pub mod ratelimit;
 pub mod secrets;
 

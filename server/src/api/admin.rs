@@ -58,7 +58,7 @@ pub async fn list_operations(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let c = auth.0;
-    let only = (c.user.role != Role::Admin).then(|| c.operations.clone());
+    let only = c.operation_scope();
     let ops = state
         .db
         .read(move |db| db::people::operations(db, only.as_deref()))
@@ -183,7 +183,14 @@ pub async fn add_member(
     state
         .db
         .write(move |tx| {
-            db::people::add_member(tx, UserId(b.user_id), op, b.team_id.map(TeamId))?;
+            let brought = db::people::add_member(
+                tx,
+                UserId(b.user_id),
+                op,
+                b.team_id.map(TeamId),
+                &actor,
+                &now,
+            )?;
             db::audit::append(
                 tx,
                 &now,
@@ -192,7 +199,7 @@ pub async fn add_member(
                     action: "operation.member_add",
                     subject: &format!("user:{}", b.user_id),
                     reason: "",
-                    detail: &serde_json::json!({ "operation": op, "team": b.team_id }).to_string(),
+                    detail: &serde_json::json!({ "operation": op, "team": b.team_id, "team_visits": brought }).to_string(),
                 },
             )
             .map(|_| ())

@@ -200,7 +200,7 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let c = auth.require(READERS)?;
-    let scope = (c.user.role != Role::Admin).then(|| c.operations.clone());
+    let scope = c.operation_scope();
     let operation = q.operation.map(OperationId);
     let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
     let rows = state

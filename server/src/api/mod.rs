@@ -112,6 +112,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/visits/{id}").get(visits::read))
                 .service(resource("/visits/{id}/review").post(visits::review))
                 .service(resource("/visits/{id}/resolve").post(visits::resolve))
+                .service(resource("/visits/{id}/share").post(visits::share))
+                .service(resource("/visits/{id}/audit").get(visits::audit))
                 .service(resource("/operations/{id}/summary").get(exports::summary))
                 .service(resource("/operations/{id}/export").get(exports::export))
                 .service(resource("/exports").get(exports::list))

@@ -9,7 +9,7 @@
 use super::parse_json;
 use crate::auth::Auth;
 use crate::db::{self, audit::Entry, sync::Incoming};
-use crate::domain::Role;
+use crate::domain::{Caller, DeviceId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, AppState};
 use actix_web::http::{header, StatusCode};
@@ -63,6 +63,18 @@ fn incoming(req: &HttpRequest, body: &[u8]) -> Result<Vec<Incoming>, ApiError> {
         .collect())
 }
 
+/// Sync is for enrolled phones: a person's browser session reads through the
+/// audited visit and export routes instead, never op by op.
+fn device_of(caller: &Caller) -> Result<DeviceId, ApiError> {
+    caller.device.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "device_required",
+            "only an enrolled phone can sync; people read visits on the admin pages",
+        )
+    })
+}
+
 /// `POST /api/v1/sync/push`.
 pub async fn push(
     req: HttpRequest,
@@ -71,13 +83,7 @@ pub async fn push(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.0;
-    let Some(device) = caller.device else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "device_required",
-            "only an enrolled device can push ops",
-        ));
-    };
+    let device = device_of(&caller)?;
     let items = incoming(&req, &body)?;
     if items.len() > state.config.limits.batch_ops {
         return Err(ApiError::new(
@@ -97,16 +103,16 @@ pub async fn push(
             Incoming::Malformed { .. } => None,
         })
         .collect();
-    let scope = (caller.user.role != Role::Admin).then(|| caller.operations.clone());
+    let who = db::sync::Pusher::Device {
+        device,
+        user: caller.user.id,
+        role: caller.user.role,
+    };
     let actor = caller.actor();
     let now = now_rfc3339();
     let results = state
         .db
         .write(move |tx| {
-            let who = db::sync::Pusher {
-                device: Some(device.0),
-                operations: scope.as_deref(),
-            };
             let results = db::sync::push(tx, &who, items, &now)?;
             let count =
                 |f: fn(&db::sync::PushResult) -> bool| results.iter().filter(|r| f(r)).count();
@@ -169,13 +175,16 @@ pub struct PullQuery {
     format: Option<String>,
 }
 
-/// `GET /api/v1/sync/pull?after=CURSOR&limit=N`.
+/// `GET /api/v1/sync/pull?after=CURSOR&limit=N`: what the phone holds (see
+/// `permissions`), never its own ops. A page that carries ops is audited
+/// (who, how many ops and visits, which cursors), as every read of records is.
 pub async fn pull(
     auth: Auth,
     state: web::Data<AppState>,
     q: web::Query<PullQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.0;
+    let device = device_of(&caller)?;
     if q.after < 0 {
         return Err(ApiError::bad_request(
             "bad_query",
@@ -186,7 +195,6 @@ pub async fn pull(
         .limit
         .unwrap_or(500)
         .clamp(1, state.config.limits.page_max);
-    let scope = (caller.user.role != Role::Admin).then(|| caller.operations.clone());
     let wire_format = match q.format.as_deref() {
         None | Some("json") => false,
         Some("wire") => true,
@@ -198,28 +206,56 @@ pub async fn pull(
         }
     };
     let after = q.after;
-    let device = caller.device;
+    let user = caller.user.id;
     let now = now_rfc3339();
     // Pages are read on a reader connection; "last seen" is written at most
     // once a minute per device, so pulls do not queue behind pushes.
     let page = state
         .db
-        .read(move |c| db::sync::pull(c, scope.as_deref(), after, limit))
+        .read(move |c| db::sync::pull(c, device, user, after, limit))
         .await?;
-    if let Some(d) = device.filter(|d| state.due_for_last_seen(*d)) {
+    let touch = state.due_for_last_seen(device);
+    if touch || !page.ops.is_empty() {
+        let actor = caller.actor();
+        let detail = serde_json::json!({
+            "ops": page.ops.len(),
+            "visits": page.visits,
+            "after": after,
+            "cursor": page.cursor,
+        })
+        .to_string();
+        let delivered = !page.ops.is_empty();
         state
             .db
-            .write(move |tx| db::people::touch_device(tx, d, &now))
+            .write(move |tx| {
+                if touch {
+                    db::people::touch_device(tx, device, &now)?;
+                }
+                if delivered {
+                    db::audit::append(
+                        tx,
+                        &now,
+                        &Entry {
+                            actor: &actor,
+                            action: "sync.pull",
+                            subject: &format!("device:{device}"),
+                            reason: "sync to the officer's phone",
+                            detail: &detail,
+                        },
+                    )?;
+                }
+                Ok(())
+            })
             .await?;
     }
-    let cursor = page.ops.last().map_or(after, |(c, _)| *c);
+    let cursor = page.cursor;
     if wire_format {
         // Stored bodies were checked on the way in; one that no longer parses
         // (a newer server's op?) is left out of the batch rather than failing it.
         let ops: Vec<Op> = page
             .ops
             .iter()
-            .filter_map(|(_, b)| serde_json::from_str(b).ok())
+            .filter_map(|b| serde_json::from_str(b).ok())
             .collect();
         return Ok(HttpResponse::Ok()
             .content_type("application/octet-stream")
@@ -228,10 +264,9 @@ pub async fn pull(
             .body(wire::encode(&ops)));
     }
     // Stored bodies are already JSON: splice them rather than re-encode.
-    let mut body =
-        String::with_capacity(page.ops.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 64);
+    let mut body = String::with_capacity(page.ops.iter().map(|b| b.len() + 1).sum::<usize>() + 64);
     body.push_str("{\"ops\":[");
-    for (i, (_, op)) in page.ops.iter().enumerate() {
+    for (i, op) in page.ops.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }

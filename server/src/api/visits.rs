@@ -4,7 +4,7 @@
 
 use crate::auth::Auth;
 use crate::db::{self, audit::Entry, sync::Incoming};
-use crate::domain::Role;
+use crate::domain::{Role, TeamId, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, AppState};
 use actix_web::http::StatusCode;
@@ -33,7 +33,7 @@ pub async fn list(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let c = auth.require(READERS)?;
-    let scope = (c.user.role != Role::Admin).then(|| c.operations.clone());
+    let scope = c.operation_scope();
     let q = q.into_inner();
     if let Some(s) = &q.status {
         if Status::parse(s).rank().is_none() {
@@ -71,7 +71,22 @@ pub struct ReadQuery {
     reason: Option<String>,
 }
 
-/// `GET /api/v1/visits/{id}?reason=`: the merged visit with its conflicts.
+/// A reason for reading identifying data: required, 1 to 500 characters.
+pub(crate) fn required_reason(reason: Option<String>) -> Result<String, ApiError> {
+    let reason = reason.unwrap_or_default().trim().to_owned();
+    if reason.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+            "say why you are opening this record (reason=…): every read is audited",
+        ));
+    }
+    super::check_len("reason", &reason, 1, 500)?;
+    Ok(reason)
+}
+
+/// `GET /api/v1/visits/{id}?reason=`: the merged visit with its conflicts,
+/// persons included; the reason is required and the read is audited.
 pub async fn read(
     auth: Auth,
     state: web::Data<AppState>,
@@ -80,8 +95,7 @@ pub async fn read(
 ) -> Result<HttpResponse, ApiError> {
     let c = auth.require(READERS)?.clone();
     let id = visit_id(&path)?;
-    let reason = q.into_inner().reason.unwrap_or_default();
-    super::check_len("reason", &reason, 0, 500)?;
+    let reason = required_reason(q.into_inner().reason)?;
     let now = now_rfc3339();
     let view = state
         .db
@@ -115,6 +129,25 @@ pub async fn read(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// What a review answers: the visit's place in the index, no personal data
+/// (reading the record is a separate, audited request).
+#[derive(serde::Serialize)]
+struct Reviewed {
+    id: VisitId,
+    status: Status,
+    voided: bool,
+}
+
+impl From<&sync_core::Visit> for Reviewed {
+    fn from(v: &sync_core::Visit) -> Self {
+        Self {
+            id: v.id(),
+            status: v.status().clone(),
+            voided: v.is_voided(),
+        }
+    }
+}
+
 /// `POST /api/v1/visits/{id}/review`: a supervisor of the visit's operation (or
 /// an admin) marks a submitted visit reviewed, as an op from the server replica.
 pub async fn review(
@@ -140,7 +173,7 @@ pub async fn review(
                 .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
             match v.status() {
                 Status::Submitted => {}
-                Status::Reviewed => return Ok(Ok(VisitView::from(&v))),
+                Status::Reviewed => return Ok(Ok(Reviewed::from(&v))),
                 other => {
                     return Ok(Err(ApiError::new(
                         StatusCode::CONFLICT,
@@ -158,10 +191,7 @@ pub async fn review(
                     status: Status::Reviewed,
                 },
             };
-            let who = db::sync::Pusher {
-                device: None,
-                operations: None,
-            };
+            let who = db::sync::Pusher::Server;
             db::sync::push(tx, &who, vec![Incoming::Op(op)], &now)?;
             db::audit::append(
                 tx,
@@ -176,7 +206,7 @@ pub async fn review(
             )?;
             let v = db::sync::visit_state(tx, id)?
                 .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
-            Ok(Ok(VisitView::from(&v)))
+            Ok(Ok(Reviewed::from(&v)))
         })
         .await??;
     Ok(HttpResponse::Ok().json(outcome))
@@ -267,10 +297,7 @@ pub async fn resolve(
             if let Action::Set { pred, .. } = &mut op.action {
                 pred.clone_from(&replaced);
             }
-            let who = db::sync::Pusher {
-                device: None,
-                operations: None,
-            };
+            let who = db::sync::Pusher::Server;
             let results = db::sync::push(tx, &who, vec![Incoming::Op(op.clone())], &now)?;
             if results.first() != Some(&db::sync::PushResult::Accepted) {
                 return Err(db::DbError::Corrupt(format!(
@@ -300,4 +327,126 @@ pub async fn resolve(
         })
         .await??;
     Ok(HttpResponse::Ok().json(outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareBody {
+    #[serde(default)]
+    user_id: Option<Uuid>,
+    #[serde(default)]
+    team_id: Option<Uuid>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/visits/{id}/share`: a supervisor of the visit's operation (or
+/// an admin) shares it with an officer or a team of the operation, who then
+/// hold it: their phones receive its whole history on their next pull.
+pub async fn share(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.require(READERS)?.clone();
+    let id = visit_id(&path)?;
+    let b: ShareBody = super::parse_json(&body)?;
+    let reason = required_reason(b.reason)?;
+    let to = match (b.user_id, b.team_id) {
+        (Some(u), None) => db::scope::Grantee::User(UserId(u)),
+        (None, Some(t)) => db::scope::Grantee::Team(TeamId(t)),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "give exactly one of user_id and team_id",
+            ))
+        }
+    };
+    let now = now_rfc3339();
+    state
+        .db
+        .write(move |tx| {
+            let Some(operation) = db::sync::visit_operation(tx, id)? else {
+                return Ok(Err(ApiError::not_found("visit")));
+            };
+            if !c.sees(&operation) {
+                return Ok(Err(ApiError::not_found("visit")));
+            }
+            let in_operation = match to {
+                db::scope::Grantee::User(u) => db::people::is_member(tx, u, operation)?,
+                db::scope::Grantee::Team(t) => db::people::team_in(tx, t, operation)?,
+            };
+            if !in_operation {
+                return Ok(Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "not_in_operation",
+                    "a visit can be shared only with members or teams of its operation",
+                )));
+            }
+            let actor = c.actor();
+            db::scope::share(tx, id, to, &actor, &now)?;
+            let grantee = match to {
+                db::scope::Grantee::User(u) => format!("user:{u}"),
+                db::scope::Grantee::Team(t) => format!("team:{t}"),
+            };
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "visit.share",
+                    subject: &format!("visit:{id}"),
+                    reason: &reason,
+                    detail: &serde_json::json!({ "with": grantee }).to_string(),
+                },
+            )?;
+            Ok(Ok(()))
+        })
+        .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/visits/{id}/audit`: who has read or changed this record (its
+/// audit entries, newest first) and who holds it on a phone now. Reading it
+/// is itself audited.
+pub async fn audit(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.require(READERS)?.clone();
+    let id = visit_id(&path)?;
+    let now = now_rfc3339();
+    let out = state
+        .db
+        .write(move |tx| {
+            let Some(operation) = db::sync::visit_operation(tx, id)? else {
+                return Ok(None);
+            };
+            if !c.sees(&operation) {
+                return Ok(None);
+            }
+            let subject = format!("visit:{id}");
+            let entries = db::audit::by_subject(tx, &subject, 500)?;
+            let holders = db::scope::holders(tx, id)?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &c.actor(),
+                    action: "visit.audit_read",
+                    subject: &subject,
+                    reason: "",
+                    detail: &serde_json::json!({ "entries": entries.len() }).to_string(),
+                },
+            )?;
+            Ok(Some(
+                serde_json::json!({ "entries": entries, "holders": holders }),
+            ))
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("visit"))?;
+    Ok(HttpResponse::Ok().json(out))
 }

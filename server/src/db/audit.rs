@@ -228,3 +228,15 @@ pub fn recent(c: &Connection, limit: i64, before: Option<i64>) -> Result<Vec<Row
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+/// The newest rows about one subject (such as `visit:<id>`), newest first.
+pub fn by_subject(c: &Connection, subject: &str, limit: i64) -> Result<Vec<Row>, DbError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, at, actor, action, subject, reason, detail, prev_hash, hash FROM audit
+         WHERE subject = ?1 ORDER BY seq DESC LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![subject, limit], Row::from_sql)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

@@ -15,18 +15,14 @@ use sync_core::{Op, OperationId, Visit, VisitId};
 /// `meta.snapshot_version` differs, [`refresh_snapshots`] rebuilds every row.
 pub const SNAPSHOT_VERSION: &str = "2";
 
-/// Stores a visit's export snapshot, with the team of the user whose device
-/// recorded it first and the operation's force area when the visit has none.
+/// Stores a visit's export snapshot, with the visit's team (`visits.team_id`:
+/// the creator's team when it was created) and the operation's force area
+/// when the visit has none.
 pub fn store_snapshot(c: &Connection, visit: VisitId, snap: &Snapshot) -> Result<(), DbError> {
     let id = visit.to_string();
     let found: Option<(String, String, Option<String>)> = c
         .prepare_cached(
-            "SELECT v.operation_id, o.force_area,
-               (SELECT m.team_id
-                  FROM (SELECT device_id, operation_id FROM ops WHERE visit_id = v.id
-                        ORDER BY cursor LIMIT 1) AS first
-                  JOIN devices d ON d.id = first.device_id
-                  JOIN members m ON m.user_id = d.user_id AND m.operation_id = first.operation_id)
+            "SELECT v.operation_id, o.force_area, v.team_id
              FROM visits v JOIN operations o ON o.id = v.operation_id
              WHERE v.id = ?1",
         )?
@@ -102,8 +98,8 @@ pub fn bulk_visit(
         ])?;
     }
     c.prepare_cached(
-        "INSERT OR REPLACE INTO visits (id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR REPLACE INTO visits (id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at, team_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         id,
@@ -113,7 +109,8 @@ pub fn bulk_visit(
         v.started_at(),
         v.is_voided(),
         v.conflicts().len() as i64,
-        now
+        now,
+        team
     ])?;
     let snap = crate::export::cells::snapshot(v);
     write_snapshot(c, &id, &operation, &op_force_area, team, &snap)

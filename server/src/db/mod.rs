@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod export;
 pub mod people;
+pub mod scope;
 pub mod sync;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_exports.sql"),
+    include_str!("migrations/0003_need_to_know.sql"),
 ];
 
 /// Number of read connections.

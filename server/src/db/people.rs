@@ -168,13 +168,18 @@ pub fn create_team(c: &Connection, team: &Team) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Adds (or moves) a user into an operation, optionally in a team.
+/// Adds (or moves) a user into an operation, optionally in a team. When the
+/// user lands in a team they were not in, their phones receive the history of
+/// the team's visits on their next pull (`scope::joined_team`); `by` is the
+/// audit actor. Returns how many visits that brings.
 pub fn add_member(
     c: &Connection,
     user: UserId,
     op: OperationId,
     team: Option<TeamId>,
-) -> Result<(), DbError> {
+    by: &str,
+    now: &str,
+) -> Result<usize, DbError> {
     if !operation_exists(c, op)? {
         return Err(DbError::NotFound("operation".into()));
     }
@@ -189,6 +194,13 @@ pub fn add_member(
             return Err(DbError::NotFound("team in this operation".into()));
         }
     }
+    let before: Option<Option<String>> = c
+        .query_row(
+            "SELECT team_id FROM members WHERE user_id = ?1 AND operation_id = ?2",
+            params![user.0.to_string(), op.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
     c.execute(
         "INSERT INTO members (user_id, operation_id, team_id) VALUES (?1, ?2, ?3)
          ON CONFLICT (user_id, operation_id) DO UPDATE SET team_id = excluded.team_id",
@@ -198,7 +210,47 @@ pub fn add_member(
             team.map(|t| t.0.to_string())
         ],
     )?;
-    Ok(())
+    match team {
+        Some(t) if before.flatten().as_deref() != Some(t.0.to_string().as_str()) => {
+            super::scope::joined_team(c, user, op, t, by, now)
+        }
+        _ => Ok(0),
+    }
+}
+
+/// True when the user belongs to the operation.
+pub fn is_member(c: &Connection, user: UserId, op: OperationId) -> Result<bool, DbError> {
+    Ok(c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM members WHERE user_id = ?1 AND operation_id = ?2)",
+    )?
+    .query_row(params![user.0.to_string(), op.to_string()], |r| r.get(0))?)
+}
+
+/// The team a user is in within an operation, if any.
+pub fn team_of(c: &Connection, user: UserId, op: OperationId) -> Result<Option<TeamId>, DbError> {
+    let t: Option<Option<String>> = c
+        .query_row(
+            "SELECT team_id FROM members WHERE user_id = ?1 AND operation_id = ?2",
+            params![user.0.to_string(), op.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    t.flatten()
+        .map(|t| {
+            Uuid::parse_str(&t)
+                .map(TeamId)
+                .map_err(|e| DbError::Corrupt(e.to_string()))
+        })
+        .transpose()
+}
+
+/// True when the team belongs to the operation.
+pub fn team_in(c: &Connection, team: TeamId, op: OperationId) -> Result<bool, DbError> {
+    Ok(c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM teams WHERE id = ?1 AND operation_id = ?2)",
+        params![team.0.to_string(), op.to_string()],
+        |r| r.get(0),
+    )?)
 }
 
 /// The operations a user belongs to.
@@ -343,14 +395,18 @@ pub enum TokenOwner {
         user: UserId,
         /// True when revoked.
         revoked: bool,
+        /// True when it has not synced since `stale_before` (its token expired).
+        expired: bool,
     },
 }
 
-/// Resolves a token hash; sessions past `now` are ignored.
+/// Resolves a token hash; sessions past `now` are ignored. A device whose
+/// last sync (or enrolment) is before `stale_before` is reported expired.
 pub fn token_owner(
     c: &Connection,
     token_hash: &str,
     now: &str,
+    stale_before: &str,
 ) -> Result<Option<TokenOwner>, DbError> {
     let session: Option<String> = c
         .query_row(
@@ -365,16 +421,43 @@ pub fn token_owner(
     }
     let device = c
         .query_row(
-            "SELECT id, user_id, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1",
-            [token_hash],
-            |r| Ok((uuid(r, 0)?, uuid(r, 1)?, r.get::<_, bool>(2)?)),
+            "SELECT id, user_id, revoked_at IS NOT NULL,
+                    COALESCE(last_seen_at, enrolled_at) < ?2
+               FROM devices WHERE token_hash = ?1",
+            params![token_hash, stale_before],
+            |r| {
+                Ok((
+                    uuid(r, 0)?,
+                    uuid(r, 1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            },
         )
         .optional()?;
-    Ok(device.map(|(d, u, revoked)| TokenOwner::Device {
+    Ok(device.map(|(d, u, revoked, expired)| TokenOwner::Device {
         device: DeviceId(d),
         user: UserId(u),
         revoked,
+        expired,
     }))
+}
+
+/// The user a device belongs to, and their role.
+pub fn device_owner(c: &Connection, device: DeviceId) -> Result<(UserId, Role), DbError> {
+    c.query_row(
+        "SELECT u.id, u.role FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
+        [device.0.to_string()],
+        |r| {
+            let role: String = r.get(1)?;
+            Ok((
+                UserId(uuid(r, 0)?),
+                Role::parse(&role).unwrap_or(Role::Officer),
+            ))
+        },
+    )
+    .optional()?
+    .ok_or_else(|| DbError::NotFound("device".into()))
 }
 
 /// Notes that a device made a request.

@@ -4,11 +4,14 @@
 //! state of a visit is rebuilt from its ops with sync-core after each change,
 //! so the stored ops are the only source of truth.
 
+use super::scope::{GRANT_FOR, HOLDS};
 use super::DbError;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use crate::domain::{DeviceId, Role, UserId};
+use crate::permissions::{self, Facts, OpKind};
+use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
-use std::collections::BTreeSet;
-use sync_core::{Action, Op, OperationId, Visit, VisitId};
+use std::collections::{BTreeSet, HashMap};
+use sync_core::{Action, Op, OperationId, Status, Visit, VisitId};
 
 /// One item of a push: a parsed op, or the raw text of one that did not parse.
 pub enum Incoming {
@@ -43,13 +46,39 @@ pub enum PushResult {
     },
 }
 
-/// Who pushes, and where they may write.
-pub struct Pusher<'a> {
-    /// The pushing device; its ops must carry its id as replica. `None` for
-    /// the server's own ops.
-    pub device: Option<uuid::Uuid>,
-    /// Operations the pusher may write to (`None`: any).
-    pub operations: Option<&'a [OperationId]>,
+/// Who pushes.
+#[derive(Clone, Copy, Debug)]
+pub enum Pusher {
+    /// The server's own replica (reviews, resolutions): trusted, not subject
+    /// to the permission table.
+    Server,
+    /// An enrolled device: its ops must carry its id as replica, and each op
+    /// is decided by [`crate::permissions::decide`].
+    Device {
+        /// The device (= replica id).
+        device: DeviceId,
+        /// Its user.
+        user: UserId,
+        /// The user's role.
+        role: Role,
+    },
+}
+
+impl Pusher {
+    fn device(&self) -> Option<uuid::Uuid> {
+        match self {
+            Pusher::Server => None,
+            Pusher::Device { device, .. } => Some(device.0),
+        }
+    }
+}
+
+/// What one push has learnt about a visit (looked up once per push).
+struct Known {
+    operation: OperationId,
+    facts: Facts,
+    /// The pusher's user is already among the visit's writers.
+    written: bool,
 }
 
 fn reject(code: &str, message: impl Into<String>, field: Option<String>) -> PushResult {
@@ -106,25 +135,26 @@ pub fn visit_operation(c: &Connection, visit: VisitId) -> Result<Option<Operatio
 /// Rejected items go to the quarantine; they never stop the others.
 pub fn push(
     c: &Connection,
-    who: &Pusher<'_>,
+    who: &Pusher,
     items: Vec<Incoming>,
     now: &str,
 ) -> Result<Vec<PushResult>, DbError> {
     let mut out = Vec::with_capacity(items.len());
     let mut touched = BTreeSet::new();
+    let mut known = HashMap::new();
     for item in items {
         let op = match item {
             Incoming::Malformed { raw, message } => {
                 let r = reject("malformed", message, None);
-                quarantine(c, who.device, None, &raw, &r, now)?;
+                quarantine(c, who.device(), None, &raw, &r, now)?;
                 out.push(r);
                 continue;
             }
             Incoming::Op(op) => op,
         };
         let body = serde_json::to_string(&op).map_err(|e| DbError::Corrupt(e.to_string()))?;
-        let r = push_one(c, who, &op, &body, now, &mut touched)?;
-        quarantine(c, who.device, Some(&op), &body, &r, now)?;
+        let r = push_one(c, who, &op, &body, now, &mut touched, &mut known)?;
+        quarantine(c, who.device(), Some(&op), &body, &r, now)?;
         out.push(r);
     }
     for v in touched {
@@ -133,15 +163,48 @@ pub fn push(
     Ok(out)
 }
 
+/// The facts the permission table needs about an existing visit, for `user`.
+fn lookup(c: &Connection, visit: VisitId, user: UserId) -> Result<Option<Known>, DbError> {
+    let row: Option<(String, String, bool, bool, bool)> = c
+        .prepare_cached(&format!(
+            "SELECT v.operation_id, v.status, v.created_by IS :holder,
+                    EXISTS (SELECT 1 FROM members WHERE user_id = :holder AND operation_id = v.operation_id),
+                    {HOLDS}
+               FROM visits v WHERE v.id = :visit"
+        ))?
+        .query_row(
+            named_params! { ":visit": visit.to_string(), ":holder": user.0.to_string() },
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let Some((operation, status, creator, member, holds)) = row else {
+        return Ok(None);
+    };
+    let operation = operation
+        .parse()
+        .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+    Ok(Some(Known {
+        operation,
+        facts: Facts {
+            member,
+            holds,
+            creator,
+            status_rank: Status::parse(&status).rank().unwrap_or(0),
+        },
+        written: false,
+    }))
+}
+
 fn push_one(
     c: &Connection,
-    who: &Pusher<'_>,
+    who: &Pusher,
     op: &Op,
     body: &str,
     now: &str,
     touched: &mut BTreeSet<VisitId>,
+    known: &mut HashMap<VisitId, Known>,
 ) -> Result<PushResult, DbError> {
-    if let Some(d) = who.device {
+    if let Some(d) = who.device() {
         if op.id.replica.0 != d {
             return Ok(reject(
                 "wrong_replica",
@@ -153,35 +216,87 @@ fn push_one(
     if let Err(e) = op.validate() {
         return Ok(reject("invalid", e.reason.to_string(), e.field));
     }
-    let allowed = |o: &OperationId| who.operations.is_none_or(|ops| ops.contains(o));
-    let existing = visit_operation(c, op.visit)?;
-    let operation = match (&op.action, existing) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(op.visit) {
+        let found = match who {
+            Pusher::Device { user, .. } => lookup(c, op.visit, *user)?,
+            Pusher::Server => visit_operation(c, op.visit)?.map(|operation| Known {
+                operation,
+                facts: Facts {
+                    member: true,
+                    holds: true,
+                    creator: false,
+                    status_rank: 0,
+                },
+                written: true,
+            }),
+        };
+        if let Some(k) = found {
+            slot.insert(k);
+        }
+    }
+    let kind = OpKind::of(&op.action);
+    let operation = match (&op.action, known.get(&op.visit)) {
         (Action::Create { operation }, None) => {
-            if !allowed(operation) {
-                return Ok(reject(
-                    "forbidden_operation",
-                    "you are not a member of this operation",
-                    None,
-                ));
+            let (user, role) = match who {
+                Pusher::Device { user, role, .. } => (Some(*user), Some(*role)),
+                Pusher::Server => (None, None),
+            };
+            if let (Some(u), Some(role)) = (user, role) {
+                let member = super::people::is_member(c, u, *operation)?;
+                let facts = Facts {
+                    member,
+                    holds: true,
+                    creator: true,
+                    status_rank: 0,
+                };
+                if let Err(r) = permissions::decide(role, kind, facts) {
+                    return Ok(reject(r.code, r.message, None));
+                }
             }
             if !super::people::operation_exists(c, *operation)? {
                 return Ok(reject("unknown_operation", "no such operation", None));
             }
             c.execute(
-                "INSERT INTO visits (id, operation_id, status, voided, conflicts, updated_at)
-                 VALUES (?1, ?2, 'draft', 0, 0, ?3)",
-                params![op.visit.to_string(), operation.to_string(), now],
+                "INSERT INTO visits (id, operation_id, status, voided, conflicts, updated_at, created_by, team_id)
+                 VALUES (?1, ?2, 'draft', 0, 0, ?3, ?4,
+                         (SELECT team_id FROM members WHERE user_id = ?4 AND operation_id = ?2))",
+                params![
+                    op.visit.to_string(),
+                    operation.to_string(),
+                    now,
+                    user.map(|u| u.0.to_string())
+                ],
             )?;
+            known.insert(
+                op.visit,
+                Known {
+                    operation: *operation,
+                    facts: Facts {
+                        member: true,
+                        holds: true,
+                        creator: true,
+                        status_rank: 0,
+                    },
+                    written: false,
+                },
+            );
             *operation
         }
-        (Action::Create { operation }, Some(e)) if *operation != e => {
+        (Action::Create { operation }, Some(k)) if *operation != k.operation => {
             return Ok(reject(
                 "operation_mismatch",
                 "the visit already belongs to another operation",
                 None,
             ));
         }
-        (_, Some(e)) => e,
+        (_, Some(k)) => {
+            if let Pusher::Device { role, .. } = who {
+                if let Err(r) = permissions::decide(*role, kind, k.facts) {
+                    return Ok(reject(r.code, r.message, None));
+                }
+            }
+            k.operation
+        }
         (_, None) => {
             return Ok(reject(
                 "unknown_visit",
@@ -190,13 +305,6 @@ fn push_one(
             ));
         }
     };
-    if !allowed(&operation) {
-        return Ok(reject(
-            "forbidden_operation",
-            "you are not a member of this visit's operation",
-            None,
-        ));
-    }
     let inserted = c
         .prepare_cached(
             "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
@@ -208,11 +316,21 @@ fn push_one(
             op.visit.to_string(),
             operation.to_string(),
             body,
-            who.device.map(|d| d.to_string()),
+            who.device().map(|d| d.to_string()),
             now
         ])?;
     if inserted == 1 {
         touched.insert(op.visit);
+        if let Some(k) = known.get_mut(&op.visit) {
+            if let Action::Status { status } = &op.action {
+                let rank = status.rank().unwrap_or(0);
+                k.facts.status_rank = k.facts.status_rank.max(rank);
+            }
+            if let (false, Pusher::Device { user, .. }) = (k.written, who) {
+                super::scope::add_writer(c, op.visit, *user)?;
+                k.written = true;
+            }
+        }
         return Ok(PushResult::Accepted);
     }
     let stored: String = c.query_row(
@@ -280,44 +398,86 @@ fn reindex(c: &Connection, visit: VisitId, now: &str) -> Result<(), DbError> {
 
 /// A page of ops for a pull.
 pub struct Page {
-    /// `(cursor, op JSON)`, in cursor order.
-    pub ops: Vec<(i64, String)>,
-    /// True when more ops follow.
+    /// Op JSON bodies.
+    pub ops: Vec<String>,
+    /// Where the next pull starts (`after` for the next request).
+    pub cursor: i64,
+    /// True when more follow.
     pub more: bool,
+    /// Distinct visits the page carries ops of.
+    pub visits: usize,
 }
 
-/// Ops after `cursor` in the given operations (`None`: all), at most `limit`.
+/// The ops a device may pull after `after`, at most about `limit` (a visit's
+/// history brought by a grant is never split, so a page can be longer):
+/// ops of visits its user holds, never its own ops, and, at each grant the
+/// stream meets, the granted visit's ops from before the grant (which the
+/// stream itself skips; see `scope`).
 pub fn pull(
     c: &Connection,
-    scope: Option<&[OperationId]>,
-    cursor: i64,
+    device: DeviceId,
+    user: UserId,
+    after: i64,
     limit: i64,
 ) -> Result<Page, DbError> {
-    let mut sql = String::from("SELECT cursor, body FROM ops WHERE cursor > ?");
-    let mut args: Vec<String> = vec![cursor.to_string()];
-    if let Some(ops) = scope {
-        if ops.is_empty() {
-            return Ok(Page {
-                ops: vec![],
-                more: false,
-            });
+    let holder = user.0.to_string();
+    let me = device.0.to_string();
+    let ops: Vec<(i64, String, String)> = c
+        .prepare_cached(&format!(
+            "SELECT o.cursor, o.body, o.visit_id FROM ops o
+              WHERE o.cursor > :after AND o.device_id IS NOT :device
+                AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
+                AND NOT EXISTS (SELECT 1 FROM grants g
+                                 WHERE g.visit_id = o.visit_id AND g.cursor > o.cursor AND {GRANT_FOR})
+              ORDER BY o.cursor LIMIT :limit"
+        ))?
+        .query_map(
+            named_params! { ":after": after, ":device": me, ":holder": holder, ":limit": limit + 1 },
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
+        .collect::<Result<_, _>>()?;
+    let grants = super::scope::grants_after(c, user, after, limit + 1)?;
+    let mut history = c.prepare_cached(
+        "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2 AND device_id IS NOT ?3
+          ORDER BY cursor",
+    )?;
+    let mut page = Page {
+        ops: Vec::new(),
+        cursor: after,
+        more: false,
+        visits: 0,
+    };
+    let mut visits = BTreeSet::new();
+    let (mut i, mut j) = (0, 0);
+    while (page.ops.len() as i64) < limit {
+        let take_op = match (ops.get(i), grants.get(j)) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(o), Some(g)) => o.0 < g.0,
+        };
+        if take_op {
+            let (oc, body, visit) = &ops[i];
+            page.ops.push(body.clone());
+            visits.insert(visit.as_str());
+            page.cursor = *oc;
+            i += 1;
+        } else {
+            let (gc, visit) = &grants[j];
+            let before = page.ops.len();
+            for b in history.query_map(params![visit, gc, me], |r| r.get(0))? {
+                page.ops.push(b?);
+            }
+            if page.ops.len() > before {
+                visits.insert(visit.as_str());
+            }
+            page.cursor = *gc;
+            j += 1;
         }
-        sql.push_str(" AND operation_id IN (");
-        sql.push_str(&vec!["?"; ops.len()].join(","));
-        sql.push(')');
-        args.extend(ops.iter().map(|o| o.to_string()));
     }
-    sql.push_str(" ORDER BY cursor LIMIT ?");
-    args.push((limit + 1).to_string());
-    let mut stmt = c.prepare(&sql)?;
-    let mut rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<Vec<(i64, String)>, _>>()?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    Ok(Page { ops: rows, more })
+    page.more = i < ops.len() || j < grants.len();
+    page.visits = visits.len();
+    Ok(page)
 }
 
 /// A row of the visit index.

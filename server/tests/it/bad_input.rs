@@ -91,7 +91,8 @@ fn bad_requests_get_json_4xx_and_change_nothing() {
         ("POST", "/api/v1/operations".into(), admin, j(json!({ "id": bad_uuid, "name": "N", "force_area": "K", "starts_on": "2026-01-01", "ends_on": "2026-01-02" })), 422, "invalid_field"),
         ("GET", format!("/api/v1/visits?operation={bad_uuid}"), sup, None, 400, "bad_query"),
         // Well-formed ids of things that do not exist.
-        ("GET", format!("/api/v1/visits/{}", Uuid::new_v4()), sup, None, 404, "not_found"),
+        ("GET", format!("/api/v1/visits/{}?reason=check", Uuid::new_v4()), sup, None, 404, "not_found"),
+        ("GET", format!("/api/v1/visits/{visit}"), sup, None, 422, "reason_required"),
         ("POST", format!("/api/v1/users/{}/enrolment-codes", Uuid::new_v4()), admin, None, 404, "not_found"),
         ("POST", format!("/api/v1/devices/{}/revoke", Uuid::new_v4()), admin, None, 404, "not_found"),
         ("POST", format!("/api/v1/operations/{}/members", Uuid::new_v4()), admin, j(json!({ "user_id": w.a.user })), 404, "not_found"),
@@ -201,9 +202,9 @@ fn bad_requests_get_json_4xx_and_change_nothing() {
         before,
         "ops, visits, users, operations, devices"
     );
-    let (_, _, more) = w.srv.pull_page(&w.a.token, 0, None);
+    let (_, _, more) = w.srv.pull_page(&w.a2.token, 0, None);
     assert!(!more);
-    assert_eq!(w.srv.pull_all(&w.a.token), ops);
+    assert_eq!(w.srv.pull_all(&w.a2.token), ops);
     // And the server still answers.
     w.srv.get("/readyz", None).expect(200);
 }

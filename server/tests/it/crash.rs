@@ -148,11 +148,14 @@ fn must(
     json
 }
 
-/// An operation, an officer in it, and that officer's enrolled device.
+/// An operation, an officer in it, and that officer's enrolled device; and
+/// the token of a team-mate's phone, which pulls what the officer pushed
+/// (a phone never gets its own ops back).
 struct Device {
     id: ReplicaId,
     token: String,
     operation: OperationId,
+    mate_token: String,
 }
 
 fn enrol(agent: &ureq::Agent, base: &str) -> Device {
@@ -178,39 +181,51 @@ fn enrol(agent: &ureq::Agent, base: &str) -> Device {
         })),
     );
     let operation: OperationId = op["id"].as_str().unwrap().parse().unwrap();
-    let user = must(
+    let team = must(
         agent,
         "POST",
-        format!("{base}/api/v1/users"),
+        format!("{base}/api/v1/operations/{operation}/teams"),
         a,
-        Some(json!({ "username": "pc.crash", "display_name": "PC 1 Crash", "role": "officer" })),
+        Some(json!({ "name": "Crash crew" })),
     );
-    let user_id = user["id"].as_str().unwrap();
-    must(
-        agent,
-        "POST",
-        format!("{base}/api/v1/operations/{operation}/members"),
-        a,
-        Some(json!({ "user_id": user_id })),
-    );
-    let code = must(
-        agent,
-        "POST",
-        format!("{base}/api/v1/users/{user_id}/enrolment-codes"),
-        a,
-        None,
-    );
-    let enrolled = must(
-        agent,
-        "POST",
-        format!("{base}/api/v1/enrol"),
-        None,
-        Some(json!({ "code": code["code"], "label": "crash phone" })),
-    );
+    let officer = |username: &str| {
+        let user = must(
+            agent,
+            "POST",
+            format!("{base}/api/v1/users"),
+            a,
+            Some(json!({ "username": username, "display_name": username, "role": "officer" })),
+        );
+        let user_id = user["id"].as_str().unwrap();
+        must(
+            agent,
+            "POST",
+            format!("{base}/api/v1/operations/{operation}/members"),
+            a,
+            Some(json!({ "user_id": user_id, "team_id": team["id"] })),
+        );
+        let code = must(
+            agent,
+            "POST",
+            format!("{base}/api/v1/users/{user_id}/enrolment-codes"),
+            a,
+            None,
+        );
+        must(
+            agent,
+            "POST",
+            format!("{base}/api/v1/enrol"),
+            None,
+            Some(json!({ "code": code["code"], "label": "crash phone" })),
+        )
+    };
+    let enrolled = officer("pc.crash");
+    let mate = officer("pc.mate");
     Device {
         id: enrolled["device_id"].as_str().unwrap().parse().unwrap(),
         token: enrolled["token"].as_str().unwrap().to_owned(),
         operation,
+        mate_token: mate["token"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -570,7 +585,7 @@ fn acknowledged_pushes_survive_sigkill_and_nothing_is_stored_twice() {
             &agent,
             "GET",
             format!("{}/api/v1/sync/pull?after={cursor}&limit=1000", server.base),
-            Some(&device.token),
+            Some(&device.mate_token),
             None,
         );
         pages += 1;
@@ -697,7 +712,7 @@ fn sigterm_finishes_the_push_in_flight_then_exits() {
                 "{}/api/v1/sync/pull?after=0&limit=1000",
                 again.base
             ))
-            .set("Authorization", &format!("Bearer {}", device.token)),
+            .set("Authorization", &format!("Bearer {}", device.mate_token)),
             None,
         )
         .unwrap();

@@ -223,6 +223,13 @@ fn fixture() -> Fixture {
     // V6 (created by Alpha), the 29th: edited on two phones at once.
     let mut v6 = Rec::new(&mut a, op, LocationKind::Hotel, utc(spring, 12, 0));
     let created = v6.push(&srv);
+    // The team-less officer works on it once a supervisor shares it with them.
+    srv.post(
+        &format!("/api/v1/visits/{}/share", v6.id),
+        Some(&sup),
+        &json!({ "user_id": c.user, "reason": "PC No-team attended too" }),
+    )
+    .expect(204);
     c.replica.apply(now_ms(), created.clone());
     all.extend(created);
     let id6 = v6.id;
@@ -654,13 +661,14 @@ fn roles_decide_who_exports_and_what() {
     let f = fixture();
     let op = f.op;
     let q = "from=2026-03-29&format=csv&reason=r";
-    // Officers: 403 on all three.
+    // Officers' phones: 403 on all three (a device token never exports).
     f.summary(&f.officer, "from=2026-03-29")
-        .expect_error(403, "forbidden");
-    f.export(&f.officer, q).expect_error(403, "forbidden");
+        .expect_error(403, "session_required");
+    f.export(&f.officer, q)
+        .expect_error(403, "session_required");
     f.srv
         .get("/api/v1/exports", Some(&f.officer))
-        .expect_error(403, "forbidden");
+        .expect_error(403, "session_required");
     // Identifying columns: admins only.
     f.export(&f.sup, &format!("{q}&identifying=true"))
         .expect_error(403, "forbidden");

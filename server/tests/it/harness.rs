@@ -322,12 +322,29 @@ impl Server {
 
     /// Puts a user in an operation.
     pub fn add_member(&self, admin: &str, operation: OperationId, user: Uuid) {
+        self.add_to_team(admin, operation, user, None);
+    }
+
+    /// Puts a user in an operation and a team (or moves them to it).
+    pub fn add_to_team(&self, admin: &str, operation: OperationId, user: Uuid, team: Option<Uuid>) {
         self.post(
             &format!("/api/v1/operations/{operation}/members"),
             Some(admin),
-            &json!({ "user_id": user }),
+            &json!({ "user_id": user, "team_id": team }),
         )
         .expect(204);
+    }
+
+    /// Creates a team in an operation; returns its id.
+    pub fn create_team(&self, admin: &str, operation: OperationId, name: &str) -> Uuid {
+        let r = self
+            .post(
+                &format!("/api/v1/operations/{operation}/teams"),
+                Some(admin),
+                &json!({ "name": name }),
+            )
+            .expect(201);
+        r.body["id"].as_str().expect("id").parse().expect("uuid")
     }
 
     /// Issues a one-time enrolment code for a user.
@@ -369,10 +386,21 @@ impl Server {
         }
     }
 
-    /// An officer in `operation` with one enrolled device.
+    /// An officer in `operation` (in no team) with one enrolled device.
     pub fn officer(&self, admin: &str, username: &str, operation: OperationId) -> Device {
+        self.officer_in(admin, username, operation, None)
+    }
+
+    /// An officer in `operation` and `team` with one enrolled device.
+    pub fn officer_in(
+        &self,
+        admin: &str,
+        username: &str,
+        operation: OperationId,
+        team: Option<Uuid>,
+    ) -> Device {
         let user = self.create_user(admin, username, "officer", None);
-        self.add_member(admin, operation, user);
+        self.add_to_team(admin, operation, user, team);
         let code = self.issue_code(admin, user);
         self.enrol(&code)
     }
@@ -502,7 +530,7 @@ pub fn record_visit(dev: &mut Device, operation: OperationId) -> (VisitId, Vec<O
 }
 
 /// Two operations, a supervisor of each, two officers (separate devices) in
-/// operation 1 and one in operation 2.
+/// one team of operation 1 and one in operation 2.
 pub struct World {
     /// The server.
     pub srv: Server,
@@ -537,8 +565,9 @@ impl World {
         let op2 = srv.create_operation(&admin, "Operation Aidant South");
         let (_, sup1) = srv.supervisor(&admin, "sup.north", op1);
         let (_, sup2) = srv.supervisor(&admin, "sup.south", op2);
-        let a = srv.officer(&admin, "pc.jones", op1);
-        let a2 = srv.officer(&admin, "pc.singh", op1);
+        let north = srv.create_team(&admin, op1, "North crew");
+        let a = srv.officer_in(&admin, "pc.jones", op1, Some(north));
+        let a2 = srv.officer_in(&admin, "pc.singh", op1, Some(north));
         let b = srv.officer(&admin, "pc.brown", op2);
         Self {
             srv,

@@ -348,7 +348,16 @@ fn openapi_documents_every_route_and_error_code() {
         "openapi.json lists codes the server never sends: {stale:?}"
     );
     // Per-op push rejection codes, likewise.
-    let reject = codes_passed_to(&["reject("], |f| f.ends_with("db/sync.rs"));
+    let mut reject = codes_passed_to(&["reject("], |f| f.ends_with("db/sync.rs"));
+    // The permission table's refusals (`Refusal { code: "…", … }`).
+    let table = std::fs::read_to_string(src().join("permissions.rs")).unwrap();
+    reject.extend(
+        table
+            .split("code: \"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .map(String::from),
+    );
     assert!(
         reject.contains("wrong_replica"),
         "reject scan broken: {reject:?}"

@@ -79,7 +79,10 @@ fn health_readiness_and_metrics() {
     assert_eq!(r.body["rejected"], json!(1));
     // Route labels are patterns, not ids (bounded cardinality).
     w.srv
-        .get(&format!("/api/v1/visits/{visit}"), Some(&w.sup1))
+        .get(
+            &format!("/api/v1/visits/{visit}?reason=check"),
+            Some(&w.sup1),
+        )
         .expect(200);
     w.srv.get("/no/such/page", None).expect(404);
 

@@ -68,7 +68,7 @@ fn a_supervisor_resolves_a_conflict_for_every_device() {
     // Who may: not officers, not another operation's supervisor.
     w.srv
         .post(&path, Some(&w.a.token), &body("mine", chosen.clone()))
-        .expect_error(403, "forbidden");
+        .expect_error(403, "session_required");
     w.srv
         .post(&path, Some(&w.sup2), &body("curious", chosen.clone()))
         .expect_error(404, "not_found");

@@ -19,18 +19,24 @@ enum Who {
     OtherOfficer,
     /// Supervisor of operation 2, password session.
     OtherSup,
+    /// Supervisor of operation 1, their phone's device token.
+    SupPhone,
+    /// An admin who is a member of operation 1, their phone's device token.
+    AdminPhone,
     /// No token at all.
     Anon,
     /// Officer of operation 1 whose device was revoked.
     Revoked,
 }
 
-const WHO: [Who; 7] = [
+const WHO: [Who; 9] = [
     Who::Admin,
     Who::Sup,
     Who::Officer,
     Who::OtherOfficer,
     Who::OtherSup,
+    Who::SupPhone,
+    Who::AdminPhone,
     Who::Anon,
     Who::Revoked,
 ];
@@ -38,7 +44,10 @@ const WHO: [Who; 7] = [
 impl Who {
     /// May this caller see operation 1's records?
     fn sees_operation_1(self) -> bool {
-        matches!(self, Who::Admin | Who::Sup | Who::Officer)
+        matches!(
+            self,
+            Who::Admin | Who::Sup | Who::Officer | Who::SupPhone | Who::AdminPhone
+        )
     }
 }
 
@@ -48,6 +57,8 @@ const SECRET_NOTE: &str = "Op-1 only: the manager keeps the passports in the off
 struct Fixture {
     w: World,
     revoked: String,
+    sup_phone: String,
+    admin_phone: String,
     /// Operation 1's visit, submitted.
     v1: VisitId,
     /// Strings that only callers who see operation 1 may ever receive.
@@ -79,6 +90,17 @@ fn fixture() -> Fixture {
         )
         .expect(204);
 
+    // Phones of a supervisor and of an admin, both members of operation 1.
+    let staff_phone = |name: &str, role: &str| {
+        let user = w
+            .srv
+            .create_user(&w.admin, name, role, Some(crate::harness::STAFF_PASSWORD));
+        w.srv.add_member(&w.admin, w.op1, user);
+        w.srv.enrol(&w.srv.issue_code(&w.admin, user)).token
+    };
+    let sup_phone = staff_phone("ps.phone", "supervisor");
+    let admin_phone = staff_phone("admin.phone", "admin");
+
     let secrets = vec![
         v1.to_string(),
         w.op1.to_string(),
@@ -88,6 +110,8 @@ fn fixture() -> Fixture {
     ];
     Fixture {
         revoked: gone.token,
+        sup_phone,
+        admin_phone,
         v1,
         secrets,
         w,
@@ -103,6 +127,8 @@ impl Fixture {
             Who::Officer => Some(&w.a.token),
             Who::OtherOfficer => Some(&w.b.token),
             Who::OtherSup => Some(&w.sup2),
+            Who::SupPhone => Some(&self.sup_phone),
+            Who::AdminPhone => Some(&self.admin_phone),
             Who::Anon => None,
             Who::Revoked => Some(&self.revoked),
         }
@@ -184,40 +210,45 @@ fn role_matrix() {
     let new_user = json!({ "username": "pc.new", "display_name": "PC New", "role": "officer" });
     let no_ops = json!({ "ops": [] });
     // The postcode it already holds alone: answered with the visit unchanged.
+    let share = json!({ "user_id": officer_user, "reason": "matrix" });
     let resolve = json!({ "reason": "matrix", "target": { "visit": "postcode" }, "value": { "text": "OX4 1AA" } });
 
-    // Columns: Admin, Sup, Officer, OtherOfficer, OtherSup, Anon, Revoked.
+    // Columns: Admin, Sup, Officer, OtherOfficer, OtherSup, SupPhone,
+    // AdminPhone, Anon, Revoked. Phones (device tokens) only sync and say
+    // who they are; people's sessions never sync.
     #[rustfmt::skip]
-    let table: Vec<(&str, String, Option<&Value>, [u16; 7])> = vec![
-        ("GET", "/healthz".into(), None, [200, 200, 200, 200, 200, 200, 200]),
-        ("GET", "/readyz".into(), None, [200, 200, 200, 200, 200, 200, 200]),
-        ("GET", "/metrics".into(), None, [200, 200, 200, 200, 200, 200, 200]),
-        ("GET", "/api/v1/openapi.json".into(), None, [200, 200, 200, 200, 200, 200, 200]),
-        ("POST", "/api/v1/setup".into(), Some(&bad_setup), [403, 403, 403, 403, 403, 403, 403]),
-        ("POST", "/api/v1/login".into(), Some(&bad_login), [401, 401, 401, 401, 401, 401, 401]),
-        ("POST", "/api/v1/enrol".into(), Some(&bad_code), [403, 403, 403, 403, 403, 403, 403]),
-        ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 401, 401]),
-        ("GET", "/api/v1/operations".into(), None, [200, 200, 200, 200, 200, 401, 401]),
-        ("POST", "/api/v1/operations".into(), Some(&new_op), [201, 403, 403, 403, 403, 401, 401]),
-        ("POST", format!("/api/v1/operations/{op1}/teams"), Some(&new_team), [201, 403, 403, 403, 403, 401, 401]),
-        ("POST", format!("/api/v1/operations/{op1}/members"), Some(&member), [204, 403, 403, 403, 403, 401, 401]),
-        ("GET", "/api/v1/users".into(), None, [200, 403, 403, 403, 403, 401, 401]),
-        ("POST", "/api/v1/users".into(), Some(&new_user), [201, 403, 403, 403, 403, 401, 401]),
-        ("POST", format!("/api/v1/users/{officer_user}/enrolment-codes"), None, [201, 403, 403, 403, 403, 401, 401]),
-        ("GET", "/api/v1/devices".into(), None, [200, 403, 403, 403, 403, 401, 401]),
-        ("POST", format!("/api/v1/devices/{}/revoke", spare.id), None, [204, 403, 403, 403, 403, 401, 401]),
-        ("POST", "/api/v1/sync/push".into(), Some(&no_ops), [403, 403, 200, 200, 403, 401, 401]),
-        ("GET", "/api/v1/sync/pull".into(), None, [200, 200, 200, 200, 200, 401, 401]),
-        ("GET", "/api/v1/visits".into(), None, [200, 200, 403, 403, 200, 401, 401]),
-        ("GET", format!("/api/v1/visits/{v1}?reason=matrix"), None, [200, 200, 403, 403, 404, 401, 401]),
-        ("POST", format!("/api/v1/visits/{v1}/review"), None, [200, 200, 403, 403, 404, 401, 401]),
-        ("POST", format!("/api/v1/visits/{v1}/resolve"), Some(&resolve), [200, 200, 403, 403, 404, 401, 401]),
-        ("GET", format!("/api/v1/operations/{op1}/summary?from=2026-09-21"), None, [200, 200, 403, 403, 404, 401, 401]),
-        ("GET", format!("/api/v1/operations/{op1}/export?from=2026-09-21&format=csv&reason=matrix"), None, [200, 200, 403, 403, 404, 401, 401]),
-        ("GET", "/api/v1/exports".into(), None, [200, 200, 403, 403, 200, 401, 401]),
-        ("GET", "/api/v1/admin/quarantine".into(), None, [200, 403, 403, 403, 403, 401, 401]),
-        ("GET", "/api/v1/admin/audit".into(), None, [200, 403, 403, 403, 403, 401, 401]),
-        ("GET", "/api/v1/admin/audit/verify".into(), None, [200, 403, 403, 403, 403, 401, 401]),
+    let table: Vec<(&str, String, Option<&Value>, [u16; 9])> = vec![
+        ("GET", "/healthz".into(), None, [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        ("GET", "/readyz".into(), None, [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        ("GET", "/metrics".into(), None, [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        ("GET", "/api/v1/openapi.json".into(), None, [200, 200, 200, 200, 200, 200, 200, 200, 200]),
+        ("POST", "/api/v1/setup".into(), Some(&bad_setup), [403, 403, 403, 403, 403, 403, 403, 403, 403]),
+        ("POST", "/api/v1/login".into(), Some(&bad_login), [401, 401, 401, 401, 401, 401, 401, 401, 401]),
+        ("POST", "/api/v1/enrol".into(), Some(&bad_code), [403, 403, 403, 403, 403, 403, 403, 403, 403]),
+        ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 200, 200, 401, 401]),
+        ("GET", "/api/v1/operations".into(), None, [200, 200, 200, 200, 200, 200, 200, 401, 401]),
+        ("POST", "/api/v1/operations".into(), Some(&new_op), [201, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/operations/{op1}/teams"), Some(&new_team), [201, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/operations/{op1}/members"), Some(&member), [204, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("GET", "/api/v1/users".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("POST", "/api/v1/users".into(), Some(&new_user), [201, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/users/{officer_user}/enrolment-codes"), None, [201, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("GET", "/api/v1/devices".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/devices/{}/revoke", spare.id), None, [204, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("POST", "/api/v1/sync/push".into(), Some(&no_ops), [403, 403, 200, 200, 403, 200, 200, 401, 401]),
+        ("GET", "/api/v1/sync/pull".into(), None, [403, 403, 200, 200, 403, 200, 200, 401, 401]),
+        ("GET", "/api/v1/visits".into(), None, [200, 200, 403, 403, 200, 403, 403, 401, 401]),
+        ("GET", format!("/api/v1/visits/{v1}?reason=matrix"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/visits/{v1}/review"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/visits/{v1}/share"), Some(&share), [204, 204, 403, 403, 404, 403, 403, 401, 401]),
+        ("GET", format!("/api/v1/visits/{v1}/audit"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/visits/{v1}/resolve"), Some(&resolve), [200, 200, 403, 403, 404, 403, 403, 401, 401]),
+        ("GET", format!("/api/v1/operations/{op1}/summary?from=2026-09-21"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
+        ("GET", format!("/api/v1/operations/{op1}/export?from=2026-09-21&format=csv&reason=matrix"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
+        ("GET", "/api/v1/exports".into(), None, [200, 200, 403, 403, 200, 403, 403, 401, 401]),
+        ("GET", "/api/v1/admin/quarantine".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("GET", "/api/v1/admin/audit".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("GET", "/api/v1/admin/audit/verify".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
     ];
 
     // Every route registered in api/mod.rs is in the table.
@@ -278,7 +309,7 @@ fn callers_never_see_records_of_other_operations() {
         &mut failures,
         Who::OtherSup,
         "GET",
-        &format!("/api/v1/visits/{}", uuid::Uuid::new_v4()),
+        &format!("/api/v1/visits/{}?reason=curious", uuid::Uuid::new_v4()),
         None,
         404,
     );
@@ -318,7 +349,8 @@ fn callers_never_see_records_of_other_operations() {
         assert_eq!(me.body["operations"], json!([w.op2.to_string()]));
     }
 
-    // Operation 2's officer pulls operation 2's visit and nothing of operation 1.
+    // Operation 2's officer pulls nothing of operation 1 (and never its own
+    // ops back: here, nothing at all).
     let r = f.check(
         &mut failures,
         Who::OtherOfficer,
@@ -328,15 +360,18 @@ fn callers_never_see_records_of_other_operations() {
         200,
     );
     let pulled: Vec<Op> = serde_json::from_value(r.body["ops"].clone()).unwrap();
-    assert!(!pulled.is_empty());
-    assert!(pulled
-        .iter()
-        .all(|o| o.visit != v1 && o.id.replica == w.b.id));
+    assert!(pulled.is_empty(), "{pulled:?}");
+    // Nor do the phones of operation 1's supervisor and admin: they hold no
+    // visit (not theirs, no team, nothing shared).
+    for who in [Who::SupPhone, Who::AdminPhone] {
+        let r = f.check(&mut failures, who, "GET", "/api/v1/sync/pull", None, 200);
+        assert_eq!(r.body["ops"], json!([]), "{who:?}");
+    }
 
-    // Operation 1's officer gets operation 1's visit (they may see it).
-    let mine = w.srv.pull_all(&w.a.token);
-    assert!(mine.iter().any(|o| o.visit == v1));
-    assert!(mine.iter().all(|o| o.id.replica != w.b.id));
+    // Operation 1's other officer, in the same team, gets operation 1's visit.
+    let mate = w.srv.pull_all(&w.a2.token);
+    assert!(mate.iter().any(|o| o.visit == v1));
+    assert!(mate.iter().all(|o| o.id.replica != w.b.id));
 
     // A revoked device is told so, whatever it asks for.
     for path in ["/api/v1/me", "/api/v1/sync/pull", "/api/v1/operations"] {

@@ -67,12 +67,10 @@ fn pushing_the_same_batch_twice_stores_each_op_once() {
         .expect(200);
     assert_eq!(r.body["duplicates"], json!(n), "{}", r.text);
 
-    // Each op comes down exactly once, unchanged, to the pusher and to a
-    // colleague in the same operation.
-    for token in [&w.a.token, &w.a2.token] {
-        let pulled = w.srv.pull_all(token);
-        assert_eq!(sorted(pulled), sorted(ops.clone()));
-    }
+    // Each op comes down exactly once, unchanged, to a team-mate; never
+    // back to the phone that pushed it.
+    assert_eq!(sorted(w.srv.pull_all(&w.a2.token)), sorted(ops.clone()));
+    assert!(w.srv.pull_all(&w.a.token).is_empty());
     assert_eq!(w.srv.count("ops"), n as i64);
 }
 
@@ -308,13 +306,17 @@ fn each_officer_pulls_only_their_operations_ops() {
     let visits = |token: &str| -> BTreeSet<VisitId> {
         w.srv.pull_all(token).iter().map(|o| o.visit).collect()
     };
-    assert_eq!(visits(&w.a.token), BTreeSet::from([v1]));
+    // A phone never gets its own ops back; its team-mate gets them.
+    assert_eq!(visits(&w.a.token), BTreeSet::new());
     assert_eq!(visits(&w.a2.token), BTreeSet::from([v1]));
-    assert_eq!(visits(&w.b.token), BTreeSet::from([v2]));
-    assert_eq!(visits(&w.sup1), BTreeSet::from([v1]));
-    assert_eq!(visits(&w.sup2), BTreeSet::from([v2]));
-    assert_eq!(visits(&w.admin), BTreeSet::from([v1, v2]));
-    assert_eq!(sorted(w.srv.pull_all(&w.b.token)), sorted(ops2));
+    assert_eq!(visits(&w.b.token), BTreeSet::new());
+    let _ = v2;
+    // People's sessions do not sync at all.
+    for token in [&w.sup1, &w.sup2, &w.admin] {
+        w.srv
+            .get("/api/v1/sync/pull", Some(token))
+            .expect_error(403, "device_required");
+    }
 
     // Officer B may not write into operation 1's visit either.
     let t = now_ms();
@@ -327,8 +329,8 @@ fn each_officer_pulls_only_their_operations_ops() {
         },
     };
     let r = w.srv.push(&w.b.token, &[sneaky]).expect(200);
-    assert_eq!(results(&r)[0]["code"], json!("forbidden_operation"));
-    assert_eq!(sorted(w.srv.pull_all(&w.a.token)), sorted(ops1));
+    assert_eq!(results(&r)[0]["code"], json!("forbidden_visit"));
+    assert_eq!(sorted(w.srv.pull_all(&w.a2.token)), sorted(ops1));
 }
 
 #[test]
@@ -430,7 +432,7 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
     // Officers cannot review, even their own visit.
     w.srv
         .send("POST", &review, Some(&w.a.token), None)
-        .expect_error(403, "forbidden");
+        .expect_error(403, "session_required");
 
     let submit =
         w.a.replica
@@ -475,7 +477,10 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
     );
     let view = w
         .srv
-        .get(&format!("/api/v1/visits/{visit}"), Some(&w.sup1))
+        .get(
+            &format!("/api/v1/visits/{visit}?reason=check"),
+            Some(&w.sup1),
+        )
         .expect(200);
     assert_eq!(view.body["status"], json!("reviewed"));
     let list = w

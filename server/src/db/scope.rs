@@ -1,0 +1,197 @@
+//! The scope rule in SQL ("what a phone holds", see `permissions`), and the
+//! grants that bring a visit's earlier history to phones that gain it later.
+//!
+//! A device holds a visit when its user is a member of the visit's operation
+//! and the visit is theirs (in `visit_writers`), their team's
+//! (`visits.team_id`), or shared with them or their team (a `share` grant).
+//! [`HOLDS`] is that rule as one SQL condition over `visits v` with the named
+//! parameter `:holder` (a user id); pull, push and the admin view of "who
+//! holds this record" all use it.
+//!
+//! Grants live in the same sequence as `ops.cursor`: a pull meets a grant at
+//! its place in the stream and sends there the visit's ops from before the
+//! grant; the stream itself skips an op when a grant for the same puller and
+//! visit comes later (that grant will carry it). So a phone that gains a
+//! visit later still receives its whole history, each op once, and a pull
+//! answered but lost is simply asked again. (A visit shared with someone who
+//! already holds it is sent again whole: harmless, ops are idempotent.)
+
+use super::DbError;
+use crate::domain::{TeamId, UserId};
+use rusqlite::{named_params, params, Connection};
+use sync_core::{OperationId, VisitId};
+
+/// "The user `:holder` holds visit `v`", as an SQL condition.
+pub const HOLDS: &str = "EXISTS (
+    SELECT 1 FROM members m
+     WHERE m.user_id = :holder AND m.operation_id = v.operation_id
+       AND (EXISTS (SELECT 1 FROM visit_writers w WHERE w.visit_id = v.id AND w.user_id = :holder)
+            OR (m.team_id IS NOT NULL AND m.team_id = v.team_id)
+            OR EXISTS (SELECT 1 FROM grants g
+                        WHERE g.visit_id = v.id AND g.kind = 'share'
+                          AND (g.user_id = :holder OR (m.team_id IS NOT NULL AND g.team_id = m.team_id)))))";
+
+/// "Grant `g` is for the user `:holder`" (them, or a team they are in now).
+pub const GRANT_FOR: &str = "(g.user_id = :holder
+    OR g.team_id IN (SELECT team_id FROM members WHERE user_id = :holder AND team_id IS NOT NULL))";
+
+/// True when `user` holds `visit`.
+pub fn holds(c: &Connection, user: UserId, visit: VisitId) -> Result<bool, DbError> {
+    Ok(c.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM visits v WHERE v.id = :visit AND {HOLDS})"
+    ))?
+    .query_row(
+        named_params! { ":visit": visit.to_string(), ":holder": user.0.to_string() },
+        |r| r.get(0),
+    )?)
+}
+
+/// Notes that `user`'s device wrote to `visit` (so the user holds it).
+pub fn add_writer(c: &Connection, visit: VisitId, user: UserId) -> Result<(), DbError> {
+    c.prepare_cached("INSERT OR IGNORE INTO visit_writers (visit_id, user_id) VALUES (?1, ?2)")?
+        .execute(params![visit.to_string(), user.0.to_string()])?;
+    Ok(())
+}
+
+/// Reserves `n` consecutive positions in the ops' cursor sequence (the next
+/// op inserted gets a later cursor); returns the first.
+fn reserve_cursors(c: &Connection, n: i64) -> Result<i64, DbError> {
+    c.execute(
+        "INSERT INTO sqlite_sequence (name, seq)
+         SELECT 'ops', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'ops')",
+        [],
+    )?;
+    let last: i64 = c.query_row(
+        "UPDATE sqlite_sequence
+            SET seq = MAX(seq, (SELECT COALESCE(MAX(cursor), 0) FROM ops)) + ?1
+          WHERE name = 'ops' RETURNING seq",
+        [n],
+        |r| r.get(0),
+    )?;
+    Ok(last - n + 1)
+}
+
+/// Who a grant is for.
+#[derive(Clone, Copy, Debug)]
+pub enum Grantee {
+    /// One user's devices.
+    User(UserId),
+    /// Every device of a team's members.
+    Team(TeamId),
+}
+
+/// Shares `visit` with a user or a team: they hold it from now on, and their
+/// phones receive its whole history on their next pull.
+pub fn share(
+    c: &Connection,
+    visit: VisitId,
+    to: Grantee,
+    by: &str,
+    now: &str,
+) -> Result<(), DbError> {
+    let cursor = reserve_cursors(c, 1)?;
+    let (user, team) = match to {
+        Grantee::User(u) => (Some(u.0.to_string()), None),
+        Grantee::Team(t) => (None, Some(t.0.to_string())),
+    };
+    c.execute(
+        "INSERT INTO grants (cursor, visit_id, kind, user_id, team_id, granted_by, granted_at)
+         VALUES (?1, ?2, 'share', ?3, ?4, ?5, ?6)",
+        params![cursor, visit.to_string(), user, team, by, now],
+    )?;
+    Ok(())
+}
+
+/// After `user` joined `team` in `operation`: their phones receive the whole
+/// history of the team's visits on their next pull. Returns how many.
+pub fn joined_team(
+    c: &Connection,
+    user: UserId,
+    operation: OperationId,
+    team: TeamId,
+    by: &str,
+    now: &str,
+) -> Result<usize, DbError> {
+    let visits: Vec<String> = c
+        .prepare(
+            "SELECT id FROM visits WHERE operation_id = ?1 AND team_id = ?2 ORDER BY started_at, id",
+        )?
+        .query_map(params![operation.to_string(), team.0.to_string()], |r| {
+            r.get(0)
+        })?
+        .collect::<Result<_, _>>()?;
+    if visits.is_empty() {
+        return Ok(0);
+    }
+    let first = reserve_cursors(c, visits.len() as i64)?;
+    let mut insert = c.prepare(
+        "INSERT INTO grants (cursor, visit_id, kind, user_id, granted_by, granted_at)
+         VALUES (?1, ?2, 'team', ?3, ?4, ?5)",
+    )?;
+    let user = user.0.to_string();
+    for (i, v) in visits.iter().enumerate() {
+        insert.execute(params![first + i as i64, v, user, by, now])?;
+    }
+    Ok(visits.len())
+}
+
+/// The grants a user's device meets after `after`: `(cursor, visit)`, in
+/// cursor order, at most `limit`, only for visits the user holds now.
+pub fn grants_after(
+    c: &Connection,
+    user: UserId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String)>, DbError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT g.cursor, g.visit_id FROM grants g JOIN visits v ON v.id = g.visit_id
+          WHERE g.cursor > :after AND {GRANT_FOR} AND {HOLDS}
+          ORDER BY g.cursor LIMIT :limit"
+    ))?;
+    let rows = stmt
+        .query_map(
+            named_params! { ":after": after, ":holder": user.0.to_string(), ":limit": limit },
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Users (with their devices) who hold a visit now, for the admin view.
+pub fn holders(c: &Connection, visit: VisitId) -> Result<Vec<Holder>, DbError> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT u.id, u.username, u.display_name, u.role,
+                (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+           FROM users u, visits v
+          WHERE v.id = ?1 AND {}
+          ORDER BY u.username",
+        HOLDS.replace(":holder", "u.id")
+    ))?;
+    let rows = stmt
+        .query_map([visit.to_string()], |r| {
+            Ok(Holder {
+                user_id: r.get(0)?,
+                username: r.get(1)?,
+                display_name: r.get(2)?,
+                role: r.get(3)?,
+                devices: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// A user who holds a visit.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Holder {
+    /// User id.
+    pub user_id: String,
+    /// Login name.
+    pub username: String,
+    /// Name shown.
+    pub display_name: String,
+    /// Role.
+    pub role: String,
+    /// Their devices not revoked.
+    pub devices: i64,
+}
