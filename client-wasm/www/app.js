@@ -392,9 +392,10 @@ function revokedScreen() {
   const n = unsynced();
   return h('section', { class: 'card locked', 'data-test': 'revoked' },
     h('h1', null, '🔒 This phone is locked'),
-    h('p', null, app.meta.revoked.code === 'device_revoked'
-      ? 'Your admin has revoked this phone. It can no longer record or sync visits.'
-      : 'The server no longer accepts this phone. It can no longer record or sync visits.'),
+    h('p', null, {
+      device_revoked: 'Your admin has revoked this phone. It can no longer record or sync visits.',
+      device_expired: 'This phone has not synced for too long, so its sign-in has expired. Ask your admin for a new enrolment code.',
+    }[app.meta.revoked.code] || 'The server no longer accepts this phone. It can no longer record or sync visits.'),
     h('p', null, `Server said: ${app.meta.revoked.message}`),
     n ? h('p', { class: 'warn' }, `${n} change(s) recorded here never reached the server. They are kept on this phone; tell your supervisor.`) : h('p', null, 'Every change recorded here had reached the server.'));
 }
@@ -542,7 +543,9 @@ function visitScreen(vid) {
     h('div', { class: 'actions' },
       v.status === 'draft' ? h('button', { type: 'button', class: 'primary big', 'data-test': 'submit', onclick: () => edit((now) => app.store.setStatus(now, vid, 'submitted')) }, 'Submit visit') : h('p', { class: 'hint' }, `${label(v.status)}: still editable; changes sync as usual.`),
       !f.ended_at ? h('button', { type: 'button', class: 'big', onclick: () => edit((now) => set('ended_at')(now, V.time(now))) }, 'Mark visit ended') : h('p', { class: 'hint' }, `Ended ${hhmm(plain(f.ended_at.value))}`),
-      v.voided ? null : h('button', { type: 'button', class: 'danger', onclick: () => {
+      // The server lets an officer void only a draft they recorded (a
+      // supervisor's phone, any visit it holds): do not offer what it refuses.
+      v.voided || (v.status !== 'draft' && (app.meta.user?.role || 'officer') === 'officer') ? null : h('button', { type: 'button', class: 'danger', onclick: () => {
         const why = prompt('Why void this visit? (the record is kept)');
         if (why && why.trim()) edit((now) => set('void_reason')(now, V.text(why.trim().slice(0, 500))));
       } }, 'Void visit…')));

@@ -74,7 +74,7 @@ export class Syncer {
       this.state = 'ok';
       this.soon(OK_INTERVAL);
     } catch (e) {
-      if (e.code === 'device_revoked' || e.code === 'unauthorized') {
+      if (e.code === 'device_revoked' || e.code === 'device_expired' || e.code === 'unauthorized') {
         this.state = 'revoked';
         clearTimeout(this.timer);
         await a.onRevoked(e);

@@ -98,10 +98,17 @@ test('admin pages at desktop width', async () => {
   await officer.scrollIntoViewIfNeeded();
   await shot(page, 'admin-desktop-enrolment-code');
 
-  // Review a submitted visit.
+  // Review a submitted visit: its details only with a reason, and then who
+  // has read it.
   await section(page, 'review');
   const item = page.locator('#review-list li').first();
   const visit = await item.getAttribute('data-visit');
+  await item.getByRole('button', { name: 'Show details' }).click();
+  assert.match(await item.locator('.detail-error').textContent(), /reason/);
+  await item.getByLabel('Reason for reading').fill('Checking before sign-off');
+  await item.getByRole('button', { name: 'Show details' }).click();
+  await item.locator('[data-test=who-read] summary').click();
+  assert.match(await item.locator('[data-test=who-read]').textContent(), /Checking before sign-off/);
   await item.locator('button.review').click();
   await item.getByText('Reviewed.').waitFor();
   const reviewed = await srv.api('GET', `/api/v1/visits/${visit}?reason=e2e%20check`, undefined, token);

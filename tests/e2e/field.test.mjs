@@ -267,8 +267,9 @@ test('the app shell and the wasm module are served gzipped and revalidated', asy
 });
 
 test('two officers edit one visit offline and converge, the conflict shown; a revoked phone locks', async () => {
-  const a = await seedOfficer(srv, { username: 'pc1001', displayName: 'PC 1001 Singh' });
-  const b = await seedOfficer(srv, { username: 'pc1002', displayName: 'PC 1002 Evans', operationId: a.operationId, adminToken: a.adminToken });
+  // Same crew: each phone holds the other's visits (the scope rule).
+  const a = await seedOfficer(srv, { username: 'pc1001', displayName: 'PC 1001 Singh', team: 'Crew 1' });
+  const b = await seedOfficer(srv, { username: 'pc1002', displayName: 'PC 1002 Evans', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   const A = await phone();
   const B = await phone();
   await enrol(A.page, a.code, 'Singh phone');

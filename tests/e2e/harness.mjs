@@ -97,10 +97,11 @@ export async function startServer({ demo = false, env = {} } = {}) {
 }
 
 /**
- * An operation, an officer in it and a one-time enrolment code for them.
- * Returns { operationId, userId, code, adminToken }.
+ * An operation, an officer in it (in team `teamId`, or in a new team named
+ * `team`, or in none) and a one-time enrolment code for them.
+ * Returns { operationId, userId, teamId, code, adminToken }.
  */
-export async function seedOfficer(srv, { username = 'pc4521', displayName = 'PC 4521 Jones', operationId, adminToken } = {}) {
+export async function seedOfficer(srv, { username = 'pc4521', displayName = 'PC 4521 Jones', operationId, adminToken, team, teamId } = {}) {
   const token = adminToken || (await srv.login());
   const ok = (r, what) => {
     if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -113,9 +114,11 @@ export async function seedOfficer(srv, { username = 'pc4521', displayName = 'PC 
     }, token), 'create operation').id;
   }
   const user = ok(await srv.api('POST', '/api/v1/users', { username, display_name: displayName, role: 'officer' }, token), 'create user');
-  ok(await srv.api('POST', `/api/v1/operations/${op}/members`, { user_id: user.id }, token), 'add member');
+  let tid = teamId || null;
+  if (!tid && team) tid = ok(await srv.api('POST', `/api/v1/operations/${op}/teams`, { name: team }, token), 'create team').id;
+  ok(await srv.api('POST', `/api/v1/operations/${op}/members`, { user_id: user.id, team_id: tid }, token), 'add member');
   const code = ok(await srv.api('POST', `/api/v1/users/${user.id}/enrolment-codes`, undefined, token), 'issue code').code;
-  return { operationId: op, userId: user.id, code, adminToken: token };
+  return { operationId: op, userId: user.id, teamId: tid, code, adminToken: token };
 }
 
 /** Debian's Chromium, headless. */

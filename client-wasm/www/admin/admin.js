@@ -393,9 +393,11 @@ function visitLine(v) {
 /** The visit's fields, read with a reason (the read is audited). */
 function detailBlock(visit, where) {
   const reason = h('input', { placeholder: 'Why are you opening this record? (audited)', 'aria-label': 'Reason for reading' });
-  const err = h('p', { class: 'error', role: 'alert' });
+  const err = h('p', { class: 'error detail-error', role: 'alert' });
   const out = h('div');
   const show = async () => {
+    if (!reason.value.trim()) { err.textContent = 'Say why you are opening this record: the reason is kept in the audit trail.'; reason.focus(); return; }
+    err.textContent = '';
     const v = await guard(() => api('GET', `/api/v1/visits/${visit.id}?reason=${encodeURIComponent(reason.value.trim())}`), err);
     if (!v) return;
     const f = v.fields || {};
@@ -403,6 +405,15 @@ function detailBlock(visit, where) {
     fill(out, h('dl', { class: 'kv' }, keys.filter((k) => f[k]).map((k) => [h('dt', null, label(k)), h('dd', null, showValue(f[k].value))]),
       h('dt', null, 'People'), h('dd', null, String((v.persons || []).filter((p) => !p.removed).length)),
       h('dt', null, 'Officers'), h('dd', null, (v.sets?.officers || []).join(', ') || '—')));
+    const trail = await guard(() => api('GET', `/api/v1/visits/${visit.id}/audit`), err);
+    if (!trail) return;
+    const reads = trail.entries.filter((e) => e.action !== 'visit.audit_read');
+    out.append(h('details', { class: 'who-read', 'data-test': 'who-read' },
+      h('summary', null, `Who has read this record (${reads.length})`),
+      h('ul', { class: 'list' }, reads.map((e) => h('li', null,
+        `${when(Date.parse(e.at))} · ${e.who || e.actor} · ${label(e.action)}${e.reason ? ` · “${e.reason}”` : ''}`))),
+      h('p', { class: 'hint' }, 'On phones now: ',
+        trail.holders.length ? trail.holders.map((x) => `${x.display_name} (${x.devices} phone${x.devices === 1 ? '' : 's'})`).join(', ') : 'nobody')));
   };
   where.append(h('div', { class: 'actions' }, reason, h('button', { type: 'button', class: 'small', onclick: show }, 'Show details')), err, out);
 }

@@ -429,7 +429,28 @@ pub async fn audit(
                 return Ok(None);
             }
             let subject = format!("visit:{id}");
-            let entries = db::audit::by_subject(tx, &subject, 500)?;
+            let rows = db::audit::by_subject(tx, &subject, 500)?;
+            // Names for the people in the trail (`user:<id>[ device:<id>]`).
+            let mut names = std::collections::HashMap::new();
+            let mut entries = Vec::with_capacity(rows.len());
+            for row in rows {
+                let user = row
+                    .actor
+                    .strip_prefix("user:")
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|u| u.parse().ok())
+                    .map(UserId);
+                let who = match user {
+                    Some(u) => names
+                        .entry(u)
+                        .or_insert_with(|| db::people::user(tx, u).map(|u| u.display_name).ok())
+                        .clone(),
+                    None => None,
+                };
+                let mut v = serde_json::to_value(&row).unwrap_or_default();
+                v["who"] = who.map_or(serde_json::Value::Null, serde_json::Value::String);
+                entries.push(v);
+            }
             let holders = db::scope::holders(tx, id)?;
             db::audit::append(
                 tx,

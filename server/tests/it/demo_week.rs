@@ -460,6 +460,53 @@ fn fill_stores_every_visit_and_the_api_lists_them() {
     assert_eq!(stored as usize, report.ops);
     let vf = conflicted.get(&VisitField::LocationKind);
     assert!(vf.is_some());
+
+    // A new officer's phone in one team downloads that team's visits, not
+    // the operation's (regression: a new phone listed every visit).
+    let (team, team_visits): (String, BTreeSet<String>) = {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let team: String = c
+            .query_row("SELECT id FROM teams ORDER BY name LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let mut stmt = c
+            .prepare("SELECT id FROM visits WHERE team_id = ?1")
+            .unwrap();
+        let ids = stmt
+            .query_map([&team], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (team, ids)
+    };
+    let user = srv.create_user(&admin, "pc.newcomer", "officer", None);
+    srv.add_to_team(&admin, op, user, Some(team.parse().unwrap()));
+    let phone = srv.enrol(&srv.issue_code(&admin, user));
+    let (mut after, mut bytes, mut pulled) = (0i64, 0usize, Vec::new());
+    loop {
+        let (status, headers, body) = srv.get_bytes(
+            &format!("/api/v1/sync/pull?after={after}&limit=500&format=wire"),
+            &phone.token,
+        );
+        assert_eq!(status, 200);
+        bytes += body.len();
+        pulled.extend(sync_core::wire::decode(&body).unwrap());
+        after = headers["x-aidant-cursor"].parse().unwrap();
+        if headers["x-aidant-more"] == "false" {
+            break;
+        }
+    }
+    let got: BTreeSet<String> = pulled.iter().map(|o| o.visit.to_string()).collect();
+    assert_eq!(got, team_visits);
+    assert!(team_visits.len() < report.visits);
+    eprintln!(
+        "new phone in one team: {} of {} visits, {} of {} ops, {bytes} bytes (wire)",
+        got.len(),
+        report.visits,
+        pulled.len(),
+        report.ops
+    );
 }
 
 #[test]

@@ -546,6 +546,7 @@ fn people_read_only_with_a_reason_and_every_read_is_audited() {
         .expect("the read is listed")
         .clone();
     assert_eq!(read["reason"], json!("Checking the NRM referral"));
+    assert_eq!(read["who"], json!("sup.north"), "{read}");
     // Other operations' supervisors see neither the record nor its trail.
     w.srv
         .get(&format!("/api/v1/visits/{v}/audit"), Some(&w.sup2))
