@@ -56,6 +56,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// A device token expires after this long without a sync (a sync renews it).
     pub device_token_ttl: chrono::Duration,
+    /// The audit key file; `None`: `audit.key` next to the database file
+    /// (see [`Config::audit_key_path`]).
+    pub audit_key: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
 }
@@ -70,6 +73,7 @@ impl Default for Config {
             admin_password: None,
             public_url: None,
             device_token_ttl: chrono::Duration::days(30),
+            audit_key: None,
             limits: Limits::default(),
         }
     }
@@ -92,6 +96,9 @@ aidant serve [options]
   --public-url URL     address phones use, for QR codes (env AIDANT_PUBLIC_URL)
   --device-token-days N  a phone's token expires after N days without a sync
                        (env AIDANT_DEVICE_TOKEN_DAYS, default 30)
+  --audit-key PATH     audit chain key file, created (0600) if missing; keep it
+                       off the database's disk and backups (env AIDANT_AUDIT_KEY_FILE,
+                       default audit.key in the database's folder)
   --max-body BYTES     largest request body (env AIDANT_MAX_BODY, default 4194304)
   --max-batch N        most ops per push (env AIDANT_MAX_BATCH, default 1000)
 env AIDANT_ADMIN_PASSWORD  first admin's password (else a one-time setup code is printed)
@@ -143,6 +150,7 @@ impl Config {
                         .map(chrono::Duration::days)
                         .ok_or_else(|| bad("a number of days from 1 to 3650"))?
                 }
+                "audit-key" => c.audit_key = Some(PathBuf::from(&value)),
                 "max-body" => {
                     c.limits.body_bytes = value
                         .parse()
@@ -173,6 +181,7 @@ impl Config {
             ("AIDANT_TLS_KEY", "tls-key"),
             ("AIDANT_PUBLIC_URL", "public-url"),
             ("AIDANT_DEVICE_TOKEN_DAYS", "device-token-days"),
+            ("AIDANT_AUDIT_KEY_FILE", "audit-key"),
             ("AIDANT_MAX_BODY", "max-body"),
             ("AIDANT_MAX_BATCH", "max-batch"),
         ] {
@@ -212,6 +221,13 @@ impl Config {
         }
         Ok(c)
     }
+
+    /// The audit key file: `--audit-key`, else `audit.key` next to the database.
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key
+            .clone()
+            .unwrap_or_else(|| crate::db::audit::default_key_path(&self.db_path))
+    }
 }
 
 #[cfg(test)]
@@ -250,5 +266,22 @@ mod tests {
         assert!(parse(&[], &[("AIDANT_ADMIN_PASSWORD", "short")])
             .unwrap_err()
             .contains("12"));
+    }
+
+    #[test]
+    fn the_audit_key_file_defaults_to_the_database_folder() {
+        let c = parse(&["--db", "/srv/aidant/live.sqlite3"], &[]).unwrap();
+        assert_eq!(c.audit_key, None);
+        assert_eq!(c.audit_key_path(), PathBuf::from("/srv/aidant/audit.key"));
+        let c = parse(&["--db", "live.sqlite3"], &[]).unwrap();
+        assert_eq!(c.audit_key_path(), PathBuf::from("audit.key"));
+        let c = parse(
+            &["--audit-key", "/etc/aidant/key"],
+            &[("AIDANT_AUDIT_KEY_FILE", "/env/key")],
+        )
+        .unwrap();
+        assert_eq!(c.audit_key_path(), PathBuf::from("/etc/aidant/key"));
+        let c = parse(&[], &[("AIDANT_AUDIT_KEY_FILE", "/env/key")]).unwrap();
+        assert_eq!(c.audit_key_path(), PathBuf::from("/env/key"));
     }
 }

@@ -98,7 +98,7 @@ pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), Sta
         path: config.db_path.display().to_string(),
         source,
     };
-    let db = Db::open(&config.db_path).map_err(wrap)?;
+    let db = Db::open_with(&config.db_path, &config.audit_key_path()).map_err(wrap)?;
     // Hash the admin password (slow on purpose) only when it will be used.
     let needs_admin = !db.read_blocking(db::people::admin_exists).map_err(wrap)?;
     let password_hash = match &config.admin_password {

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: aidant <command>
 
   serve [options]        run the server (see `aidant serve --help`)
-  audit verify [--db P]  check the audit hash chain; names the first bad row
+  audit verify|anchor    check the keyed audit chain, or print its head to keep
+                         outside the server (see `aidant audit --help`)
   demo [options]         fill a new database with a realistic week of action
                          (see `aidant demo --help`)
   demo-sync              two phones edit one visit offline and converge
@@ -31,11 +32,7 @@ fn main() -> ExitCode {
         Some("serve") => Config::parse(rest(), env)
             .map_err(|e| e.to_string())
             .and_then(serve),
-        Some("audit") if args.get(1).map(String::as_str) == Some("verify") => {
-            Config::parse(args.iter().skip(2).cloned(), env)
-                .map_err(|e| e.to_string())
-                .and_then(audit_verify)
-        }
+        Some("audit") => audit(&args[1..]),
         Some("export") => server::export::cli::run(rest()),
         Some("demo") => server::demo_week::cli(rest(), env, &mut std::io::stdout().lock()),
         Some("-h" | "--help" | "help") => {
@@ -88,11 +85,94 @@ fn serve(config: Config) -> Result<(), String> {
     })
 }
 
-fn audit_verify(config: Config) -> Result<(), String> {
-    let db = server::db::Db::open(&config.db_path).map_err(|e| e.to_string())?;
+const AUDIT_USAGE: &str = "usage: aidant audit <verify|anchor> [options]
+
+  verify [--db P] [--audit-key F] [--anchor TEXT]
+        check every row of the audit chain against the audit key, naming the
+        first bad row; with --anchor (a line `aidant audit anchor` printed
+        earlier, or its JSON), also prove the chain still reaches that row with
+        that hash, so nothing up to it was removed or changed
+  anchor [--db P] [--audit-key F]
+        check the chain, then print its head (sequence, hash, time) as one line
+        aidant-audit-anchor:SEQ:HASH:TIME and as JSON; keep it outside the
+        server (in the day's return, say)
+
+  --db P          SQLite file (env AIDANT_DB, default data/aidant.sqlite3)
+  --audit-key F   the key file the server uses (env AIDANT_AUDIT_KEY_FILE,
+                  default audit.key in the database's folder); never created here
+
+Exit status 0 when the chain checks out, 1 otherwise.";
+
+/// `aidant audit …`: `verify` and `anchor`.
+fn audit(args: &[String]) -> Result<(), String> {
+    let help = args.iter().any(|a| a == "--help" || a == "-h");
+    let sub = args.first().map(String::as_str);
+    if help || matches!(sub, None | Some("help")) {
+        println!("{AUDIT_USAGE}");
+        return Ok(());
+    }
+    let (sub, rest) = (sub.unwrap_or_default(), &args[1..]);
+    if !matches!(sub, "verify" | "anchor") {
+        return Err(format!("unknown audit command {sub:?}\n\n{AUDIT_USAGE}"));
+    }
+    let mut db = env("AIDANT_DB")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| Config::default().db_path, std::path::PathBuf::from);
+    let mut key = env("AIDANT_AUDIT_KEY_FILE")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from);
+    let mut anchor = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) => (f, Some(v.to_owned())),
+            None => (a.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag {
+            "--db" => db = value()?.into(),
+            "--audit-key" => key = Some(value()?.into()),
+            "--anchor" if sub == "verify" => {
+                anchor = Some(value()?.parse::<server::db::audit::Anchor>()?)
+            }
+            _ => {
+                return Err(format!(
+                    "unexpected argument {a:?}; see `aidant audit --help`"
+                ))
+            }
+        }
+    }
+    let key = key.unwrap_or_else(|| server::db::audit::default_key_path(&db));
+    if !key.is_file() {
+        return Err(format!(
+            "audit key file {} not found: give the key the server uses with --audit-key \
+             (or AIDANT_AUDIT_KEY_FILE)",
+            key.display()
+        ));
+    }
+    let db =
+        server::db::Db::open_to_verify(&db, &key).map_err(|e| format!("{}: {e}", db.display()))?;
     let verdict = db
-        .read_blocking(server::db::audit::verify)
+        .read_blocking(|c| server::db::audit::verify_with(c, anchor.as_ref()))
         .map_err(|e| e.to_string())?;
+    if let (server::db::audit::Verdict::Ok { .. }, "anchor") = (&verdict, sub) {
+        return match db
+            .read_blocking(server::db::audit::anchor)
+            .map_err(|e| e.to_string())?
+        {
+            Some(a) => {
+                println!("{a}");
+                println!("{}", serde_json::to_string(&a).unwrap_or_default());
+                Ok(())
+            }
+            None => Err("the audit trail is empty: nothing to anchor yet".into()),
+        };
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&verdict).unwrap_or_default()

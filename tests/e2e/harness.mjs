@@ -11,6 +11,7 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +22,22 @@ export const BIN = process.env.AIDANT_BIN || path.join(ROOT, 'target/debug/aidan
 export const SHOTS = process.env.E2E_SHOTS || path.join(ROOT, 'target/e2e-screenshots');
 export const ADMIN_PASSWORD = 'e2e admin passphrase';
 
+/** A port free on 127.0.0.1 just now (the server takes it a moment later). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * Starts the server. `demo: true` first runs `aidant demo` on the fresh file.
+ * The server is given its own address as `--public-url`, as a real deployment
+ * is (enrolment QR codes are made only from it), so the port is chosen first.
  * Returns { url, adminPassword, dataDir, dbPath, api, login, stop, restart }.
  */
 export async function startServer({ demo = false, env = {} } = {}) {
@@ -35,7 +50,8 @@ export async function startServer({ demo = false, env = {} } = {}) {
   let child;
   let url;
   const launch = async (bind) => {
-    child = spawn(BIN, ['serve', '--bind', bind, '--db', dbPath, '--static-dir', path.join(ROOT, 'client-wasm/www')], {
+    child = spawn(BIN, ['serve', '--bind', bind, '--public-url', `http://${bind}`, '--db', dbPath,
+      '--static-dir', path.join(ROOT, 'client-wasm/www')], {
       env: baseEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -53,7 +69,7 @@ export async function startServer({ demo = false, env = {} } = {}) {
     });
     child.removeAllListeners('exit');
   };
-  await launch('127.0.0.1:0');
+  await launch(`127.0.0.1:${await freePort()}`);
 
   const srv = {
     get url() { return url; },

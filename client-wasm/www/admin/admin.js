@@ -712,13 +712,22 @@ async function renderPeople(section) {
       onclick: async () => {
         const c = await guard(() => api('POST', `/api/v1/users/${u.id}/enrolment-codes`), rowErr);
         if (!c) return;
-        const img = h('img', { class: 'qr-img', alt: `QR code to enrol a phone for ${u.display_name}`,
-          src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(c.qr_svg)}` });
-        out.replaceChildren(h('div', { class: 'panel qr' }, img, h('div', null,
-          h('p', null, 'Scan with the phone, or type the code in the field app:'),
-          h('p', { class: 'code enrol-code' }, c.code),
-          h('p', { class: 'hint' }, `One use only; expires ${new Date(c.expires_at).toLocaleString('en-GB', { timeZone: 'Europe/London' })}.`),
-          h('p', { class: 'mono' }, c.enrol_url))));
+        const expires = h('p', { class: 'hint' }, `One use only; expires ${new Date(c.expires_at).toLocaleString('en-GB', { timeZone: 'Europe/London' })}.`);
+        // A QR code only when the server knows its public address; otherwise
+        // the code as text and the server's reason (`qr_message`).
+        if (c.qr_svg) {
+          const img = h('img', { class: 'qr-img', alt: `QR code to enrol a phone for ${u.display_name}`,
+            src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(c.qr_svg)}` });
+          out.replaceChildren(h('div', { class: 'panel qr' }, img, h('div', null,
+            h('p', null, 'Scan with the phone, or type the code in the field app:'),
+            h('p', { class: 'code enrol-code' }, c.code), expires,
+            h('p', { class: 'mono' }, c.enrol_url))));
+        } else {
+          out.replaceChildren(h('div', { class: 'panel qr' }, h('div', null,
+            h('p', null, 'Type the code in the field app:'),
+            h('p', { class: 'code enrol-code' }, c.code), expires,
+            h('p', { class: 'hint no-qr', role: 'note' }, c.qr_message || 'No QR code: the server has no public address (--public-url).'))));
+        }
       },
     }, 'Issue enrolment code');
     return h('li', { 'data-user': u.username },

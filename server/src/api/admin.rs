@@ -9,7 +9,7 @@ use crate::domain::{DeviceId, Operation, Role, Team, TeamId, User, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, rfc3339_in, secrets, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use sync_core::summary::LocalDate;
 use sync_core::OperationId;
@@ -278,9 +278,12 @@ pub async fn create_user(
     Ok(HttpResponse::Created().json(user))
 }
 
-/// `POST /api/v1/users/{id}/enrolment-codes`: a one-time code, as text and QR (SVG).
+/// `POST /api/v1/users/{id}/enrolment-codes`: a one-time code, as text and,
+/// when the server knows its public address (`--public-url`), as an enrolment
+/// URL and QR code (SVG). The address never comes from the request (`Host`,
+/// `X-Forwarded-Host`, `Forwarded`): anyone can set those, and a QR code
+/// pointing elsewhere would enrol a phone against another server.
 pub async fn issue_code(
-    req: HttpRequest,
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -310,21 +313,32 @@ pub async fn issue_code(
             .map(|_| ())
         })
         .await?;
-    let base = state.config.public_url.clone().unwrap_or_else(|| {
-        let ci = req.connection_info();
-        format!("{}://{}", ci.scheme(), ci.host())
-    });
-    let enrol_url = format!("{base}/#enrol={code}");
-    let qr = qrcode::QrCode::new(enrol_url.as_bytes()).map_err(ApiError::internal)?;
-    let svg = qr
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(240, 240)
-        .build();
+    let (enrol_url, svg, message) = match &state.config.public_url {
+        Some(base) => {
+            let enrol_url = format!("{base}/#enrol={code}");
+            let qr = qrcode::QrCode::new(enrol_url.as_bytes()).map_err(ApiError::internal)?;
+            let svg = qr
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(240, 240)
+                .build();
+            (Some(enrol_url), Some(svg), None)
+        }
+        None => (
+            None,
+            None,
+            Some(
+                "No QR code can be made: the server does not know the address phones use to \
+                 reach it. Type the code into the phone, or restart the server with \
+                 --public-url (or AIDANT_PUBLIC_URL) set to that address.",
+            ),
+        ),
+    };
     Ok(HttpResponse::Created().json(serde_json::json!({
         "code": code,
         "expires_at": expires_at,
         "enrol_url": enrol_url,
         "qr_svg": svg,
+        "qr_message": message,
     })))
 }
 
@@ -419,12 +433,31 @@ pub async fn audit_recent(
     Ok(HttpResponse::Ok().json(rows))
 }
 
-/// `GET /api/v1/admin/audit/verify`: checks the hash chain, naming the first bad row.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyQuery {
+    #[serde(default)]
+    anchor: Option<String>,
+}
+
+/// `GET /api/v1/admin/audit/verify[?anchor=…]`: checks the keyed hash chain,
+/// naming the first bad row; with an anchor (`aidant audit anchor`'s line or
+/// JSON), also that the chain still reaches the anchored row unchanged.
 pub async fn audit_verify(
     auth: Auth,
     state: web::Data<AppState>,
+    q: web::Query<VerifyQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
-    let verdict = state.db.read(db::audit::verify).await?;
+    let anchor = q
+        .into_inner()
+        .anchor
+        .map(|a| a.parse::<db::audit::Anchor>())
+        .transpose()
+        .map_err(|e| ApiError::bad_request("bad_query", e))?;
+    let verdict = state
+        .db
+        .read(move |c| db::audit::verify_with(c, anchor.as_ref()))
+        .await?;
     Ok(HttpResponse::Ok().json(verdict))
 }

@@ -42,6 +42,10 @@ pub enum DbError {
     /// Stored data could not be decoded.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The audit key file is missing, unreadable, or not the key the
+    /// database's audit trail was written with.
+    #[error("{0}")]
+    AuditKey(String),
 }
 
 struct Inner {
@@ -69,9 +73,40 @@ fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What opening does with the audit key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyUse {
+    /// Create the key file if missing, tie the database to the key (writing
+    /// the keying marker when it has none), refuse a key that does not match.
+    Write,
+    /// The key file must exist; mismatches are left for `audit::verify` to report.
+    Verify,
+}
+
 impl Db {
-    /// Opens (creating if needed) the database file and applies migrations.
+    /// Opens (creating if needed) the database file, applies migrations, and
+    /// keys the audit trail with the key file `audit.key` in the same folder
+    /// ([`audit::default_key_path`]), creating it if missing. See [`Db::open_with`].
     pub fn open(path: &Path) -> Result<Self, DbError> {
+        Self::open_with(path, &audit::default_key_path(path))
+    }
+
+    /// [`Db::open`] with the audit key in `key_path`. The key file is created
+    /// (32 random bytes, hex, mode 0600) when missing and never overwritten.
+    /// Refuses a key that is not the one the trail was written with, and a
+    /// trail whose keying marker was removed (see `db::audit`).
+    pub fn open_with(path: &Path, key_path: &Path) -> Result<Self, DbError> {
+        Self::open_keyed(path, key_path, KeyUse::Write)
+    }
+
+    /// Opens a database to check its audit trail: the key file must exist, is
+    /// never created, and a wrong key or a missing marker is not refused here
+    /// but reported by `audit::verify`. Migrations still run.
+    pub fn open_to_verify(path: &Path, key_path: &Path) -> Result<Self, DbError> {
+        Self::open_keyed(path, key_path, KeyUse::Verify)
+    }
+
+    fn open_keyed(path: &Path, key_path: &Path, key_use: KeyUse) -> Result<Self, DbError> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
@@ -82,6 +117,25 @@ impl Db {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         configure(&writer)?;
         migrate(&mut writer)?;
+        // A key is made only for a trail not yet keyed: never a stray second
+        // key beside a database whose key is kept elsewhere.
+        let (key, key_created) = match key_use {
+            KeyUse::Write if !key_path.exists() && audit::is_keyed(&writer)? => {
+                return Err(DbError::AuditKey(format!(
+                    "audit key file {} not found, and this database's audit trail is keyed: \
+                     give the key file the server uses (--audit-key or AIDANT_AUDIT_KEY_FILE)",
+                    key_path.display()
+                )))
+            }
+            KeyUse::Write => audit::AuditKey::load_or_create(key_path)?,
+            KeyUse::Verify => (audit::AuditKey::load(key_path)?, false),
+        };
+        audit::register_key(&writer, &key)?;
+        if key_use == KeyUse::Write {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            audit::attach(&tx, key_created, key_path)?;
+            tx.commit()?;
+        }
         export::refresh_snapshots(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
@@ -90,6 +144,7 @@ impl Db {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 configure(&c)?;
+                audit::register_key(&c, &key)?;
                 Ok(Mutex::new(c))
             })
             .collect::<Result<Vec<_>, DbError>>()?;

@@ -8,6 +8,7 @@ mod demo;
 mod demo_week;
 mod exports;
 mod harness;
+mod headers;
 mod need_to_know;
 mod openapi;
 mod operability;
