@@ -200,6 +200,24 @@ impl Store {
         to_json(&self.replica.apply(now(now_ms), ops))
     }
 
+    /// After the server refused some of this device's ops as reusing op ids
+    /// (the phone was restored from an old copy): the store under the new
+    /// replica id the server issued, with the refused ops (`refused_json`, a
+    /// JSON array of sequence numbers) and those not yet pushed (after
+    /// `pushed_up_to`) made again under it, nothing typed lost. The caller
+    /// replaces its store with the result and pushes its own ops from 0.
+    pub fn rekey(
+        &self,
+        new_replica_id: &str,
+        refused_json: &str,
+        pushed_up_to: f64,
+    ) -> Result<Store, JsValue> {
+        let id: ReplicaId = parse_id(new_replica_id, "replica id")?;
+        let refused: Vec<u64> = from_json(refused_json, "refused sequence numbers")?;
+        let (replica, _) = self.replica.rekey(id, &refused, now(pushed_up_to));
+        Ok(Store { replica })
+    }
+
     /// The provisional day summary of an operation for a Europe/London date
     /// (`YYYY-MM-DD`), as JSON.
     #[wasm_bindgen(js_name = daySummaryJson)]

@@ -113,8 +113,9 @@ export class Syncer {
   }
 
   async #push() {
-    const { store, meta } = this.app;
-    while (store.ownSeq() > meta.ackedSeq) {
+    const { meta } = this.app;
+    while (this.app.store.ownSeq() > meta.ackedSeq) {
+      const { store } = this.app;
       const from = meta.ackedSeq;
       // Encoded and bounded in the same tick: an edit made while the request
       // is in flight gets a later sequence number and goes in the next batch.
@@ -126,14 +127,46 @@ export class Syncer {
         body: bytes,
       });
       const body = await r.json();
+      const reused = [];
+      let stale = false;
       for (const res of body.results || []) {
-        if (res.result === 'rejected') {
+        if (res.code === 'id_reused') reused.push(Number(String(res.op).split(':').pop()));
+        else if (res.code === 'wrong_replica') stale = true;
+        else if (res.result === 'rejected') {
           meta.rejected.push({ op: res.op, code: res.code, message: res.message, field: res.field || null, at: Date.now() });
         }
+      }
+      // This phone numbered edits with op ids the server already holds (it
+      // was restored from an old copy), or a rekey was cut off before it was
+      // saved here: take a fresh replica id and make those edits again.
+      if (reused.length || stale) {
+        await this.#rekey(reused, stale ? from : upTo);
+        continue;
       }
       meta.ackedSeq = upTo;
       await this.app.saveMeta();
     }
+  }
+
+  /**
+   * Asks the server for a new replica id and re-issues, under it, the own ops
+   * it `refused` and those after `pushedUpTo` (sync-core's Replica::rekey);
+   * then pushes everything of the new replica and pulls from the start,
+   * which brings the server's versions of the old ids. Nothing typed is lost.
+   */
+  async #rekey(refused, pushedUpTo) {
+    const a = this.app;
+    const r = await this.#fetch('/api/v1/sync/rekey', { method: 'POST' });
+    const { replica_id: replicaId } = await r.json();
+    const next = a.store.rekey(replicaId, JSON.stringify(refused), pushedUpTo);
+    const old = a.store;
+    a.store = next;
+    a.meta.replicaId = replicaId;
+    a.meta.ackedSeq = 0;
+    a.meta.cursor = 0;
+    await a.saveAll();
+    old.free();
+    a.onRemoteChange();
   }
 
   async #pull() {

@@ -78,13 +78,19 @@ impl FromRequest for Auth {
                         db::people::TokenOwner::Device { expired: true, .. } => {
                             return Ok(Err(ApiError::device_expired()))
                         }
-                        db::people::TokenOwner::Device { device, user, .. } => (user, Some(device)),
+                        db::people::TokenOwner::Device {
+                            device,
+                            user,
+                            replica,
+                            ..
+                        } => (user, Some((device, replica))),
                     };
                     let user = db::people::user(c, user_id)?;
                     let operations = db::people::memberships(c, user_id)?;
                     Ok(Ok(Caller {
                         user,
-                        device,
+                        device: device.map(|(d, _)| d),
+                        replica: device.map(|(_, r)| r),
                         operations,
                     }))
                 })

@@ -2214,7 +2214,7 @@ fn store(db: &Db, chunk: &[DemoVisit]) -> Result<(), DemoError> {
         let mut refused = Vec::new();
         for (replica, ops) in first.into_iter().chain(then) {
             let device = DeviceId(replica.0);
-            let (user, role) = db::people::device_owner(tx, device)?;
+            let (user, role, replica) = db::people::device_owner(tx, device)?;
             // A sergeant's review reaches the server as the review page's
             // would: written by the server, not pushed from a phone (which
             // the permission table refuses).
@@ -2229,7 +2229,12 @@ fn store(db: &Db, chunk: &[DemoVisit]) -> Result<(), DemoError> {
                     })
                 )
             });
-            let who = db::sync::Pusher::Device { device, user, role };
+            let who = db::sync::Pusher::Device {
+                device,
+                replica,
+                user,
+                role,
+            };
             let pushed = db::sync::push(tx, &who, ops, &now)?;
             let reviewed = db::sync::push(tx, &db::sync::Pusher::Server, reviews, &now)?;
             for r in pushed.into_iter().chain(reviewed) {

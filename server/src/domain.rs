@@ -137,6 +137,8 @@ pub struct Caller {
     pub user: User,
     /// The device, when the token is a device token.
     pub device: Option<DeviceId>,
+    /// The replica id the device's ops carry now (device tokens only).
+    pub replica: Option<Uuid>,
     /// Operations the user belongs to (admins: empty, they see all).
     pub operations: Vec<sync_core::OperationId>,
 }

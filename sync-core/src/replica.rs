@@ -6,10 +6,12 @@ use crate::hlc::{Clock, Hlc, SkewWarning};
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
 use crate::lattice::VecMap;
 use crate::model::{Value, Visit, VisitField};
-use crate::op::{Action, Op, OpError, Reason, SetTarget, Target};
+use crate::op::{Action, Op, OpError, Reason, SetTarget, Target, MAX_SAFE_INTEGER};
 use crate::vocab::{LocationKind, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+mod rekey;
 
 /// Per replica, the highest sequence number such that every op up to it is held.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,9 +114,11 @@ impl Slots {
         }
     }
 
-    /// Stores an op whose slot is empty.
+    /// Stores an op whose slot is empty. O(log n) whatever the order: ops
+    /// ahead of a gap wait in a B-tree, and filling the gap moves each of
+    /// them once.
     fn insert(&mut self, op: Op) {
-        if op.id.seq == self.dense.len() as u64 + 1 {
+        if op.id.seq == self.contiguous() + 1 {
             self.dense.push(op);
             while let Some(next) = self.sparse.remove(&(self.dense.len() as u64 + 1)) {
                 self.dense.push(next);
@@ -136,12 +140,9 @@ impl Slots {
         let from = usize::try_from(seq)
             .unwrap_or(usize::MAX)
             .min(self.dense.len());
-        self.dense[from..].iter().chain(
-            self.sparse
-                .iter()
-                .filter(move |(s, _)| **s > seq)
-                .map(|(_, op)| op),
-        )
+        self.dense[from..]
+            .iter()
+            .chain(self.sparse.after(&seq).map(|(_, op)| op))
     }
 }
 
@@ -150,7 +151,6 @@ impl Slots {
 pub struct Replica {
     id: ReplicaId,
     clock: Clock,
-    next_seq: u64,
     log: VecMap<ReplicaId, Slots>,
     /// Logged ops that were rejected (kept for relay, without effect).
     rejected: VecMap<OpId, Reason>,
@@ -188,7 +188,6 @@ impl Replica {
         Self {
             id,
             clock,
-            next_seq: 1,
             log: VecMap::default(),
             rejected: VecMap::default(),
             vv: VersionVector::default(),
@@ -199,6 +198,19 @@ impl Replica {
     /// This replica's id.
     pub fn id(&self) -> ReplicaId {
         self.id
+    }
+
+    /// The sequence number of this replica's next local op: one after the
+    /// contiguous prefix of its own ops held. An op bearing this replica's id
+    /// that arrives far ahead (a forgery, or a copy of this device's profile)
+    /// waits outside the prefix like any other, so it never makes a gap in
+    /// this replica's own sequence; if local ops reach it, the prefix steps
+    /// over it.
+    pub fn next_seq(&self) -> u64 {
+        self.log
+            .get(&self.id)
+            .map_or(0, Slots::contiguous)
+            .saturating_add(1)
     }
 
     /// The clock.
@@ -302,25 +314,19 @@ impl Replica {
         let slot = self.log.get_or_insert_with(id.replica, Slots::default);
         slot.insert(op);
         self.vv.set(id.replica, slot.contiguous());
-        if id.replica == self.id {
-            self.next_seq = self.next_seq.max(id.seq + 1);
-        }
     }
 
     /// Makes, applies and logs a local op. Invalid edits are refused before a
     /// sequence number is used.
     fn commit(&mut self, now_ms: u64, visit: VisitId, action: Action) -> Result<&Op, OpError> {
         let op = Op {
-            id: OpId::new(self.id, self.next_seq),
-            hlc: Hlc::new(now_ms, 0),
+            id: OpId::new(self.id, self.next_seq()),
+            hlc: self.clock.peek(now_ms),
             visit,
             action,
         };
         op.validate()?;
-        let op = Op {
-            hlc: self.clock.tick(now_ms),
-            ..op
-        };
+        self.clock.tick(now_ms);
         // Validated above, and the slot is ours and new: apply and log directly.
         self.visits
             .entry(visit)
@@ -337,7 +343,7 @@ impl Replica {
 
     fn existing(&self, visit: VisitId, field: Option<String>) -> Result<&Visit, OpError> {
         self.visits.get(&visit).ok_or(OpError {
-            op: OpId::new(self.id, self.next_seq),
+            op: OpId::new(self.id, self.next_seq()),
             visit,
             field,
             reason: Reason::UnknownVisit,
@@ -368,7 +374,7 @@ impl Replica {
                 now_ms,
                 visit,
                 Target::Visit(VisitField::StartedAt),
-                Value::Time(now_ms as i64),
+                Value::Time(now_ms.min(MAX_SAFE_INTEGER as u64) as i64),
             )?
             .clone();
         Ok(vec![create, kind, started])

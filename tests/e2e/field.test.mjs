@@ -348,6 +348,95 @@ test('two officers edit one visit offline and converge, the conflict shown; a re
   await B.context.close();
 });
 
+/** The phone's IndexedDB store (`kv`: replica bytes and meta), as plain data. */
+async function copyStore(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('aidant', 1);
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const tx = req.result.transaction('kv', 'readonly');
+      const out = {};
+      for (const k of ['replica', 'meta']) {
+        const g = tx.objectStore('kv').get(k);
+        g.onsuccess = () => { out[k] = k === 'replica' ? Array.from(g.result) : g.result; };
+      }
+      tx.oncomplete = () => { req.result.close(); resolve(out); };
+    };
+  }));
+}
+
+/** Puts a copy made by copyStore back, from a page of the origin where the app is not running. */
+async function restoreStore(page, copy) {
+  // Not a navigation the service worker answers with the app (it leaves /api/ alone).
+  await page.goto(`${srv.url}/api/v1/openapi.json`);
+  await page.evaluate((c) => new Promise((resolve, reject) => {
+    const req = indexedDB.open('aidant', 1);
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const tx = req.result.transaction('kv', 'readwrite');
+      tx.objectStore('kv').put(new Uint8Array(c.replica), 'replica');
+      tx.objectStore('kv').put(c.meta, 'meta');
+      tx.oncomplete = () => { req.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }), copy);
+  await page.goto(`${srv.url}/`);
+}
+
+test('a phone restored from an old copy of its store heals: both edits reach the server and a team-mate', async () => {
+  const a = await seedOfficer(srv, { username: 'pc3001', displayName: 'PC 3001 Patel', team: 'Crew 3' });
+  const b = await seedOfficer(srv, { username: 'pc3002', displayName: 'PC 3002 Moss', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const A = await phone();
+  const B = await phone();
+  await enrol(A.page, a.code, 'Patel phone');
+  await enrol(B.page, b.code, 'Moss phone');
+  await A.page.click('[data-kind=hotel]');
+  await A.page.waitForSelector('.visit-screen');
+  const visitId = await A.page.getAttribute('.visit-screen', 'data-visit');
+  await fillField(A.page, 'premises_name', 'Canal Hotel');
+  await syncNow(A.page);
+
+  // A copy of the phone's store (as a backup, or a copied profile, would keep it).
+  const copy = await copyStore(A.page);
+  // Edited after the copy, and synced: the server and the team-mate have it.
+  await fillField(A.page, 'postcode', 'OX1 2AB');
+  await syncNow(A.page);
+  await syncNow(B.page);
+
+  // The old copy comes back; the officer adds a note and syncs. The note
+  // reuses an op id the server holds (the postcode): the phone rekeys.
+  await restoreStore(A.page, copy);
+  await A.page.waitForSelector('[data-test=visit-card]');
+  await A.page.click('[data-test=visit-card]');
+  await A.page.waitForSelector(`.visit-screen[data-visit="${visitId}"]`);
+  await openSection(A.page, 'Notes');
+  await A.page.fill('textarea[name=note]', 'Written on the restored phone.');
+  await A.page.click('text=Add note');
+  await A.page.waitForSelector('.notes li');
+  await syncNow(A.page);
+  await syncNow(A.page);
+  await syncNow(B.page);
+
+  const onServer = await serverVisit(a.adminToken, visitId);
+  assert.equal(text(onServer, 'postcode'), 'OX1 2AB');
+  assert.ok(onServer.notes.some((n) => n.text === 'Written on the restored phone.'), JSON.stringify(onServer.notes));
+  for (const P of [A, B]) {
+    if (!(await P.page.locator(`.visit-screen[data-visit="${visitId}"]`).count())) {
+      await P.page.click('[data-test=visit-card]');
+      await P.page.waitForSelector(`.visit-screen[data-visit="${visitId}"]`);
+    }
+    await P.page.waitForFunction(() => document.querySelector('[name=postcode]')?.value === 'OX1 2AB');
+    await openSection(P.page, 'Notes');
+    assert.match(await P.page.textContent('.notes'), /Written on the restored phone/);
+  }
+  // Nothing listed as refused on the healed phone.
+  const meta = (await copyStore(A.page)).meta;
+  assert.deepEqual(meta.rejected, []);
+  assert.notEqual(meta.replicaId, undefined);
+  await A.context.close();
+  await B.context.close();
+});
+
 test('an app update (new service worker and shell) keeps unsynced changes', async () => {
   const { readFileSync, writeFileSync } = await import('node:fs');
   const { ROOT } = await import('./harness.mjs');

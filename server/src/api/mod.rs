@@ -108,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/devices/{id}/revoke").post(admin::revoke_device))
                 .service(resource("/sync/push").post(sync::push))
                 .service(resource("/sync/pull").get(sync::pull))
+                .service(resource("/sync/rekey").post(sync::rekey))
                 .service(resource("/visits").get(visits::list))
                 .service(resource("/visits/{id}").get(visits::read))
                 .service(resource("/visits/{id}/review").post(visits::review))

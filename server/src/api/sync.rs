@@ -105,6 +105,7 @@ pub async fn push(
         .collect();
     let who = db::sync::Pusher::Device {
         device,
+        replica: caller.replica.unwrap_or(device.0),
         user: caller.user.id,
         role: caller.user.role,
     };
@@ -207,12 +208,13 @@ pub async fn pull(
     };
     let after = q.after;
     let user = caller.user.id;
+    let replica = caller.replica.unwrap_or(device.0);
     let now = now_rfc3339();
     // Pages are read on a reader connection; "last seen" is written at most
     // once a minute per device, so pulls do not queue behind pushes.
     let page = state
         .db
-        .read(move |c| db::sync::pull(c, device, user, after, limit))
+        .read(move |c| db::sync::pull(c, replica, user, after, limit))
         .await?;
     let touch = state.due_for_last_seen(device);
     if touch || !page.ops.is_empty() {
@@ -276,4 +278,36 @@ pub async fn pull(
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(body))
+}
+
+/// `POST /api/v1/sync/rekey`: a phone whose pushes came back `id_reused` (it
+/// was restored from an old copy and numbered new edits with ids the server
+/// already holds) gets a fresh replica id. It re-issues its refused and
+/// unsent edits under it (sync-core's `Replica::rekey`) and pulls from the
+/// start, which now brings the server's versions of its old ids.
+pub async fn rekey(auth: Auth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let caller = auth.0;
+    let device = device_of(&caller)?;
+    let actor = caller.actor();
+    let old = caller.replica.unwrap_or(device.0);
+    let now = now_rfc3339();
+    let replica = state
+        .db
+        .write(move |tx| {
+            let replica = db::people::rekey_device(tx, device)?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "device.rekey",
+                    subject: &format!("device:{device}"),
+                    reason: "the phone reused op ids (restored from an old copy?)",
+                    detail: &serde_json::json!({ "from": old, "to": replica }).to_string(),
+                },
+            )?;
+            Ok(replica)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "replica_id": replica })))
 }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_exports.sql"),
     include_str!("migrations/0003_need_to_know.sql"),
+    include_str!("migrations/0004_replicas.sql"),
 ];
 
 /// Number of read connections.

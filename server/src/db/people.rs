@@ -397,6 +397,8 @@ pub enum TokenOwner {
         revoked: bool,
         /// True when it has not synced since `stale_before` (its token expired).
         expired: bool,
+        /// The replica id its ops carry now (the device id until it rekeys).
+        replica: Uuid,
     },
 }
 
@@ -422,7 +424,7 @@ pub fn token_owner(
     let device = c
         .query_row(
             "SELECT id, user_id, revoked_at IS NOT NULL,
-                    COALESCE(last_seen_at, enrolled_at) < ?2
+                    COALESCE(last_seen_at, enrolled_at) < ?2, COALESCE(replica_id, id)
                FROM devices WHERE token_hash = ?1",
             params![token_hash, stale_before],
             |r| {
@@ -431,33 +433,52 @@ pub fn token_owner(
                     uuid(r, 1)?,
                     r.get::<_, bool>(2)?,
                     r.get::<_, bool>(3)?,
+                    uuid(r, 4)?,
                 ))
             },
         )
         .optional()?;
-    Ok(device.map(|(d, u, revoked, expired)| TokenOwner::Device {
-        device: DeviceId(d),
-        user: UserId(u),
-        revoked,
-        expired,
-    }))
+    Ok(
+        device.map(|(d, u, revoked, expired, replica)| TokenOwner::Device {
+            device: DeviceId(d),
+            user: UserId(u),
+            revoked,
+            expired,
+            replica,
+        }),
+    )
 }
 
-/// The user a device belongs to, and their role.
-pub fn device_owner(c: &Connection, device: DeviceId) -> Result<(UserId, Role), DbError> {
+/// The user a device belongs to, their role, and the device's replica id.
+pub fn device_owner(c: &Connection, device: DeviceId) -> Result<(UserId, Role, Uuid), DbError> {
     c.query_row(
-        "SELECT u.id, u.role FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
+        "SELECT u.id, u.role, COALESCE(d.replica_id, d.id)
+           FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
         [device.0.to_string()],
         |r| {
             let role: String = r.get(1)?;
             Ok((
                 UserId(uuid(r, 0)?),
                 Role::parse(&role).unwrap_or(Role::Officer),
+                uuid(r, 2)?,
             ))
         },
     )
     .optional()?
     .ok_or_else(|| DbError::NotFound("device".into()))
+}
+
+/// Gives a device a fresh replica id (after it reused op ids); returns it.
+pub fn rekey_device(c: &Connection, device: DeviceId) -> Result<Uuid, DbError> {
+    let replica = Uuid::new_v4();
+    let n = c.execute(
+        "UPDATE devices SET replica_id = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![device.0.to_string(), replica.to_string()],
+    )?;
+    if n == 0 {
+        return Err(DbError::NotFound("device".into()));
+    }
+    Ok(replica)
 }
 
 /// Notes that a device made a request.

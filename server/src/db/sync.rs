@@ -55,8 +55,10 @@ pub enum Pusher {
     /// An enrolled device: its ops must carry its id as replica, and each op
     /// is decided by [`crate::permissions::decide`].
     Device {
-        /// The device (= replica id).
+        /// The device.
         device: DeviceId,
+        /// The replica id its ops must carry (the device id until it rekeys).
+        replica: uuid::Uuid,
         /// Its user.
         user: UserId,
         /// The user's role.
@@ -69,6 +71,13 @@ impl Pusher {
         match self {
             Pusher::Server => None,
             Pusher::Device { device, .. } => Some(device.0),
+        }
+    }
+
+    fn replica(&self) -> Option<uuid::Uuid> {
+        match self {
+            Pusher::Server => None,
+            Pusher::Device { replica, .. } => Some(*replica),
         }
     }
 }
@@ -204,11 +213,11 @@ fn push_one(
     touched: &mut BTreeSet<VisitId>,
     known: &mut HashMap<VisitId, Known>,
 ) -> Result<PushResult, DbError> {
-    if let Some(d) = who.device() {
-        if op.id.replica.0 != d {
+    if let Some(r) = who.replica() {
+        if op.id.replica.0 != r {
             return Ok(reject(
                 "wrong_replica",
-                "a device may push only its own ops (replica must be the device id)",
+                "a device may push only its own ops (replica must be the device's current replica id)",
                 None,
             ));
         }
@@ -410,35 +419,35 @@ pub struct Page {
 
 /// The ops a device may pull after `after`, at most about `limit` (a visit's
 /// history brought by a grant is never split, so a page can be longer):
-/// ops of visits its user holds, never its own ops, and, at each grant the
+/// ops of visits its user holds, never the ops of its current replica, and, at each grant the
 /// stream meets, the granted visit's ops from before the grant (which the
 /// stream itself skips; see `scope`).
 pub fn pull(
     c: &Connection,
-    device: DeviceId,
+    replica: uuid::Uuid,
     user: UserId,
     after: i64,
     limit: i64,
 ) -> Result<Page, DbError> {
     let holder = user.0.to_string();
-    let me = device.0.to_string();
+    let me = replica.to_string();
     let ops: Vec<(i64, String, String)> = c
         .prepare_cached(&format!(
             "SELECT o.cursor, o.body, o.visit_id FROM ops o
-              WHERE o.cursor > :after AND o.device_id IS NOT :device
+              WHERE o.cursor > :after AND o.replica IS NOT :replica
                 AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
                 AND NOT EXISTS (SELECT 1 FROM grants g
                                  WHERE g.visit_id = o.visit_id AND g.cursor > o.cursor AND {GRANT_FOR})
               ORDER BY o.cursor LIMIT :limit"
         ))?
         .query_map(
-            named_params! { ":after": after, ":device": me, ":holder": holder, ":limit": limit + 1 },
+            named_params! { ":after": after, ":replica": me, ":holder": holder, ":limit": limit + 1 },
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?
         .collect::<Result<_, _>>()?;
     let grants = super::scope::grants_after(c, user, after, limit + 1)?;
     let mut history = c.prepare_cached(
-        "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2 AND device_id IS NOT ?3
+        "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2 AND replica IS NOT ?3
           ORDER BY cursor",
     )?;
     let mut page = Page {

@@ -6,6 +6,7 @@ mod bad_input;
 mod crash;
 mod demo;
 mod demo_week;
+mod equivocation;
 mod exports;
 mod harness;
 mod headers;

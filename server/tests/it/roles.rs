@@ -249,6 +249,8 @@ fn role_matrix() {
         ("GET", "/api/v1/admin/quarantine".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("GET", "/api/v1/admin/audit".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("GET", "/api/v1/admin/audit/verify".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
+        // Last: it gives each phone that asks a fresh replica id.
+        ("POST", "/api/v1/sync/rekey".into(), None, [403, 403, 200, 200, 403, 200, 200, 401, 401]),
     ];
 
     // Every route registered in api/mod.rs is in the table.
