@@ -22,35 +22,35 @@ use sync_core::{
 };
 use uuid::Uuid;
 
-const ADMIN_PASSWORD: &str = "crash-test-admin-password";
+pub(crate) const ADMIN_PASSWORD: &str = "crash-test-admin-password";
 const ROUNDS: usize = 6;
 /// The server's default `--max-batch`.
 const MAX_BATCH: usize = 1_000;
 
 /// A small deterministic generator (xorshift64*), so a failing run can be replayed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
     }
 }
 
 /// One run of the real binary; SIGKILLed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    fn start(db: &Path, log: &Path) -> Server {
+    pub(crate) fn start(db: &Path, log: &Path) -> Server {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -87,7 +87,7 @@ impl Server {
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix) and reap.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -100,7 +100,7 @@ impl Drop for Server {
     }
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(5))
         .timeout(Duration::from_secs(120))
@@ -108,7 +108,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// Status and JSON body, or the transport error (connection refused, reset…).
-fn call(req: ureq::Request, body: Option<&str>) -> Result<(u16, Json), String> {
+pub(crate) fn call(req: ureq::Request, body: Option<&str>) -> Result<(u16, Json), String> {
     let res = match body {
         Some(b) => req.set("Content-Type", "application/json").send_string(b),
         None => req.call(),
@@ -128,7 +128,7 @@ fn call(req: ureq::Request, body: Option<&str>) -> Result<(u16, Json), String> {
     Ok((status, json))
 }
 
-fn must(
+pub(crate) fn must(
     agent: &ureq::Agent,
     method: &str,
     url: String,

@@ -15,5 +15,6 @@ mod openapi;
 mod operability;
 mod resolve;
 mod roles;
+mod simulator;
 mod sync;
 mod tls;
