@@ -14,9 +14,21 @@
 //!   not adopted beyond that bound, so one bad phone cannot drag every replica's
 //!   clock hours into the future; [`Clock::observe`] reports the skew so the
 //!   caller can warn the officer.
+//!
+//! Range: a valid stamp's wall time is at most [`MAX_WALL_MS`] (2^53 − 1 ms,
+//! the year 287,396). Every stamp crosses JSON (read by JavaScript, exact only
+//! below 2^53), SQLite (i64) and the wire's clock deltas, so all of them hold
+//! it exactly. The bound is absolute, never relative to "now": a phone whose
+//! clock is wrong by years still writes. The clock itself never leaves the
+//! range: a later wall time is taken as the bound, and once the clock sits at
+//! `(MAX_WALL_MS, u32::MAX)` it stays there (ops then share a stamp and are
+//! ordered by op id, as ties always are) instead of overflowing.
 
 use crate::ids::ReplicaId;
 use serde::{Deserialize, Serialize};
+
+/// The largest wall time a valid stamp may carry: 2^53 − 1 ms (see the module docs).
+pub const MAX_WALL_MS: u64 = (1 << 53) - 1;
 
 /// Default bound on how far ahead of local wall time a remote stamp is adopted.
 pub const DEFAULT_MAX_FORWARD_MS: u64 = 5 * 60 * 1000;
@@ -87,39 +99,52 @@ impl Clock {
         self.last
     }
 
-    /// A new reading for a local event at wall time `wall_ms`; strictly greater
-    /// than every reading before it.
-    pub fn tick(&mut self, wall_ms: u64) -> Hlc {
-        self.last = if wall_ms > self.last.wall_ms {
-            Hlc::new(wall_ms, 0)
-        } else if self.last.counter == u32::MAX {
-            Hlc::new(self.last.wall_ms + 1, 0)
+    /// The reading [`Clock::tick`] would give at wall time `wall_ms`, without
+    /// taking it.
+    pub fn peek(&self, wall_ms: u64) -> Hlc {
+        let wall = wall_ms.min(MAX_WALL_MS);
+        let last = self.last;
+        if wall > last.wall_ms {
+            Hlc::new(wall, 0)
+        } else if last.counter < u32::MAX {
+            Hlc::new(last.wall_ms, last.counter + 1)
+        } else if last.wall_ms < MAX_WALL_MS {
+            Hlc::new(last.wall_ms + 1, 0)
         } else {
-            Hlc::new(self.last.wall_ms, self.last.counter + 1)
-        };
+            // Saturated: see the module docs.
+            last
+        }
+    }
+
+    /// A new reading for a local event at wall time `wall_ms`; strictly greater
+    /// than every reading before it until the clock saturates at
+    /// `(MAX_WALL_MS, u32::MAX)`. Never above [`MAX_WALL_MS`].
+    pub fn tick(&mut self, wall_ms: u64) -> Hlc {
+        self.last = self.peek(wall_ms);
         self.last
     }
 
     /// Takes note of a remote reading received at local wall time `wall_ms`.
-    /// Readings up to `wall_ms + max_forward_ms` are adopted; beyond that the
-    /// clock advances only to the bound and the skew is reported.
+    /// Readings up to `wall_ms + max_forward_ms` (and [`MAX_WALL_MS`]) are
+    /// adopted; beyond that the clock advances only to the bound and the skew
+    /// is reported.
     pub fn observe(&mut self, remote: Hlc, wall_ms: u64) -> Option<SkewWarning> {
-        let bound = wall_ms.saturating_add(self.max_forward_ms);
+        let bound = wall_ms.saturating_add(self.max_forward_ms).min(MAX_WALL_MS);
         if remote.wall_ms <= bound {
             self.last = self.last.max(remote);
             None
         } else {
             self.last = self.last.max(Hlc::new(bound, 0));
             Some(SkewWarning {
-                ahead_by_ms: remote.wall_ms - wall_ms,
+                ahead_by_ms: remote.wall_ms.saturating_sub(wall_ms),
             })
         }
     }
 
-    /// Restores a clock from a persisted reading.
+    /// Restores a clock from a persisted reading (brought into range).
     pub fn restore(last: Hlc, max_forward_ms: u64) -> Self {
         Self {
-            last,
+            last: last.min(Hlc::new(MAX_WALL_MS, u32::MAX)),
             max_forward_ms,
         }
     }
@@ -153,5 +178,41 @@ mod tests {
         assert_eq!(c.last(), Hlc::new(60_000, 0));
         // The next local event is after what we adopted, not an hour ahead.
         assert_eq!(c.tick(0), Hlc::new(60_000, 1));
+    }
+
+    /// The extremes the issue names: 0, 2^53, 2^61, 2^63 and u64::MAX, as
+    /// remote stamps, as local wall times and as restored readings.
+    #[test]
+    fn clock_never_overflows_or_leaves_the_range_at_the_extremes() {
+        let walls = [0, MAX_WALL_MS, 1 << 53, 1 << 61, 1 << 63, u64::MAX];
+        let counters = [0, 1, u32::MAX];
+        for &now in &walls {
+            for &remote in &walls {
+                for &counter in &counters {
+                    let mut c = Clock::default();
+                    c.observe(Hlc::new(remote, counter), now);
+                    let a = c.tick(now);
+                    let b = c.tick(now);
+                    assert!(a.wall_ms <= MAX_WALL_MS && b.wall_ms <= MAX_WALL_MS);
+                    assert!(a <= b, "{now} {remote} {counter}: {a:?} then {b:?}");
+                    let mut r = Clock::restore(Hlc::new(remote, counter), 0);
+                    assert!(r.tick(now).wall_ms <= MAX_WALL_MS);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tick_after_adopting_the_largest_stamp_does_not_wrap_to_zero() {
+        let mut c = Clock::default();
+        c.observe(Hlc::new(u64::MAX, u32::MAX), u64::MAX);
+        assert_eq!(c.last(), Hlc::new(MAX_WALL_MS, 0));
+        assert_eq!(c.tick(u64::MAX), Hlc::new(MAX_WALL_MS, 1));
+        // At the very top the clock saturates instead of overflowing.
+        let mut c = Clock::restore(Hlc::new(MAX_WALL_MS, u32::MAX), 0);
+        assert_eq!(c.tick(u64::MAX), Hlc::new(MAX_WALL_MS, u32::MAX));
+        // Below it, a full counter carries into the wall time.
+        let mut c = Clock::restore(Hlc::new(5, u32::MAX), 0);
+        assert_eq!(c.tick(0), Hlc::new(6, 0));
     }
 }

@@ -65,6 +65,11 @@ uuid_id!(
     OperationId
 );
 
+/// The largest valid sequence number: 2^53 − 1. Sequence numbers cross JSON
+/// read by JavaScript (exact only below 2^53) and SQLite (i64); no device
+/// writes 2^53 ops, so the bound only ever refuses forged ones.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
+
 /// The identity of one op: the replica that wrote it and its sequence number
 /// there (1, 2, 3, … with no gaps).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

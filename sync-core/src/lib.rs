@@ -32,6 +32,7 @@
 //! assert_eq!(v.conflicts().len(), 1); // the other value is kept and visible
 //! ```
 
+mod crc32;
 pub mod hlc;
 pub mod ids;
 pub mod lattice;

@@ -380,7 +380,8 @@ pub struct Conflict {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Visit {
     id: VisitId,
-    /// The operation, from the earliest `create` op.
+    /// The operation, from the earliest `create` op (least stamp, then
+    /// least operation id).
     operation: Option<(Stamp, OperationId)>,
     first: Option<Stamp>,
     fields: VecMap<VisitField, MvRegister<Value>>,
@@ -415,7 +416,9 @@ impl Visit {
         self.first = Some(self.first.map_or(stamp, |f| f.min(stamp)));
         match &op.action {
             Action::Create { operation } => {
-                if self.operation.is_none_or(|(s, _)| stamp < s) {
+                // Least stamp, then least operation id: equal stamps (forged,
+                // or a clock saturated at its bound) still give one answer.
+                if self.operation.is_none_or(|cur| (stamp, *operation) < cur) {
                     self.operation = Some((stamp, *operation));
                 }
             }
@@ -474,9 +477,9 @@ impl Visit {
 
     /// Joins another replica's state of the same visit.
     pub fn merge(&mut self, other: &Self) {
-        if let Some((s, o)) = other.operation {
-            if self.operation.is_none_or(|(mine, _)| s < mine) {
-                self.operation = Some((s, o));
+        if let Some(theirs) = other.operation {
+            if self.operation.is_none_or(|mine| theirs < mine) {
+                self.operation = Some(theirs);
             }
         }
         if let Some(f) = other.first {
@@ -654,7 +657,7 @@ impl Visit {
             if reg.is_conflict() {
                 out.push(Conflict {
                     target,
-                    versions: reg.versions().to_vec(),
+                    versions: reg.versions().into_iter().cloned().collect(),
                 });
             }
         };

@@ -1,7 +1,7 @@
 //! Operations: the unit of change, of sync and of validation.
 
-use crate::hlc::{Hlc, Stamp};
-use crate::ids::{OpId, OperationId, PersonId, VisitId};
+use crate::hlc::{Hlc, Stamp, MAX_WALL_MS};
+use crate::ids::{OpId, OperationId, PersonId, VisitId, MAX_SEQ};
 use crate::model::{ElementKind, FieldKind, PersonField, PersonSet, Value, VisitField, VisitSet};
 use crate::vocab::{is_identifier, Offence, Status};
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Most preds or observed tags one op may name.
 pub const MAX_PREDS: usize = 256;
+/// Largest magnitude of a number in a value (`Int` of an unknown field,
+/// `Time`): 2^53 − 1, so that JSON read by JavaScript holds it exactly and
+/// date arithmetic on it cannot overflow.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
 /// A scalar field somewhere in a visit.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -155,6 +159,12 @@ impl Op {
         if self.id.seq == 0 {
             return Err(err(None, Reason::ZeroSeq));
         }
+        if self.id.seq > MAX_SEQ {
+            return Err(err(None, Reason::SeqOutOfRange { max: MAX_SEQ }));
+        }
+        if self.hlc.wall_ms > MAX_WALL_MS {
+            return Err(err(None, Reason::ClockOutOfRange { max: MAX_WALL_MS }));
+        }
         match &self.action {
             Action::Create { .. } | Action::AddPerson { .. } => Ok(()),
             Action::Set {
@@ -171,9 +181,7 @@ impl Op {
                 {
                     check_identifier(f).map_err(|r| err(field(), r))?;
                 }
-                if pred.len() > MAX_PREDS {
-                    return Err(err(field(), Reason::TooManyPreds { max: MAX_PREDS }));
-                }
+                check_preds(pred).map_err(|r| err(field(), r))?;
                 check_value(target.kind(), value).map_err(|r| err(field(), r))
             }
             Action::Add { set, elem } | Action::Remove { set, elem, .. } => {
@@ -184,9 +192,7 @@ impl Op {
                     check_identifier(s).map_err(|r| err(field(), r))?;
                 }
                 if let Action::Remove { observed, .. } = &self.action {
-                    if observed.len() > MAX_PREDS {
-                        return Err(err(field(), Reason::TooManyPreds { max: MAX_PREDS }));
-                    }
+                    check_preds(observed).map_err(|r| err(field(), r))?;
                 }
                 match set.element_kind() {
                     ElementKind::Vocab => check_identifier(elem),
@@ -211,6 +217,18 @@ pub enum Reason {
     /// Sequence numbers start at 1.
     #[error("sequence number 0 is not allowed; sequences start at 1")]
     ZeroSeq,
+    /// A sequence number (the op's or a pred's) above the safe range.
+    #[error("sequence number out of range; at most {max}")]
+    SeqOutOfRange {
+        /// Largest accepted ([`MAX_SEQ`]).
+        max: u64,
+    },
+    /// A clock reading above the safe range.
+    #[error("clock reading out of range; wall time at most {max} ms")]
+    ClockOutOfRange {
+        /// Largest accepted ([`MAX_WALL_MS`]).
+        max: u64,
+    },
     /// The value's type does not fit the field.
     #[error("expected {expected}, got {got}")]
     WrongType {
@@ -298,6 +316,29 @@ pub struct OpError {
     pub reason: Reason,
 }
 
+/// At most [`MAX_PREDS`] ids, each with a sequence number in `1..=MAX_SEQ`.
+fn check_preds(ids: &[OpId]) -> Result<(), Reason> {
+    if ids.len() > MAX_PREDS {
+        return Err(Reason::TooManyPreds { max: MAX_PREDS });
+    }
+    if ids.iter().any(|p| p.seq == 0 || p.seq > MAX_SEQ) {
+        return Err(Reason::SeqOutOfRange { max: MAX_SEQ });
+    }
+    Ok(())
+}
+
+fn check_safe_integer(n: i64) -> Result<(), Reason> {
+    if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) {
+        Ok(())
+    } else {
+        Err(Reason::OutOfRange {
+            min: -MAX_SAFE_INTEGER,
+            max: MAX_SAFE_INTEGER,
+            got: n,
+        })
+    }
+}
+
 fn check_identifier(s: &str) -> Result<(), Reason> {
     if is_identifier(s) {
         Ok(())
@@ -378,7 +419,9 @@ fn check_value(kind: FieldKind, value: &Value) -> Result<(), Reason> {
                 Err(Reason::OutOfRange { min, max, got: *n })
             }
         }
-        (FieldKind::Bool, Value::Bool(_)) | (FieldKind::Time, Value::Time(_)) => Ok(()),
+        (FieldKind::Bool, Value::Bool(_)) => Ok(()),
+        (FieldKind::Time | FieldKind::Any, Value::Time(t)) => check_safe_integer(*t),
+        (FieldKind::Any, Value::Int(n)) => check_safe_integer(*n),
         (FieldKind::Date, Value::Text(s)) => is_date(s)
             .then_some(())
             .ok_or(Reason::BadDate { value: truncate(s) }),

@@ -2,7 +2,7 @@
 //! (or of the server). Local edits become ops; remote ops are applied in any
 //! order, any number of times. Sans-IO: the caller passes the wall time and ids.
 
-use crate::hlc::{Clock, Hlc, SkewWarning};
+use crate::hlc::{Clock, SkewWarning};
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
 use crate::lattice::VecMap;
 use crate::model::{Value, Visit, VisitField};
@@ -159,6 +159,12 @@ pub struct Replica {
 }
 
 /// What a replica persists: its id, its clock and its log (in the wire format).
+///
+/// A saved blob (version 2) is `MAGIC, version, postcard(Persisted), crc32`,
+/// the CRC-32 (little-endian) covering every byte before it. A version 1 blob
+/// (before issue 10) is the bare postcard bytes, with no checksum; it starts
+/// with the UUID's length byte, 16, never with [`SAVE_MAGIC`], and still
+/// loads.
 #[derive(Serialize, Deserialize)]
 struct Persisted {
     id: ReplicaId,
@@ -166,9 +172,27 @@ struct Persisted {
     ops: Vec<u8>,
 }
 
+/// The first bytes of a saved replica (version 2 and later).
+pub const SAVE_MAGIC: &[u8; 4] = b"AIDR";
+/// The version of the save format [`Replica::save`] writes.
+pub const SAVE_VERSION: u8 = 2;
+
 /// A persisted replica could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The bytes are not what was saved: the checksum does not match. The
+    /// store is damaged; nothing was loaded (see ARCHITECTURE.md for what the
+    /// app does then).
+    #[error("stored replica is corrupt: checksum {computed:08x}, expected {stored:08x}")]
+    Corrupt {
+        /// The checksum saved with the bytes.
+        stored: u32,
+        /// The checksum of the bytes as read.
+        computed: u32,
+    },
+    /// Saved by a newer build, in a format this one does not read.
+    #[error("stored replica has save format version {0}, newer than this build reads")]
+    Version(u8),
     /// The envelope is unreadable.
     #[error("stored replica is unreadable: {0}")]
     Envelope(#[from] postcard::Error),
@@ -483,20 +507,53 @@ impl Replica {
         self.commit(now_ms, visit, Action::Status { status })
     }
 
-    /// Serialises the replica (id, clock, log) for storage on the device.
+    /// Serialises the replica (id, clock, log) for storage on the device,
+    /// with a checksum that [`Replica::load`] verifies.
     pub fn save(&self) -> Vec<u8> {
         let p = Persisted {
             id: self.id,
             clock: self.clock.clone(),
             ops: crate::wire::encode(self.log.values().flat_map(|m| m.after(0))),
         };
-        postcard::to_allocvec(&p).expect("serialising to a Vec cannot fail")
+        let mut out = SAVE_MAGIC.to_vec();
+        out.push(SAVE_VERSION);
+        let mut out = postcard::to_extend(&p, out).expect("serialising to a Vec cannot fail");
+        let crc = crate::crc32::crc32(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
     }
 
-    /// Restores a replica saved with [`Replica::save`], rebuilding visits from the log.
+    /// Restores a replica saved with [`Replica::save`], rebuilding visits from
+    /// the log. A damaged blob is [`LoadError::Corrupt`], never loaded; a
+    /// blob saved before checksums (version 1) loads unchecked.
     pub fn load(bytes: &[u8]) -> Result<Self, LoadError> {
-        let p: Persisted = postcard::from_bytes(bytes)?;
-        let mut r = Self::with_clock(p.id, p.clock);
+        let payload = match bytes.strip_prefix(SAVE_MAGIC.as_slice()) {
+            Some(rest) => {
+                let (&version, _) = rest.split_first().ok_or(LoadError::Corrupt {
+                    stored: 0,
+                    computed: crate::crc32::crc32(bytes),
+                })?;
+                if version != SAVE_VERSION {
+                    return Err(LoadError::Version(version));
+                }
+                let Some((body, crc)) = bytes.split_last_chunk::<4>().filter(|(b, _)| b.len() > 4)
+                else {
+                    return Err(LoadError::Corrupt {
+                        stored: 0,
+                        computed: crate::crc32::crc32(bytes),
+                    });
+                };
+                let (stored, computed) = (u32::from_le_bytes(*crc), crate::crc32::crc32(body));
+                if stored != computed {
+                    return Err(LoadError::Corrupt { stored, computed });
+                }
+                &body[SAVE_MAGIC.len() + 1..]
+            }
+            None => bytes,
+        };
+        let p: Persisted = postcard::from_bytes(payload)?;
+        let clock = Clock::restore(p.clock.last(), p.clock.max_forward_ms());
+        let mut r = Self::with_clock(p.id, clock);
         for op in crate::wire::decode(&p.ops)? {
             r.insert(op);
         }
@@ -510,6 +567,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
+    use crate::hlc::Hlc;
 
     const OP: OperationId = OperationId::from_u128(100);
     const V: VisitId = VisitId::from_u128(1);

@@ -14,16 +14,29 @@
 //! summer time in the 1940s). For such instants the offset can be an hour out,
 //! and so can the date of one within an hour of midnight. No visit is recorded
 //! that early, so no history table is shipped.
+//!
+//! Every function here is total: instants are taken within
+//! ±[`MAX_SAFE_INTEGER`] ms (±285,000 years; a valid `Time` value always is,
+//! and a stored one beyond it is read as the bound), day counts within
+//! ±2^39 days, and arithmetic saturates, so no input overflows.
 
 use crate::ids::OperationId;
 use crate::lattice::{VecMap, VecSet};
 use crate::model::{PersonField, PersonSet, Visit, VisitSet};
+use crate::op::MAX_SAFE_INTEGER;
 use crate::vocab::{AgeGroup, LocationKind, SafeguardingAction};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
+/// Day counts beyond this (about 1.5 billion years) are clamped, so that
+/// years fit an `i32` and nothing overflows.
+const MAX_DAYS: i64 = 1 << 39;
+
+fn clamp_ms(utc_ms: i64) -> i64 {
+    utc_ms.clamp(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+}
 
 /// Days in a month of the proleptic Gregorian calendar.
 pub fn days_in_month(y: i32, m: u32) -> u32 {
@@ -76,9 +89,9 @@ impl LocalDate {
         era * 146_097 + doe - 719_468
     }
 
-    /// The date `days` days after 1970-01-01.
+    /// The date `days` days after 1970-01-01 (within ±2^39 days).
     pub fn from_days_since_epoch(days: i64) -> Self {
-        let z = days + 719_468;
+        let z = days.clamp(-MAX_DAYS, MAX_DAYS) + 719_468;
         let era = z.div_euclid(146_097);
         let doe = z - era * 146_097;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -130,6 +143,7 @@ impl<'de> Deserialize<'de> for LocalDate {
 
 /// Europe/London's offset from UTC at a UTC instant, in milliseconds (0 or 1 h).
 pub fn london_offset_ms(utc_ms: i64) -> i64 {
+    let utc_ms = clamp_ms(utc_ms);
     let year = LocalDate::from_days_since_epoch(utc_ms.div_euclid(DAY_MS)).year;
     let start = LocalDate::last_sunday(year, 3).days_since_epoch() * DAY_MS + HOUR_MS;
     let end = LocalDate::last_sunday(year, 10).days_since_epoch() * DAY_MS + HOUR_MS;
@@ -142,6 +156,7 @@ pub fn london_offset_ms(utc_ms: i64) -> i64 {
 
 /// The Europe/London calendar date of a UTC instant.
 pub fn london_date(utc_ms: i64) -> LocalDate {
+    let utc_ms = clamp_ms(utc_ms);
     LocalDate::from_days_since_epoch((utc_ms + london_offset_ms(utc_ms)).div_euclid(DAY_MS))
 }
 
@@ -149,11 +164,11 @@ pub fn london_date(utc_ms: i64) -> LocalDate {
 /// day the clocks go forward, 25 h on the day they go back).
 pub fn london_day_bounds(date: LocalDate) -> (i64, i64) {
     let midnight_utc = |d: LocalDate| {
-        let local = d.days_since_epoch() * DAY_MS;
+        let local = d.days_since_epoch().saturating_mul(DAY_MS);
         // Midnight is never inside a transition (they happen at 01:00 UTC).
-        local - london_offset_ms(local - HOUR_MS)
+        local.saturating_sub(london_offset_ms(local.saturating_sub(HOUR_MS)))
     };
-    let next = LocalDate::from_days_since_epoch(date.days_since_epoch() + 1);
+    let next = LocalDate::from_days_since_epoch(date.days_since_epoch().saturating_add(1));
     (midnight_utc(date), midnight_utc(next))
 }
 

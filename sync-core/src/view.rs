@@ -50,7 +50,10 @@ fn field(reg: &MvRegister<Value>) -> Option<FieldView> {
     let w = reg.winner()?;
     Some(FieldView {
         value: w.value.clone(),
-        conflict: reg.versions()[1..].iter().map(ValueView::from).collect(),
+        conflict: reg.versions()[1..]
+            .iter()
+            .map(|v| ValueView::from(*v))
+            .collect(),
         by: w.stamp.replica,
         at_ms: w.stamp.hlc.wall_ms,
     })

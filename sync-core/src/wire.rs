@@ -19,15 +19,32 @@
 //!            | 6 position zz zz v
 //! preds   := n:v  (replica:v  zigzag(op seq - pred seq):v)*
 //! ```
-//! `v` is a LEB128 varint, `zz` a zigzag varint. UUIDs are sent once per batch;
+//! `v` is a LEB128 varint of at most 64 bits (a longer one is malformed), `zz`
+//! a zigzag varint. The head is a varint of up to 66 bits, so that every clock
+//! delta, whatever the two wall times, fits beside its two flags (heads below
+//! 2^64, all a version 1 encoder wrote, read as before). UUIDs are sent once per batch;
 //! identifiers are indices into a frozen, append-only symbol table
 //! ([`SYMBOLS_V1`]); an identifier not in it (a newer client's) travels as text,
 //! so nothing is lost. A typical field edit costs 6–10 bytes plus its text.
+//!
+//! Encoding is lossless for every op, valid or not (sequence numbers up to
+//! `u64::MAX`, any clock), so an op relays unchanged: `decode(encode(ops))`
+//! is `ops`.
+//!
+//! Decoding never panics, and allocates in proportion to what it has
+//! actually decoded, never to a count the input claims: no reservation is
+//! sized from a count, every table and text is checked against the bytes left
+//! before it is copied, and [`decode_limited`] refuses a batch as soon as a
+//! run's header claims more ops than allowed, or an op more preds, before
+//! building them. Its peak heap is at most 4 × the input's length plus, for
+//! the ops it builds, `max_ops × (3 × size_of::<Op>() + 2 × max_preds × size_of::<OpId>())`
+//! (a fixed ceiling, whatever the length; `tests/decode_memory.rs` measures
+//! it with a counting allocator).
 
 use crate::hlc::Hlc;
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
 use crate::model::{PersonField, PersonSet, Position, Value, VisitField, VisitSet};
-use crate::op::{Action, Op, SetTarget, Target};
+use crate::op::{Action, Op, SetTarget, Target, MAX_PREDS};
 use crate::vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,
     PartnerAgency, PersonRole, SafeguardingAction, Status, StopPower, VisitType,
@@ -68,6 +85,47 @@ pub enum WireError {
     /// Bytes after the last run.
     #[error("{0} unexpected bytes after the batch")]
     Trailing(usize),
+    /// The batch claims or holds more ops than the limit.
+    #[error("batch has more than {max} ops")]
+    TooManyOps {
+        /// The limit.
+        max: usize,
+    },
+    /// An op names more preds (or observed tags) than the limit.
+    #[error("op at byte {at} names more than {max} earlier ops")]
+    TooManyPreds {
+        /// Offset.
+        at: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// What [`decode_with`] accepts at most. An input over a limit is refused as
+/// soon as a count in it says so, before what it counts is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Ops in the batch.
+    pub max_ops: usize,
+    /// Preds (or observed tags) of one op.
+    pub max_preds: usize,
+}
+
+impl DecodeLimits {
+    /// No limits beyond the input's own length (for a replica's own saved log).
+    pub const NONE: Self = Self {
+        max_ops: usize::MAX,
+        max_preds: usize::MAX,
+    };
+
+    /// At most `max_ops` ops, and at most [`MAX_PREDS`] preds per op (an op
+    /// with more is invalid anyway): what a server applies to a push.
+    pub const fn ops(max_ops: usize) -> Self {
+        Self {
+            max_ops,
+            max_preds: MAX_PREDS,
+        }
+    }
 }
 
 /// A fast hasher for the small lookup tables here (identifiers and UUIDs):
@@ -158,7 +216,10 @@ impl Writer {
     fn u8(&mut self, b: u8) {
         self.buf.push(b);
     }
-    fn v(&mut self, mut n: u64) {
+    fn v(&mut self, n: u64) {
+        self.v128(u128::from(n));
+    }
+    fn v128(&mut self, mut n: u128) {
         while n >= 0x80 {
             self.buf.push((n as u8) | 0x80);
             n >>= 7;
@@ -263,11 +324,16 @@ pub fn encode<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Vec<u8> {
         if let Some(run) = runs.last_mut() {
             run.3 += 1;
         }
-        next = Some((op.id.replica, op.id.seq.wrapping_add(1)));
+        // A run never wraps from u64::MAX to 0: such an op starts a new run.
+        next = op.id.seq.checked_add(1).map(|s| (op.id.replica, s));
         let delta = op.hlc.wall_ms.wrapping_sub(prev_wall) as i64;
         prev_wall = op.hlc.wall_ms;
         let new_visit = prev_visit != Some(op.visit);
-        body.v(zigzag(delta) << 2 | u64::from(op.hlc.counter != 0) << 1 | u64::from(new_visit));
+        body.v128(
+            u128::from(zigzag(delta)) << 2
+                | u128::from(op.hlc.counter != 0) << 1
+                | u128::from(new_visit),
+        );
         if op.hlc.counter != 0 {
             body.v(u64::from(op.hlc.counter));
         }
@@ -385,13 +451,21 @@ impl<'a> Reader<'a> {
         self.at += 1;
         Ok(x)
     }
-    fn v(&mut self) -> Result<u64, WireError> {
-        let mut n: u64 = 0;
-        for shift in (0..64).step_by(7) {
+    /// A varint of at most `bits` bits (64 or 66).
+    fn varint(&mut self, bits: u32) -> Result<u128, WireError> {
+        let mut n: u128 = 0;
+        for shift in (0..70).step_by(7) {
             let byte = self.u8()?;
-            n |= u64::from(byte & 0x7f) << shift;
+            n |= u128::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
-                return Ok(n);
+                return if n >> bits == 0 {
+                    Ok(n)
+                } else {
+                    Err(WireError::Malformed {
+                        at: self.at,
+                        what: "varint too large",
+                    })
+                };
             }
         }
         Err(WireError::Malformed {
@@ -399,13 +473,24 @@ impl<'a> Reader<'a> {
             what: "varint too long",
         })
     }
+    fn v(&mut self) -> Result<u64, WireError> {
+        self.varint(64).map(|n| n as u64)
+    }
+    /// An op's head: (zigzag clock delta, has counter, visit changed).
+    fn head(&mut self) -> Result<(u64, bool, bool), WireError> {
+        let h = self.varint(66)?;
+        Ok(((h >> 2) as u64, h & 2 != 0, h & 1 != 0))
+    }
+    fn left(&self) -> usize {
+        self.b.len() - self.at
+    }
     fn zz(&mut self) -> Result<i64, WireError> {
         self.v().map(unzigzag)
     }
     /// A count that cannot exceed the bytes left (each item takes ≥ 1 byte).
     fn count(&mut self) -> Result<usize, WireError> {
         let n = self.v()?;
-        if n > (self.b.len() - self.at) as u64 {
+        if n > self.left() as u64 {
             return Err(WireError::Malformed {
                 at: self.at,
                 what: "count larger than the batch",
@@ -513,8 +598,22 @@ fn get(list: &[[u8; 16]], table: &'static str, i: u64) -> Result<[u8; 16], WireE
         .ok_or(WireError::BadIndex { table, index: i })
 }
 
-/// Decodes a batch made by [`encode`]. Never panics on bad input.
+/// Decodes a batch made by [`encode`]. Never panics on bad input; allocates
+/// in proportion to what it decodes. Limited by the input's length only: a
+/// peer's batch goes through [`decode_limited`].
 pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
+    decode_with(bytes, DecodeLimits::NONE)
+}
+
+/// [`decode`] refusing a batch of more than `max_ops` ops, or with an op
+/// naming more than [`MAX_PREDS`] preds ([`WireError::TooManyOps`],
+/// [`WireError::TooManyPreds`]), before building them.
+pub fn decode_limited(bytes: &[u8], max_ops: usize) -> Result<Vec<Op>, WireError> {
+    decode_with(bytes, DecodeLimits::ops(max_ops))
+}
+
+/// [`decode`] within `limits`.
+pub fn decode_with(bytes: &[u8], limits: DecodeLimits) -> Result<Vec<Op>, WireError> {
     let mut r = Reader { b: bytes, at: 0 };
     let version = r.u8()?;
     if version != FORMAT_VERSION {
@@ -526,6 +625,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
     let replica = |i: u64| get(&replicas, "replica", i).map(ReplicaId::from_bytes);
     let other = |i: u64| get(&others, "uuid", i);
     let n_runs = r.count()?;
+    // Grown as ops are decoded (never reserved from a claimed count).
     let mut out = Vec::new();
     let mut wall: u64 = 0;
     let mut visit: Option<VisitId> = None;
@@ -533,15 +633,19 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
         let rep = replica(r.v()?)?;
         let first = r.v()?;
         let n = r.count()?;
-        out.reserve(n);
+        if n > limits.max_ops.saturating_sub(out.len()) {
+            return Err(WireError::TooManyOps {
+                max: limits.max_ops,
+            });
+        }
         for k in 0..n as u64 {
             let seq = first.checked_add(k).ok_or(WireError::Malformed {
                 at: r.at,
                 what: "sequence overflow",
             })?;
-            let head = r.v()?;
-            wall = wall.wrapping_add(unzigzag(head >> 2) as u64);
-            let counter = if head & 2 != 0 {
+            let (delta, has_counter, visit_changed) = r.head()?;
+            wall = wall.wrapping_add(unzigzag(delta) as u64);
+            let counter = if has_counter {
                 u32::try_from(r.v()?).map_err(|_| WireError::Malformed {
                     at: r.at,
                     what: "counter too large",
@@ -549,7 +653,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
             } else {
                 0
             };
-            if head & 1 != 0 {
+            if visit_changed {
                 visit = Some(VisitId::from_bytes(get(&visits, "visit", r.v()?)?));
             }
             let visit = visit.ok_or(WireError::Malformed {
@@ -557,8 +661,17 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Op>, WireError> {
                 what: "op without a visit",
             })?;
             let preds = |r: &mut Reader<'_>| -> Result<Vec<OpId>, WireError> {
+                let at = r.at;
                 let n = r.count()?;
-                let mut v = Vec::with_capacity(n);
+                if n > limits.max_preds {
+                    return Err(WireError::TooManyPreds {
+                        at,
+                        max: limits.max_preds,
+                    });
+                }
+                // A pred takes two bytes or more: reserve at most three bytes
+                // of heap per byte left, and let a longer list grow.
+                let mut v = Vec::with_capacity(n.min(r.left() / 8));
                 for _ in 0..n {
                     let rr = replica(r.v()?)?;
                     let d = r.zz()?;

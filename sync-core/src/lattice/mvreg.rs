@@ -8,11 +8,17 @@
 //!
 //! State: the live writes and the set of superseded ids. Live = all writes ever
 //! delivered minus every id named as a pred, so delivery order does not matter.
+//!
+//! Cost: a peer chooses how many preds a write names (at most
+//! [`MAX_PREDS`](crate::op::MAX_PREDS) for a valid op) and how many writes are
+//! concurrent, so both collections are B-trees: applying a write with `p`
+//! preds to a register holding `n` ids costs O((p + 1) log n), never O(n).
 
 use super::VecSet;
 use crate::hlc::Stamp;
 use crate::ids::OpId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One write held by a register.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,8 +34,10 @@ pub struct Version<V> {
 /// A multi-value register. See the module docs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MvRegister<V> {
-    /// Live versions, greatest stamp first.
-    live: Vec<Version<V>>,
+    /// Live versions by `(stamp, id)`: the greatest is the last.
+    live: BTreeMap<(Stamp, OpId), Version<V>>,
+    /// The stamp of each live version, by id (to drop a pred without a scan).
+    live_stamps: BTreeMap<OpId, Stamp>,
     /// Ids of every write named as a pred by some delivered write.
     superseded: VecSet<OpId>,
 }
@@ -37,7 +45,8 @@ pub struct MvRegister<V> {
 impl<V> Default for MvRegister<V> {
     fn default() -> Self {
         Self {
-            live: Vec::new(),
+            live: BTreeMap::new(),
+            live_stamps: BTreeMap::new(),
             superseded: VecSet::default(),
         }
     }
@@ -47,45 +56,48 @@ impl<V: Clone + PartialEq> MvRegister<V> {
     /// Applies one write. Idempotent; commutative with every other write.
     pub fn apply(&mut self, id: OpId, stamp: Stamp, value: V, pred: &[OpId]) {
         for p in pred {
-            self.superseded.insert(*p);
+            // A live id is never superseded, so only a newly superseded id
+            // can be live.
+            if self.superseded.insert(*p) {
+                if let Some(s) = self.live_stamps.remove(p) {
+                    self.live.remove(&(s, *p));
+                }
+            }
         }
-        if !pred.is_empty() {
-            self.live.retain(|v| !pred.contains(&v.id));
-        }
-        if self.superseded.contains(&id) || self.live.iter().any(|v| v.id == id) {
+        if self.superseded.contains(&id) || self.live_stamps.contains_key(&id) {
             return;
         }
-        let at = self
-            .live
-            .iter()
-            .position(|v| (v.stamp, v.id) < (stamp, id))
-            .unwrap_or(self.live.len());
-        self.live.insert(at, Version { id, stamp, value });
+        self.live_stamps.insert(id, stamp);
+        self.live.insert((stamp, id), Version { id, stamp, value });
     }
 
     /// Joins another replica's state of the same register into this one.
     pub fn merge(&mut self, other: &Self) {
-        self.superseded.extend_from(&other.superseded);
-        let superseded = &self.superseded;
-        self.live.retain(|v| !superseded.contains(&v.id));
-        for v in &other.live {
+        for p in other.superseded.iter() {
+            if self.superseded.insert(*p) {
+                if let Some(s) = self.live_stamps.remove(p) {
+                    self.live.remove(&(s, *p));
+                }
+            }
+        }
+        for v in other.live.values() {
             self.apply(v.id, v.stamp, v.value.clone(), &[]);
         }
     }
 
     /// The value shown: the live write with the greatest stamp.
     pub fn get(&self) -> Option<&V> {
-        self.live.first().map(|v| &v.value)
+        self.winner().map(|v| &v.value)
     }
 
     /// The winning write with its id and stamp.
     pub fn winner(&self) -> Option<&Version<V>> {
-        self.live.first()
+        self.live.values().next_back()
     }
 
     /// Every live write, greatest stamp first. More than one is a conflict.
-    pub fn versions(&self) -> &[Version<V>] {
-        &self.live
+    pub fn versions(&self) -> Vec<&Version<V>> {
+        self.live.values().rev().collect()
     }
 
     /// True when concurrent writes are both live.
@@ -93,9 +105,10 @@ impl<V: Clone + PartialEq> MvRegister<V> {
         self.live.len() > 1
     }
 
-    /// The ids a new local write must name to supersede what this replica sees.
+    /// The ids a new local write must name to supersede what this replica
+    /// sees, greatest stamp first.
     pub fn heads(&self) -> Vec<OpId> {
-        self.live.iter().map(|v| v.id).collect()
+        self.live.values().rev().map(|v| v.id).collect()
     }
 }
 

@@ -2,23 +2,40 @@
 //!
 //! Each add is tagged with its op id. A remove names the add tags its writer had
 //! seen for that element; an add the remover had not seen survives (add wins).
-//! State: tags per element, and the set of removed tags. Order-independent.
+//! State: per element, its live add tags and the tags removes of *that
+//! element* named. Order-independent.
+//!
+//! A remove's tags act on its own element only. A tag names an op, and a
+//! stateless check cannot tell which element that op added, so a forged
+//! remove of `x` naming `y`'s add tag passes validation. Were removed tags
+//! kept for the whole set, such a remove would hide `y` when it arrived
+//! before `y`'s add but not after it (the add is not touched by a remove of
+//! another element), and replicas would disagree for good (issue 10). Kept
+//! per element, it hides nothing of `y` in either order.
 
 use super::{VecMap, VecSet};
 use crate::ids::OpId;
 
+/// One element's state: live add tags, and tags removed by removes of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Entry {
+    adds: VecSet<OpId>,
+    removed: VecSet<OpId>,
+}
+
 /// An add-wins observed-remove set of `E`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrSet<E: Ord> {
-    adds: VecMap<E, VecSet<OpId>>,
-    removed: VecSet<OpId>,
+    entries: VecMap<E, Entry>,
+    /// Number of elements with a live add.
+    present: usize,
 }
 
 impl<E: Ord> Default for OrSet<E> {
     fn default() -> Self {
         Self {
-            adds: VecMap::default(),
-            removed: VecSet::default(),
+            entries: VecMap::default(),
+            present: 0,
         }
     }
 }
@@ -26,76 +43,83 @@ impl<E: Ord> Default for OrSet<E> {
 impl<E: Ord + Clone> OrSet<E> {
     /// Applies an add tagged `tag`. Idempotent.
     pub fn add(&mut self, elem: E, tag: OpId) {
-        if !self.removed.contains(&tag) {
-            self.adds
-                .get_or_insert_with(elem, VecSet::default)
-                .insert(tag);
+        let e = self.entries.get_or_insert_with(elem, Entry::default);
+        if !e.removed.contains(&tag) {
+            let was_present = !e.adds.is_empty();
+            e.adds.insert(tag);
+            self.present += usize::from(!was_present);
         }
     }
 
-    /// Applies a remove of the tags `observed` (the tags of `elem` its writer saw).
+    /// Applies a remove of the tags `observed` of `elem` (the tags its writer
+    /// saw). Tags of other elements are ignored (see the module docs).
     pub fn remove(&mut self, elem: &E, observed: &[OpId]) {
+        if observed.is_empty() {
+            return;
+        }
+        let e = self
+            .entries
+            .get_or_insert_with(elem.clone(), Entry::default);
+        let was_present = !e.adds.is_empty();
         for t in observed {
-            self.removed.insert(*t);
+            e.removed.insert(*t);
+            e.adds.remove(t);
         }
-        if let Some(tags) = self.adds.get_mut(elem) {
-            for t in observed {
-                tags.remove(t);
-            }
-            if tags.is_empty() {
-                self.adds.remove(elem);
-            }
-        }
+        self.present -= usize::from(was_present && e.adds.is_empty());
     }
 
     /// Joins another replica's state.
     pub fn merge(&mut self, other: &Self) {
-        self.removed.extend_from(&other.removed);
-        for (e, tags) in other.adds.iter() {
-            self.adds
-                .get_or_insert_with(e.clone(), VecSet::default)
-                .extend_from(tags);
-        }
-        let removed = &self.removed;
-        self.adds.retain(|_, tags| {
-            let dead: Vec<OpId> = tags
-                .iter()
-                .filter(|t| removed.contains(t))
-                .copied()
-                .collect();
-            for t in &dead {
-                tags.remove(t);
+        for (elem, theirs) in other.entries.iter() {
+            let e = self
+                .entries
+                .get_or_insert_with(elem.clone(), Entry::default);
+            let was_present = !e.adds.is_empty();
+            e.removed.extend_from(&theirs.removed);
+            let removed = &e.removed;
+            e.adds.retain(|t| !removed.contains(t));
+            for t in theirs.adds.iter() {
+                if !e.removed.contains(t) {
+                    e.adds.insert(*t);
+                }
             }
-            !tags.is_empty()
-        });
+            match (was_present, e.adds.is_empty()) {
+                (false, false) => self.present += 1,
+                (true, true) => self.present -= 1,
+                _ => {}
+            }
+        }
     }
 
     /// True when `elem` is present.
     pub fn contains(&self, elem: &E) -> bool {
-        self.adds.contains_key(elem)
+        self.entries.get(elem).is_some_and(|e| !e.adds.is_empty())
     }
 
     /// The tags a local remove of `elem` must name.
     pub fn tags(&self, elem: &E) -> Vec<OpId> {
-        self.adds
+        self.entries
             .get(elem)
-            .map(|t| t.iter().copied().collect())
+            .map(|e| e.adds.iter().copied().collect())
             .unwrap_or_default()
     }
 
     /// Present elements, in order.
     pub fn iter(&self) -> impl Iterator<Item = &E> {
-        self.adds.keys()
+        self.entries
+            .iter()
+            .filter(|(_, e)| !e.adds.is_empty())
+            .map(|(elem, _)| elem)
     }
 
     /// Number of present elements.
     pub fn len(&self) -> usize {
-        self.adds.len()
+        self.present
     }
 
     /// True when no element is present.
     pub fn is_empty(&self) -> bool {
-        self.adds.is_empty()
+        self.present == 0
     }
 }
 
@@ -167,6 +191,33 @@ mod tests {
             ],
             &[],
         );
+    }
+
+    #[test]
+    fn forged_remove_naming_another_elements_tag_converges() {
+        use Step::*;
+        // A remove of "x" naming "y"'s add tag (1, 2): whatever the order, "y"
+        // stays, and the state is the same.
+        let remove_x_naming_y = Remove("x", &[(1, 1), (1, 2)]);
+        check(
+            &[Add("x", id(1, 1)), Add("y", id(1, 2)), remove_x_naming_y],
+            &["y"],
+        );
+        let remove_x_naming_y = Remove("x", &[(1, 1), (1, 2)]);
+        check(
+            &[remove_x_naming_y, Add("x", id(1, 1)), Add("y", id(1, 2))],
+            &["y"],
+        );
+        let mut a = OrSet::default();
+        a.add("x", id(1, 1));
+        a.add("y", id(1, 2));
+        a.remove(&"x", &[id(1, 1), id(1, 2)]);
+        let mut b = OrSet::default();
+        b.remove(&"x", &[id(1, 1), id(1, 2)]);
+        b.add("y", id(1, 2));
+        b.add("x", id(1, 1));
+        assert_eq!(a, b);
+        assert_eq!((a.len(), a.tags(&"y")), (1, vec![id(1, 2)]));
     }
 
     #[test]

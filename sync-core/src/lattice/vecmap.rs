@@ -1,54 +1,48 @@
-//! Sorted-vector map and set for the small collections inside a visit (tens of
-//! fields, a few persons, a handful of op ids per register). Binary search on a
-//! contiguous vector is faster than a B-tree at these sizes and compiles to far
-//! less code, which matters for the wasm module the phone downloads.
+//! The ordered map and set used everywhere inside a visit and a replica.
+//!
+//! They started as sorted vectors (binary search on a contiguous vector is
+//! fast at the sizes an honest phone makes, and compiles small), but a peer
+//! decides how large they grow and in which order their keys arrive: a
+//! sorted vector costs O(n) per insert, so n ops delivered newest first cost
+//! O(n²) (issue 10). They are now thin wrappers over the standard B-trees:
+//! O(log n) per insert or removal whatever the order, and at the usual sizes
+//! (a handful of entries) a B-tree is one leaf node searched linearly, so the
+//! common case costs about the same. The names stay for API stability.
 
-/// A map kept sorted by key.
+use std::collections::{btree_map, btree_set, BTreeMap, BTreeSet};
+
+/// An ordered map (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VecMap<K, V>(Vec<(K, V)>);
+pub struct VecMap<K, V>(BTreeMap<K, V>);
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
-        Self(Vec::new())
+        Self(BTreeMap::new())
     }
 }
 
 impl<K: Ord, V> VecMap<K, V> {
-    fn find(&self, k: &K) -> Result<usize, usize> {
-        self.0.binary_search_by(|(x, _)| x.cmp(k))
-    }
-
     /// The value at `k`.
     pub fn get(&self, k: &K) -> Option<&V> {
-        self.find(k).ok().map(|i| &self.0[i].1)
+        self.0.get(k)
     }
 
     /// The value at `k`, mutably.
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        match self.find(k) {
-            Ok(i) => Some(&mut self.0[i].1),
-            Err(_) => None,
-        }
+        self.0.get_mut(k)
     }
 
     /// The value at `k`, inserting `make()` first when absent.
     pub fn get_or_insert_with(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
-        let i = match self.find(&k) {
-            Ok(i) => i,
-            Err(i) => {
-                self.0.insert(i, (k, make()));
-                i
-            }
-        };
-        &mut self.0[i].1
+        self.0.entry(k).or_insert_with(make)
     }
 
     /// Inserts when absent; returns false (and keeps the old value) when present.
     pub fn insert_if_absent(&mut self, k: K, v: V) -> bool {
-        match self.find(&k) {
-            Ok(_) => false,
-            Err(i) => {
-                self.0.insert(i, (k, v));
+        match self.0.entry(k) {
+            btree_map::Entry::Occupied(_) => false,
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(v);
                 true
             }
         }
@@ -56,32 +50,38 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Removes `k`.
     pub fn remove(&mut self, k: &K) -> Option<V> {
-        self.find(k).ok().map(|i| self.0.remove(i).1)
+        self.0.remove(k)
     }
 
     /// True when `k` is present.
     pub fn contains_key(&self, k: &K) -> bool {
-        self.find(k).is_ok()
+        self.0.contains_key(k)
     }
 
     /// Entries in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator {
-        self.0.iter().map(|(k, v)| (k, v))
+        self.0.iter()
+    }
+
+    /// Entries with keys greater than `k`, in key order.
+    pub fn after<'a>(&'a self, k: &K) -> impl Iterator<Item = (&'a K, &'a V)> + 'a {
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.0.range((Excluded(k), Unbounded))
     }
 
     /// Keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &K> {
-        self.0.iter().map(|(k, _)| k)
+        self.0.keys()
     }
 
     /// Values in key order.
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.0.iter().map(|(_, v)| v)
+        self.0.values()
     }
 
     /// Keeps the entries for which `f` is true.
     pub fn retain(&mut self, mut f: impl FnMut(&K, &mut V) -> bool) {
-        self.0.retain_mut(|(k, v)| f(k, v));
+        self.0.retain(|k, v| f(k, v));
     }
 
     /// Number of entries.
@@ -108,22 +108,13 @@ impl<K: Ord + Clone, V: Default> VecMap<K, V> {
 impl<K: Ord, V> FromIterator<(K, V)> for VecMap<K, V> {
     /// Collects, sorting by key; of equal keys the last wins.
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut v: Vec<(K, V)> = iter.into_iter().collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(K, V)> = Vec::with_capacity(v.len());
-        for (k, x) in v {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = x,
-                _ => out.push((k, x)),
-            }
-        }
-        Self(out)
+        Self(iter.into_iter().collect())
     }
 }
 
 impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for VecMap<K, V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        s.collect_map(self.0.iter())
     }
 }
 
@@ -131,52 +122,44 @@ impl<'de, K: Ord + serde::Deserialize<'de>, V: serde::Deserialize<'de>> serde::D
     for VecMap<K, V>
 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let m = std::collections::BTreeMap::<K, V>::deserialize(d)?;
-        Ok(Self(m.into_iter().collect()))
+        BTreeMap::<K, V>::deserialize(d).map(Self)
     }
 }
 
-/// A set kept sorted.
+/// An ordered set (see the module docs).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VecSet<T>(Vec<T>);
+pub struct VecSet<T>(BTreeSet<T>);
 
 impl<T> Default for VecSet<T> {
     fn default() -> Self {
-        Self(Vec::new())
+        Self(BTreeSet::new())
     }
 }
 
 impl<T: Ord> VecSet<T> {
     /// Inserts; false when already present.
     pub fn insert(&mut self, x: T) -> bool {
-        match self.0.binary_search(&x) {
-            Ok(_) => false,
-            Err(i) => {
-                self.0.insert(i, x);
-                true
-            }
-        }
+        self.0.insert(x)
     }
 
     /// True when present.
     pub fn contains(&self, x: &T) -> bool {
-        self.0.binary_search(x).is_ok()
+        self.0.contains(x)
     }
 
     /// Removes; false when absent.
     pub fn remove(&mut self, x: &T) -> bool {
-        match self.0.binary_search(x) {
-            Ok(i) => {
-                self.0.remove(i);
-                true
-            }
-            Err(_) => false,
-        }
+        self.0.remove(x)
     }
 
     /// Elements in order.
-    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+    pub fn iter(&self) -> btree_set::Iter<'_, T> {
         self.0.iter()
+    }
+
+    /// Keeps the elements for which `f` is true.
+    pub fn retain(&mut self, f: impl FnMut(&T) -> bool) {
+        self.0.retain(f);
     }
 
     /// Number of elements.
@@ -193,26 +176,19 @@ impl<T: Ord> VecSet<T> {
 impl<T: Ord + Clone> VecSet<T> {
     /// Adds every element of `other`.
     pub fn extend_from(&mut self, other: &Self) {
-        for x in &other.0 {
-            self.insert(x.clone());
-        }
+        self.0.extend(other.0.iter().cloned());
     }
 }
 
 impl<T: Ord> FromIterator<T> for VecSet<T> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut v: Vec<T> = iter.into_iter().collect();
-        v.sort();
-        v.dedup();
-        Self(v)
+        Self(iter.into_iter().collect())
     }
 }
 
 impl<T: Ord> Extend<T> for VecSet<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
-        for x in iter {
-            self.insert(x);
-        }
+        self.0.extend(iter);
     }
 }
 
@@ -245,6 +221,7 @@ mod tests {
             m.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(),
             [(1, 2), (3, 1), (5, 1)]
         );
+        assert_eq!(m.after(&1).map(|(k, _)| *k).collect::<Vec<_>>(), [3, 5]);
         assert_eq!(m.remove(&3), Some(1));
         assert!(!m.insert_if_absent(1, 9));
         assert_eq!(m.get(&1), Some(&2));

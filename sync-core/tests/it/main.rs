@@ -5,8 +5,11 @@
 //! convergence checks also run over a fixed list of seeds on wasm32.
 
 mod convergence;
+mod fuzz;
+mod hostile;
 #[cfg(not(target_arch = "wasm32"))]
 mod laws;
+pub mod mutate;
 mod scenarios;
 mod summary;
 pub mod world;
