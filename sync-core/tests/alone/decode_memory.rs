@@ -1,32 +1,17 @@
-//! Peak heap of decoding a batch (issue 10, item 2), measured with a
-//! counting global allocator (`peak_alloc`: our lints forbid the `unsafe`
-//! a hand-written `GlobalAlloc` needs).
-//!
-//! Its own test binary, not a module of `tests/it`, because the allocator
-//! counts the whole process: this file has one test, so nothing else runs
-//! beside the measurement.
+//! Peak heap of decoding a batch (issue 10, item 2), measured with the
+//! counting allocator of this binary.
 //!
 //! The property: `decode_with(bytes, limits)` peaks at no more than
 //! 4 × `bytes.len()` plus a ceiling for the ops it may build, fixed by the
 //! limits and independent of the input's length (see `wire`'s docs), for
 //! every input: structured mutations of valid batches, random bytes,
 //! headers claiming huge counts, and large valid batches.
-#![cfg(not(target_arch = "wasm32"))]
 
-#[allow(dead_code)] // shared with tests/it, which uses all of it
-#[path = "it/mutate.rs"]
-mod mutate;
-#[allow(dead_code)]
-#[path = "it/world.rs"]
-mod world;
-
+use crate::{mutate, world, ALLOC, ALONE};
 use std::mem::size_of;
 use sync_core::wire::{self, DecodeLimits};
 use sync_core::*;
 use world::Rng;
-
-#[global_allocator]
-static ALLOC: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
 
 /// Heap bytes at the peak of `f`, above what was allocated before it.
 fn peak_of<R>(f: impl FnOnce() -> R) -> (usize, R) {
@@ -106,6 +91,7 @@ fn notes(len: usize) -> Vec<u8> {
 
 #[test]
 fn decode_peaks_at_four_times_its_input_plus_a_fixed_ceiling() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let _ = wire::decode(&notes(1_000)); // the symbol table, built once
     let server = DecodeLimits::ops(1_000);
     let mut worst = Worst {
