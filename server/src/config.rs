@@ -16,6 +16,20 @@ pub struct Limits {
     /// Attempts per minute per source address (and per account or code) on
     /// login and enrolment.
     pub auth_per_minute: u32,
+    /// A request's head must arrive within this (at most 10 s of it) and its
+    /// body within this of the head.
+    pub request_timeout: std::time::Duration,
+    /// After a short grace, a body must arrive at this many bytes a second on
+    /// average or more (0: no minimum).
+    pub min_body_rate: u64,
+    /// Bytes all request bodies being read may hold at once.
+    pub body_budget: usize,
+    /// Connections open at once (all workers together); more wait to be
+    /// accepted. Lowered at start to fit the open-files limit.
+    pub max_connections: usize,
+    /// Only for tests: the writer's `PRAGMA max_page_count`, to make the
+    /// database "full" without filling a disk.
+    pub test_max_page_count: Option<u64>,
 }
 
 impl Default for Limits {
@@ -25,6 +39,11 @@ impl Default for Limits {
             batch_ops: 1_000,
             page_max: 1_000,
             auth_per_minute: 10,
+            request_timeout: std::time::Duration::from_secs(30),
+            min_body_rate: 1024,
+            body_budget: 64 * 1024 * 1024,
+            max_connections: 10_000,
+            test_max_page_count: None,
         }
     }
 }
@@ -101,6 +120,18 @@ aidant serve [options]
                        default audit.key in the database's folder)
   --max-body BYTES     largest request body (env AIDANT_MAX_BODY, default 4194304)
   --max-batch N        most ops per push (env AIDANT_MAX_BATCH, default 1000)
+  --request-timeout S  a request's body must arrive within S seconds of its head,
+                       and the head within min(S, 10) s (env AIDANT_REQUEST_TIMEOUT,
+                       default 30)
+  --min-body-rate B    after 5 s, a body must arrive at B bytes/s on average or be
+                       cut off with 408; 0 for no minimum (env AIDANT_MIN_BODY_RATE,
+                       default 1024)
+  --body-budget BYTES  memory all request bodies being received may hold at once;
+                       beyond it a request gets 503 server_busy with Retry-After
+                       (env AIDANT_BODY_BUDGET, default 67108864)
+  --max-connections N  connections open at once; more wait to be accepted (env
+                       AIDANT_MAX_CONNECTIONS, default 10000, lowered to fit the
+                       open-files limit)
 env AIDANT_ADMIN_PASSWORD  first admin's password (else a one-time setup code is printed)
 env AIDANT_LOG             log filter, e.g. info or aidant=debug";
 
@@ -165,6 +196,33 @@ impl Config {
                         .filter(|n| *n >= 1)
                         .ok_or_else(|| bad("a positive number"))?
                 }
+                "request-timeout" => {
+                    c.limits.request_timeout = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=3600).contains(n))
+                        .map(std::time::Duration::from_secs)
+                        .ok_or_else(|| bad("a number of seconds from 1 to 3600"))?
+                }
+                "min-body-rate" => {
+                    c.limits.min_body_rate = value
+                        .parse()
+                        .map_err(|_| bad("a number of bytes a second"))?
+                }
+                "body-budget" => {
+                    c.limits.body_budget = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1024 * 1024)
+                        .ok_or_else(|| bad("a size of at least 1048576"))?
+                }
+                "max-connections" => {
+                    c.limits.max_connections = value
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 16)
+                        .ok_or_else(|| bad("a number of at least 16"))?
+                }
                 other => {
                     return Err(ConfigError(format!(
                         "unknown option --{other}; see `aidant serve --help`"
@@ -184,6 +242,10 @@ impl Config {
             ("AIDANT_AUDIT_KEY_FILE", "audit-key"),
             ("AIDANT_MAX_BODY", "max-body"),
             ("AIDANT_MAX_BATCH", "max-batch"),
+            ("AIDANT_REQUEST_TIMEOUT", "request-timeout"),
+            ("AIDANT_MIN_BODY_RATE", "min-body-rate"),
+            ("AIDANT_BODY_BUDGET", "body-budget"),
+            ("AIDANT_MAX_CONNECTIONS", "max-connections"),
         ] {
             if let Some(v) = env(var).filter(|v| !v.is_empty()) {
                 set(key, v, &mut c)?;
@@ -266,6 +328,38 @@ mod tests {
         assert!(parse(&[], &[("AIDANT_ADMIN_PASSWORD", "short")])
             .unwrap_err()
             .contains("12"));
+    }
+
+    #[test]
+    fn request_limits_have_defaults_flags_and_env() {
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!(c.limits.request_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(c.limits.min_body_rate, 1024);
+        assert_eq!(c.limits.body_budget, 64 * 1024 * 1024);
+        assert_eq!(c.limits.max_connections, 10_000);
+        let c = parse(
+            &["--request-timeout", "12", "--min-body-rate=0"],
+            &[
+                ("AIDANT_REQUEST_TIMEOUT", "99"),
+                ("AIDANT_BODY_BUDGET", "8388608"),
+                ("AIDANT_MAX_CONNECTIONS", "500"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.limits.request_timeout, std::time::Duration::from_secs(12));
+        assert_eq!(c.limits.min_body_rate, 0);
+        assert_eq!(c.limits.body_budget, 8 * 1024 * 1024);
+        assert_eq!(c.limits.max_connections, 500);
+        for (flag, value, says) in [
+            ("--request-timeout", "0", "seconds"),
+            ("--min-body-rate", "-1", "bytes a second"),
+            ("--body-budget", "1000", "at least"),
+            ("--max-connections", "3", "at least 16"),
+        ] {
+            let e = parse(&[flag, value], &[]).unwrap_err();
+            assert!(e.contains(says), "{flag} {value}: {e}");
+        }
+        assert!(HELP.contains("AIDANT_REQUEST_TIMEOUT") && HELP.contains("AIDANT_MAX_CONNECTIONS"));
     }
 
     #[test]

@@ -91,6 +91,20 @@ impl ApiError {
             )
         }
     }
+    /// 429 with a Retry-After and a message of its own.
+    pub fn rate_limited_with(retry_after_secs: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
+    }
+    /// 503 `server_busy` with a Retry-After: the server is shedding load.
+    pub fn server_busy(retry_after_secs: u64, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_busy", message)
+        }
+    }
     /// 405 with an `Allow` header listing `allow` (such as `"GET, POST"`).
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         Self {

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub config: Config,
     /// Login and enrolment attempts.
     pub auth_limiter: ratelimit::RateLimiter,
+    /// Request bodies being read: limits, deadline, memory budget.
+    pub bodies: body::Bodies,
     /// Request metrics.
     pub metrics: metrics::Metrics,
     /// The server's own replica id (for ops it writes, such as reviews).
@@ -175,6 +178,42 @@ fn tls_config(t: &config::Tls) -> Result<rustls::ServerConfig, StartError> {
     .map_err(|e| StartError::Tls(e.to_string()))
 }
 
+/// Descriptors kept for everything but client connections: the database and
+/// its readers, export temporary files, logs.
+const RESERVED_FILES: u64 = 256;
+
+/// Raises the soft open-files limit to the hard one (the common soft limit of
+/// 1,024 would let a thousand slow clients take every descriptor) and returns
+/// `wanted` connections, lowered to fit within it.
+fn fit_connections(wanted: usize) -> usize {
+    #[cfg(unix)]
+    {
+        use rustix::process::{getrlimit, setrlimit, Resource};
+        let mut l = getrlimit(Resource::Nofile);
+        if l.current < l.maximum {
+            let before = l.current;
+            l.current = l.maximum;
+            if let Err(e) = setrlimit(Resource::Nofile, l) {
+                tracing::warn!(error = %e, "could not raise the open-files limit");
+                l.current = before;
+            }
+        }
+        if let Some(files) = l.current {
+            let fit = files.saturating_sub(RESERVED_FILES).max(16) as usize;
+            if fit < wanted {
+                tracing::warn!(
+                    open_files = files,
+                    wanted,
+                    fit,
+                    "max connections lowered to fit the open-files limit"
+                );
+                return fit;
+            }
+        }
+    }
+    wanted
+}
+
 /// Starts the server on `listener`.
 pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError> {
     let (db, server_replica, setup_code) = bootstrap(&config)?;
@@ -185,12 +224,20 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
             config.limits.auth_per_minute,
             Duration::from_secs(60),
         ),
+        bodies: body::Bodies::new(body::BodyLimits {
+            push_bytes: config.limits.body_bytes,
+            deadline: config.limits.request_timeout,
+            min_rate: config.limits.min_body_rate,
+            budget: config.limits.body_budget,
+        }),
         metrics: metrics::Metrics::default(),
         server_replica,
         last_touched: Default::default(),
         config: config.clone(),
     });
     let limits = config.limits.clone();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let max_connections = fit_connections(limits.max_connections);
     let static_dir = config.static_dir.clone();
     let hsts = tls.is_some();
     let server = HttpServer::new(move || {
@@ -209,7 +256,9 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
         let state_for_metrics = state.clone();
         App::new()
             .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(limits.body_bytes))
+            // Handlers read bodies through `body::Bodies`; this bounds any that
+            // would still take `web::Bytes`.
+            .app_data(web::PayloadConfig::new(body::SMALL_BODY.min(limits.body_bytes)))
             .app_data(web::JsonConfig::default().limit(limits.body_bytes).error_handler(error::json_error))
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
@@ -237,6 +286,15 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
             .configure(api::configure)
             .service(api::service::static_files(&static_dir))
     })
+    .workers(workers)
+    // Per worker: together they stay within the open-files limit, so an
+    // accept never fails for want of a descriptor; the rest wait in the backlog.
+    .max_connections(max_connections.div_ceil(workers))
+    .backlog(2048)
+    // The head of a request; its body has its own deadline (`body`).
+    .client_request_timeout(limits.request_timeout.min(Duration::from_secs(10)))
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .keep_alive(Duration::from_secs(15))
     .shutdown_timeout(30);
     let server = match tls {
         Some(t) => server.listen_rustls_0_23(listener, t)?,

@@ -2,14 +2,14 @@
 //! devices, the quarantine and the audit trail.
 
 use super::session::{check_password, check_username};
-use super::{check_len, parse_json};
+use super::{check_len, parse_json, read_body};
 use crate::auth::Auth;
 use crate::db::{self, audit::Entry};
 use crate::domain::{DeviceId, Operation, Role, Team, TeamId, User, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, rfc3339_in, secrets, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sync_core::summary::LocalDate;
 use sync_core::OperationId;
@@ -81,9 +81,11 @@ struct NewOperation {
 pub async fn create_operation(
     auth: Auth,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.require(ADMIN)?.clone();
+    let body = read_body(&req, &state, payload, &caller).await?;
     let b: NewOperation = parse_json(&body)?;
     check_len("name", &b.name, 1, 200)?;
     check_len("force_area", &b.force_area, 1, 100)?;
@@ -142,10 +144,12 @@ pub async fn create_team(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
+    let caller = auth.require(ADMIN)?;
     let op = OperationId(uuid_path(&path, "operation id")?);
+    let body = read_body(&req, &state, payload, caller).await?;
     let b: NewTeam = parse_json(&body)?;
     check_len("name", &b.name, 1, 100)?;
     let team = Team {
@@ -174,10 +178,13 @@ pub async fn add_member(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(ADMIN)?.actor();
+    let caller = auth.require(ADMIN)?;
+    let actor = caller.actor();
     let op = OperationId(uuid_path(&path, "operation id")?);
+    let body = read_body(&req, &state, payload, caller).await?;
     let b: NewMember = parse_json(&body)?;
     let now = now_rfc3339();
     state
@@ -229,9 +236,12 @@ struct NewUser {
 pub async fn create_user(
     auth: Auth,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(ADMIN)?.actor();
+    let caller = auth.require(ADMIN)?;
+    let actor = caller.actor();
+    let body = read_body(&req, &state, payload, caller).await?;
     let b: NewUser = parse_json(&body)?;
     check_username(&b.username)?;
     check_len("display_name", &b.display_name, 1, 200)?;

@@ -188,6 +188,19 @@ async fn require_json_body(
     next.call(req).await.map(|r| r.map_into_boxed_body())
 }
 
+/// Reads the small body of a signed-in caller's request (see `crate::body`).
+pub(crate) async fn read_body(
+    req: &actix_web::HttpRequest,
+    state: &crate::AppState,
+    payload: web::Payload,
+    caller: &crate::domain::Caller,
+) -> Result<crate::body::Body, ApiError> {
+    state
+        .bodies
+        .read(req, payload, crate::body::Kind::Small, &caller.actor())
+        .await
+}
+
 /// Parses a JSON body by hand so every failure is a 4xx with our codes.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {

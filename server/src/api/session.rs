@@ -22,6 +22,20 @@ fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
         .map_err(ApiError::rate_limited)
 }
 
+/// Reads the small body of a request made before sign-in, one caller per
+/// source address.
+async fn read_anonymous(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+    ip: &str,
+) -> Result<crate::body::Body, ApiError> {
+    state
+        .bodies
+        .read(req, payload, crate::body::Kind::Small, &format!("ip:{ip}"))
+        .await
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SetupBody {
@@ -35,10 +49,11 @@ struct SetupBody {
 pub async fn setup(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let ip = peer(&req);
     limit(&state, &[format!("setup:{ip}")])?;
+    let body = read_anonymous(&req, &state, payload, &ip).await?;
     let b: SetupBody = parse_json(&body)?;
     check_username(&b.username)?;
     check_len("display_name", &b.display_name, 1, 200)?;
@@ -105,9 +120,10 @@ struct LoginBody {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let ip = peer(&req);
+    let body = read_anonymous(&req, &state, payload, &ip).await?;
     let b: LoginBody = parse_json(&body)?;
     check_len("username", &b.username, 1, 64)?;
     check_len("password", &b.password, 1, 1024)?;
@@ -203,9 +219,10 @@ struct EnrolBody {
 pub async fn enrol(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let ip = peer(&req);
+    let body = read_anonymous(&req, &state, payload, &ip).await?;
     let b: EnrolBody = parse_json(&body)?;
     check_len("code", &b.code, 1, 64)?;
     let code = secrets::normalise_code(&b.code);

@@ -6,7 +6,6 @@
 //! after the transaction is committed (SQLite `synchronous=FULL`, WAL).
 //! Pull: pages of ops after a cursor, only from the caller's operations.
 
-use super::parse_json;
 use crate::auth::Auth;
 use crate::db::{self, audit::Entry, sync::Incoming};
 use crate::domain::{Caller, DeviceId};
@@ -17,13 +16,105 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sync_core::{wire, Op};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PushBody {
-    ops: Vec<serde_json::Value>,
+/// The ops of a JSON push, each kept as its raw text: parsing the body costs
+/// about its own size (never a tree of values many times larger), and stops
+/// at the first op over `max`.
+struct RawOps<'a> {
+    ops: Vec<&'a serde_json::value::RawValue>,
 }
 
-fn incoming(req: &HttpRequest, body: &[u8]) -> Result<Vec<Incoming>, ApiError> {
+/// What `RawOps` parsing says when there are more ops than allowed.
+const OVER_BATCH: &str = "aidant: more ops than allowed";
+
+struct RawOpsSeed(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for RawOpsSeed {
+    type Value = RawOps<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RawOpsSeed {
+    type Value = RawOps<'de>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object with an ops array")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut ops = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key != "ops" {
+                return Err(A::Error::unknown_field(&key, &["ops"]));
+            }
+            if ops.is_some() {
+                return Err(A::Error::duplicate_field("ops"));
+            }
+            ops = Some(map.next_value_seed(OpsSeq(self.0))?);
+        }
+        Ok(RawOps {
+            ops: ops.ok_or_else(|| A::Error::missing_field("ops"))?,
+        })
+    }
+}
+
+struct OpsSeq(usize);
+
+impl<'de> serde::de::DeserializeSeed<'de> for OpsSeq {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OpsSeq {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of ops")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.0));
+        while let Some(op) = seq.next_element()? {
+            if out.len() == self.0 {
+                return Err(serde::de::Error::custom(OVER_BATCH));
+            }
+            out.push(op);
+        }
+        Ok(out)
+    }
+}
+
+/// True when JSON text nests arrays and objects deeper than serde_json
+/// parses (128), whatever its shape: such a body is refused as malformed.
+fn too_deep(json: &[u8]) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
+    for &b in json {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'[' | b'{' if !in_string => {
+                depth += 1;
+                if depth > 128 {
+                    return true;
+                }
+            }
+            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+fn batch_too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "batch_too_large",
+        format!("more than {max} ops in one push; at most {max} allowed"),
+    )
+}
+
+fn incoming(req: &HttpRequest, body: &[u8], max: usize) -> Result<Vec<Incoming>, ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -32,6 +123,9 @@ fn incoming(req: &HttpRequest, body: &[u8]) -> Result<Vec<Incoming>, ApiError> {
     if ct.starts_with("application/octet-stream") {
         let ops = wire::decode(body)
             .map_err(|e| ApiError::bad_request("malformed_batch", e.to_string()))?;
+        if ops.len() > max {
+            return Err(batch_too_large(max));
+        }
         return Ok(ops.into_iter().map(Incoming::Op).collect());
     }
     if !ct.starts_with("application/json") {
@@ -41,21 +135,40 @@ fn incoming(req: &HttpRequest, body: &[u8]) -> Result<Vec<Incoming>, ApiError> {
             "send application/json or application/octet-stream",
         ));
     }
-    let b: PushBody = parse_json(body)?;
+    if too_deep(body) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "the JSON is nested more than 128 levels deep",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde::de::DeserializeSeed::deserialize(RawOpsSeed(max), &mut de)
+        .and_then(|b| de.end().map(|()| b));
+    let b = match parsed {
+        Ok(b) => b,
+        Err(e) if e.to_string().starts_with(OVER_BATCH) => return Err(batch_too_large(max)),
+        Err(e) if e.is_data() => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                e.to_string(),
+            ))
+        }
+        Err(e) => return Err(ApiError::bad_request("malformed_json", e.to_string())),
+    };
     Ok(b.ops
         .into_iter()
-        .map(|v| match serde_json::from_value::<Op>(v.clone()) {
+        .map(|v| match serde_json::from_str::<Op>(v.get()) {
             Ok(op) => Incoming::Op(op),
             Err(e) => {
-                let mut raw = v.to_string();
-                // Cut on a character boundary (truncate panics inside one).
-                let mut end = raw.len().min(4_096);
-                while !raw.is_char_boundary(end) {
+                let text = v.get();
+                // Cut on a character boundary (slicing panics inside one).
+                let mut end = text.len().min(4_096);
+                while !text.is_char_boundary(end) {
                     end -= 1;
                 }
-                raw.truncate(end);
                 Incoming::Malformed {
-                    raw,
+                    raw: text[..end].to_owned(),
                     message: format!("not an op: {e}"),
                 }
             }
@@ -80,22 +193,16 @@ pub async fn push(
     req: HttpRequest,
     auth: Auth,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.0;
     let device = device_of(&caller)?;
-    let items = incoming(&req, &body)?;
-    if items.len() > state.config.limits.batch_ops {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!(
-                "{} ops in one push; at most {} allowed",
-                items.len(),
-                state.config.limits.batch_ops
-            ),
-        ));
-    }
+    let body = state
+        .bodies
+        .read(&req, payload, crate::body::Kind::Push, &caller.actor())
+        .await?;
+    let items = incoming(&req, &body, state.config.limits.batch_ops)?;
+    drop(body);
     let ids: Vec<Option<String>> = items
         .iter()
         .map(|i| match i {

@@ -8,7 +8,7 @@ use crate::domain::{Role, TeamId, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sync_core::{Action, Hlc, Op, OpId, OperationId, Status, Target, Value, VisitId, VisitView};
 use uuid::Uuid;
@@ -231,10 +231,12 @@ pub async fn resolve(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let c = auth.require(READERS)?.clone();
     let id = visit_id(&path)?;
+    let body = super::read_body(&req, &state, payload, &c).await?;
     let b: ResolveBody = super::parse_json(&body)?;
     super::check_len("reason", b.reason.trim(), 1, 500)?;
     let replica = state.server_replica;
@@ -347,10 +349,12 @@ pub async fn share(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let c = auth.require(READERS)?.clone();
     let id = visit_id(&path)?;
+    let body = super::read_body(&req, &state, payload, &c).await?;
     let b: ShareBody = super::parse_json(&body)?;
     let reason = required_reason(b.reason)?;
     let to = match (b.user_id, b.team_id) {

@@ -10,6 +10,7 @@ mod equivocation;
 mod exports;
 mod harness;
 mod headers;
+mod hostile;
 mod need_to_know;
 mod openapi;
 mod operability;

@@ -1,0 +1,256 @@
+//! Broken or hostile clients over raw sockets: bodies that stall or trickle,
+//! bodies over the limits, more uploads than the memory budget holds, one
+//! caller opening many uploads, malformed request heads. Every answer is a
+//! JSON `{code, message}` (or the connection is closed), and none of it
+//! stops anyone else.
+
+use crate::harness::{record_visit, Server, World};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// A raw HTTP/1.1 answer.
+#[derive(Debug)]
+pub struct Raw {
+    pub status: u16,
+    pub head: String,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Raw {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}\n{}", self.head, self.text);
+        assert_eq!(self.body["code"], code, "{}\n{}", self.head, self.text);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            self.text
+        );
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "not JSON: {}",
+            self.head
+        );
+    }
+}
+
+/// Connects to the test server.
+pub fn connect(srv: &Server) -> TcpStream {
+    let addr = srv.base.trim_start_matches("http://");
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s
+}
+
+/// Reads one answer (head, then a Content-Length body, or up to the close).
+/// `None` when the server closed without a status line.
+pub fn read_answer(s: &mut TcpStream) -> Option<Raw> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match s.read(&mut byte) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&byte[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let mut body = buf[head_end..].to_vec();
+    let length = head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse::<usize>().ok())?
+    });
+    match length {
+        Some(n) => {
+            while body.len() < n {
+                match s.read(&mut byte) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => body.extend_from_slice(&byte[..k]),
+                }
+            }
+        }
+        None => {
+            let _ = s.read_to_end(&mut body);
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    Some(Raw {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        head,
+        text,
+    })
+}
+
+/// Sends `bytes` on a new connection and reads the answer.
+pub fn exchange(srv: &Server, bytes: &[u8]) -> (Option<Raw>, Duration) {
+    let mut s = connect(srv);
+    let t = Instant::now();
+    s.write_all(bytes).expect("send");
+    (read_answer(&mut s), t.elapsed())
+}
+
+fn post_head(path: &str, token: Option<&str>, length: usize) -> String {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+}
+
+#[test]
+fn a_body_shorter_than_its_content_length_gets_a_json_408_at_the_deadline() {
+    let srv = Server::start_with(|c| c.limits.request_timeout = Duration::from_secs(2));
+    let mut req = post_head("/api/v1/login", None, 200).into_bytes();
+    req.extend_from_slice(br#"{"username":"admin","#);
+    let (r, took) = exchange(&srv, &req);
+    let r = r.expect("an answer, not a silent close");
+    r.expect_error(408, "request_timeout");
+    assert!(
+        took >= Duration::from_millis(1_900) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    assert_eq!(
+        r.header("connection"),
+        Some("close"),
+        "the rest of the body is never read: {}",
+        r.head
+    );
+}
+
+#[test]
+fn a_body_trickling_below_the_minimum_rate_is_cut_off_after_the_grace() {
+    let srv = Server::start_with(|c| {
+        c.limits.request_timeout = Duration::from_secs(60);
+        c.limits.min_body_rate = 1024;
+    });
+    let mut s = connect(&srv);
+    s.write_all(post_head("/api/v1/login", None, 4_000).as_bytes())
+        .unwrap();
+    let t = Instant::now();
+    // 10 bytes a second, as in the issue's attack.
+    let mut answer = None;
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    while t.elapsed() < Duration::from_secs(20) {
+        if s.write_all(b"          ").is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(900));
+        let mut peek = [0u8; 1];
+        if matches!(s.peek(&mut peek), Ok(n) if n > 0) {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            answer = read_answer(&mut s);
+            break;
+        }
+    }
+    let took = t.elapsed();
+    let r = answer.expect("a JSON 408 before 20 s");
+    r.expect_error(408, "request_timeout");
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(9),
+        "cut off after the 5 s grace, not the 60 s deadline: {took:?}"
+    );
+}
+
+#[test]
+fn a_content_length_over_the_limit_is_refused_before_the_body() {
+    let w = World::on(Server::start_with(|c| c.limits.body_bytes = 1024 * 1024));
+    let t = Instant::now();
+    let head = post_head("/api/v1/sync/push", Some(&w.a.token), 4 * 1024 * 1024 - 1);
+    let (r, _) = exchange(&w.srv, head.as_bytes());
+    r.expect("an answer").expect_error(413, "body_too_large");
+    // Logins take far less than a push.
+    let (r, _) = exchange(
+        &w.srv,
+        post_head("/api/v1/login", None, 70 * 1024).as_bytes(),
+    );
+    r.expect("an answer").expect_error(413, "body_too_large");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
+fn bodies_over_the_memory_budget_get_503_with_retry_after_and_the_budget_comes_back() {
+    let mut w = World::on(Server::start_with(|c| {
+        c.limits.body_budget = 1024 * 1024;
+        c.limits.body_bytes = 4 * 1024 * 1024;
+    }));
+    // Three other phones' uploads hold 900 KiB between them, stalled.
+    let third = 300 * 1024;
+    let stalled: Vec<TcpStream> = [&w.a.token, &w.a2.token, &w.b.token]
+        .iter()
+        .map(|t| {
+            let mut s = connect(&w.srv);
+            s.write_all(post_head("/api/v1/sync/push", Some(t), third + 10).as_bytes())
+                .unwrap();
+            s.write_all(&vec![b' '; third]).unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    // One more that would take the total over 1 MiB is refused, at once.
+    let fourth = w.srv.officer(&w.admin, "pc.fourth", w.op1);
+    let (r, took) = {
+        let mut s = connect(&w.srv);
+        let t = Instant::now();
+        s.write_all(post_head("/api/v1/sync/push", Some(&fourth.token), 200 * 1024).as_bytes())
+            .unwrap();
+        let _ = s.write_all(&vec![b' '; 200 * 1024]);
+        (read_answer(&mut s), t.elapsed())
+    };
+    let r = r.expect("an answer");
+    r.expect_error(503, "server_busy");
+    assert!(r.header("retry-after").is_some(), "{}", r.head);
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    // When the stalled uploads go away, their share comes back.
+    drop(stalled);
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, ops) = record_visit(&mut w.a, w.op1);
+    w.srv.push_ok(&w.a, &ops);
+}
+
+#[test]
+fn one_caller_cannot_hold_more_than_a_few_uploads_and_others_still_push() {
+    let mut w = World::new();
+    let mut held = Vec::new();
+    let mut refused = None;
+    for _ in 0..8 {
+        let mut s = connect(&w.srv);
+        s.write_all(post_head("/api/v1/sync/push", Some(&w.a.token), 1_000).as_bytes())
+            .unwrap();
+        s.write_all(b"{\"ops\":[").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        match read_answer(&mut s) {
+            Some(r) => {
+                refused = Some(r);
+                break;
+            }
+            None => held.push(s),
+        }
+    }
+    let r = refused.expect("a refusal after a few stalled uploads");
+    r.expect_error(429, "rate_limited");
+    assert!(r.header("retry-after").is_some(), "{}", r.head);
+    assert_eq!(held.len(), server::body::PER_CALLER as usize);
+    // Another officer's phone is not affected.
+    let (_, ops) = record_visit(&mut w.a2, w.op1);
+    w.srv.push_ok(&w.a2, &ops);
+}
