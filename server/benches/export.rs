@@ -60,6 +60,7 @@ fn load(db: &Db, opts: &DemoOptions) -> usize {
                         opts.start.days_since_epoch() + i64::from(DAYS) - 1,
                     )
                     .to_string(),
+                    retention_days: Operation::DEFAULT_RETENTION_DAYS,
                 },
                 &now,
             )?;

@@ -57,6 +57,9 @@ impl FromRequest for Auth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        // A phone revoked as "reassigned" may still hand in what it holds.
+        let push =
+            req.method() == actix_web::http::Method::POST && req.path() == "/api/v1/sync/push";
         Box::pin(async move {
             let token = token.ok_or_else(ApiError::unauthorized)?;
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
@@ -72,9 +75,16 @@ impl FromRequest for Auth {
                     };
                     let (user_id, device) = match owner {
                         db::people::TokenOwner::Session(u) => (u, None),
-                        db::people::TokenOwner::Device { revoked: true, .. } => {
-                            return Ok(Err(ApiError::device_revoked()))
-                        }
+                        db::people::TokenOwner::Device {
+                            revoked: true,
+                            reassigned: true,
+                            ..
+                        } if !push => return Ok(Err(ApiError::device_reassigned())),
+                        db::people::TokenOwner::Device {
+                            revoked: true,
+                            reassigned: false,
+                            ..
+                        } => return Ok(Err(ApiError::device_revoked())),
                         db::people::TokenOwner::Device { expired: true, .. } => {
                             return Ok(Err(ApiError::device_expired()))
                         }

@@ -833,11 +833,8 @@ impl DeviceState {
 
     /// A replica that continues this device's log.
     fn replica(&self) -> Replica {
-        let mut r = Replica::with_clock(self.id, self.clock.clone());
-        if let Some(op) = &self.last {
-            r.apply(op.hlc.wall_ms, [op.clone()]);
-        }
-        r
+        let last = self.last.as_ref().map_or(0, |o| o.id.seq);
+        Replica::resume(self.id, self.clock.clone(), last)
     }
 
     fn keep(&mut self, r: &Replica) {
@@ -2029,6 +2026,7 @@ pub fn fill(db: &Db, opts: &DemoOptions) -> Result<DemoReport, DemoError> {
             force_area: plan.force_area.clone(),
             starts_on: opts.start.to_string(),
             ends_on: last_day.to_string(),
+            retention_days: Operation::DEFAULT_RETENTION_DAYS,
         };
         db::people::create_operation(tx, &operation, &now)?;
         let expires = rfc3339_in(chrono::Duration::hours(1));
@@ -2084,6 +2082,7 @@ pub fn fill(db: &Db, opts: &DemoOptions) -> Result<DemoReport, DemoError> {
                     DeviceId(s.device.0),
                     &label,
                     &token_hash,
+                    &secrets::new_recovery_code(),
                     &now,
                 )?
                 .map_err(|p| DbError::Corrupt(format!("demo enrolment refused: {p:?}")))?;

@@ -100,6 +100,20 @@ pub struct Operation {
     pub starts_on: String,
     /// Last day, `YYYY-MM-DD`.
     pub ends_on: String,
+    /// Phones forget a synced visit this many days after the visit's day.
+    #[serde(default = "Operation::default_retention_days")]
+    pub retention_days: u32,
+}
+
+impl Operation {
+    /// Phones keep a synced visit for a week after its day unless told otherwise.
+    pub const DEFAULT_RETENTION_DAYS: u32 = 7;
+    /// The longest retention an admin may set.
+    pub const MAX_RETENTION_DAYS: u32 = 365;
+
+    fn default_retention_days() -> u32 {
+        Self::DEFAULT_RETENTION_DAYS
+    }
 }
 
 /// A team.

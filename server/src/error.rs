@@ -55,6 +55,15 @@ impl ApiError {
             "this device has been revoked; lock it and hand it back",
         )
     }
+    /// 401 with `device_reassigned`: the phone pushes what it still holds
+    /// (the server accepts that), then wipes itself.
+    pub fn device_reassigned() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "device_reassigned",
+            "this phone has been reassigned; it hands in its unsynced changes, then clears itself",
+        )
+    }
     /// 401 with `device_expired`: the phone has not synced for longer than
     /// the server allows; it keeps its data locked and must be enrolled again.
     pub fn device_expired() -> Self {

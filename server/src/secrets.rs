@@ -38,6 +38,22 @@ pub fn new_code() -> String {
     format!("{}-{}-{}", &symbols[0..4], &symbols[4..8], &symbols[8..12])
 }
 
+/// A phone's recovery code like `K7QX-MHT4-RCW9-XA3D-PQ6T` (20 symbols of 25,
+/// about 93 bits): it wraps the phone's data key, so it must resist an
+/// offline search.
+pub fn new_recovery_code() -> String {
+    let bytes = random_bytes::<20>();
+    let symbols: Vec<char> = bytes
+        .iter()
+        .map(|b| CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()] as char)
+        .collect();
+    symbols
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Normalises a typed code: upper case, no spaces or dashes, then regrouped.
 pub fn normalise_code(typed: &str) -> String {
     let s: String = typed

@@ -98,17 +98,24 @@ impl ApplyReport {
     }
 }
 
-/// One replica's ops: the contiguous prefix `1..=dense.len()` in a vector, and
-/// ops received ahead of a gap in a map until the gap fills.
+/// One replica's ops: the contiguous prefix `base+1..=base+dense.len()` in a
+/// vector, and ops received ahead of a gap in a map until the gap fills.
+/// `base` is 0 except for a replica made by [`Replica::resume`], whose own
+/// ops `1..=base` are accounted for elsewhere.
 #[derive(Clone, Debug, Default)]
 struct Slots {
+    base: u64,
     dense: Vec<Op>,
     sparse: VecMap<u64, Op>,
 }
 
 impl Slots {
     fn get(&self, seq: u64) -> Option<&Op> {
-        match usize::try_from(seq).ok().and_then(|s| s.checked_sub(1)) {
+        let i = seq
+            .checked_sub(self.base)
+            .and_then(|s| s.checked_sub(1))
+            .and_then(|s| usize::try_from(s).ok());
+        match i {
             Some(i) if i < self.dense.len() => Some(&self.dense[i]),
             _ => self.sparse.get(&seq),
         }
@@ -120,7 +127,7 @@ impl Slots {
     fn insert(&mut self, op: Op) {
         if op.id.seq == self.contiguous() + 1 {
             self.dense.push(op);
-            while let Some(next) = self.sparse.remove(&(self.dense.len() as u64 + 1)) {
+            while let Some(next) = self.sparse.remove(&(self.contiguous() + 1)) {
                 self.dense.push(next);
             }
         } else {
@@ -129,7 +136,7 @@ impl Slots {
     }
 
     fn contiguous(&self) -> u64 {
-        self.dense.len() as u64
+        self.base + self.dense.len() as u64
     }
 
     fn len(&self) -> usize {
@@ -137,7 +144,7 @@ impl Slots {
     }
 
     fn after(&self, seq: u64) -> impl Iterator<Item = &Op> {
-        let from = usize::try_from(seq)
+        let from = usize::try_from(seq.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
             .min(self.dense.len());
         self.dense[from..]

@@ -75,6 +75,8 @@ struct NewOperation {
     force_area: String,
     starts_on: String,
     ends_on: String,
+    #[serde(default)]
+    retention_days: Option<u32>,
 }
 
 /// `POST /api/v1/operations`.
@@ -109,6 +111,7 @@ pub async fn create_operation(
         force_area: b.force_area,
         starts_on: b.starts_on,
         ends_on: b.ends_on,
+        retention_days: check_retention(b.retention_days)?,
     };
     let (o, now) = (op.clone(), now_rfc3339());
     let actor = caller.actor();
@@ -131,6 +134,65 @@ pub async fn create_operation(
         })
         .await?;
     Ok(HttpResponse::Created().json(op))
+}
+
+fn check_retention(days: Option<u32>) -> Result<u32, ApiError> {
+    let days = days.unwrap_or(Operation::DEFAULT_RETENTION_DAYS);
+    if (1..=Operation::MAX_RETENTION_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!(
+                "retention_days must be 1 to {} days",
+                Operation::MAX_RETENTION_DAYS
+            ),
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationChange {
+    retention_days: u32,
+}
+
+/// `PATCH /api/v1/operations/{id}` with `{"retention_days": N}`: how long
+/// phones keep the operation's synced visits after the visit's day.
+pub async fn update_operation(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.require(ADMIN)?.actor();
+    let op = OperationId(uuid_path(&path, "operation id")?);
+    let b: OperationChange = parse_json(&body)?;
+    let days = check_retention(Some(b.retention_days))?;
+    let now = now_rfc3339();
+    let updated = state
+        .db
+        .write(move |tx| {
+            if !db::people::set_retention(tx, op, days)? {
+                return Ok(None);
+            }
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "operation.retention",
+                    subject: &format!("operation:{op}"),
+                    reason: "",
+                    detail: &serde_json::json!({ "retention_days": days }).to_string(),
+                },
+            )?;
+            db::people::operation(tx, op)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("operation"))?;
+    Ok(HttpResponse::Ok().json(updated))
 }
 
 #[derive(Deserialize)]
@@ -362,19 +424,46 @@ pub async fn list_devices(
     Ok(HttpResponse::Ok().json(devices))
 }
 
-/// `POST /api/v1/devices/{id}/revoke`: its next request fails with `device_revoked`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+/// `POST /api/v1/devices/{id}/revoke` with an optional `{"mode": "lost" |
+/// "reassigned"}` (default `lost`): a lost phone's next request fails with
+/// `device_revoked` and it wipes itself at once; a reassigned phone may still
+/// push what it holds (`device_reassigned` for anything else), then wipes.
 pub async fn revoke_device(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.require(ADMIN)?.actor();
     let device = DeviceId(uuid_path(&path, "device id")?);
+    let b: RevokeBody = if body.is_empty() {
+        RevokeBody { mode: None }
+    } else {
+        parse_json(&body)?
+    };
+    let mode = match b.mode.as_deref() {
+        None | Some("lost") => "lost",
+        Some("reassigned") => "reassigned",
+        Some(_) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                "mode must be lost or reassigned",
+            ))
+        }
+    };
     let now = now_rfc3339();
     state
         .db
         .write(move |tx| {
-            let changed = db::people::revoke_device(tx, device, &now)?;
+            let changed = db::people::revoke_device(tx, device, mode, &now)?;
             if changed {
                 db::audit::append(
                     tx,
@@ -384,7 +473,7 @@ pub async fn revoke_device(
                         action: "device.revoke",
                         subject: &format!("device:{device}"),
                         reason: "",
-                        detail: "{}",
+                        detail: &serde_json::json!({ "mode": mode }).to_string(),
                     },
                 )?;
             }
@@ -392,6 +481,55 @@ pub async fn revoke_device(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/devices/{id}/recovery-code` with `{"reason": "…"}`: the code
+/// that unlocks a phone locked out by wrong PINs while it holds unsynced
+/// changes. An admin reads it to the officer; audited with the reason.
+pub async fn recovery_code(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.require(ADMIN)?.actor();
+    let device = DeviceId(uuid_path(&path, "device id")?);
+    let b: ReasonBody = parse_json(&body)?;
+    let reason = super::visits::required_reason(b.reason)?;
+    let now = now_rfc3339();
+    let code = state
+        .db
+        .write(move |tx| {
+            let code = db::people::recovery_secret(tx, device)?;
+            db::audit::append(
+                tx,
+                &now,
+                &Entry {
+                    actor: &actor,
+                    action: "device.recovery_code",
+                    subject: &format!("device:{device}"),
+                    reason: &reason,
+                    detail: &serde_json::json!({ "issued": code.is_some() }).to_string(),
+                },
+            )?;
+            Ok(code)
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "no_recovery_code",
+                "this device was enrolled before recovery codes existed; it cannot be unlocked this way",
+            )
+        })?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "code": code })))
 }
 
 #[derive(Deserialize)]

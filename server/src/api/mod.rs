@@ -62,6 +62,16 @@ impl Resource {
     {
         self.method(Method::POST, handler)
     }
+
+    /// Answers PATCH with `handler`.
+    pub(crate) fn patch<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.method(Method::PATCH, handler)
+    }
 }
 
 impl HttpServiceFactory for Resource {
@@ -96,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .get(admin::list_operations)
                         .post(admin::create_operation),
                 )
+                .service(resource("/operations/{id}").patch(admin::update_operation))
                 .service(resource("/operations/{id}/teams").post(admin::create_team))
                 .service(resource("/operations/{id}/members").post(admin::add_member))
                 .service(
@@ -106,6 +117,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/users/{id}/enrolment-codes").post(admin::issue_code))
                 .service(resource("/devices").get(admin::list_devices))
                 .service(resource("/devices/{id}/revoke").post(admin::revoke_device))
+                .service(resource("/devices/{id}/recovery-code").post(admin::recovery_code))
                 .service(resource("/sync/push").post(sync::push))
                 .service(resource("/sync/pull").get(sync::pull))
                 .service(resource("/sync/rekey").post(sync::rekey))

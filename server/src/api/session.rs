@@ -15,6 +15,11 @@ use uuid::Uuid;
 /// How long a login session lasts.
 const SESSION_HOURS: i64 = 12;
 
+/// Added to every login of an account that had more failed logins in the
+/// last minute (from anywhere) than one address may make: slows a spread-out
+/// guessing attack without ever refusing the owner.
+const ACCOUNT_UNDER_ATTACK_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
     state
         .auth_limiter
@@ -127,13 +132,21 @@ pub async fn login(
     let b: LoginBody = parse_json(&body)?;
     check_len("username", &b.username, 1, 64)?;
     check_len("password", &b.password, 1, 1024)?;
-    limit(
-        &state,
-        &[
-            format!("login-ip:{ip}"),
-            format!("login-user:{}", b.username),
-        ],
-    )?;
+    // Every attempt counts against its source address; failures count
+    // against the account *from that address* only, so failures elsewhere
+    // never lock the owner out. Many failures on the account from everywhere
+    // slow every login to it a little, and never refuse one.
+    limit(&state, &[format!("login-ip:{ip}")])?;
+    let fail_key = format!("login-fail:{}:{ip}", b.username);
+    let account_key = format!("login-account:{}", b.username);
+    state
+        .auth_limiter
+        .peek(&fail_key, Instant::now())
+        .map_err(ApiError::rate_limited)?;
+    if state.auth_limiter.count(&account_key, Instant::now()) >= state.config.limits.auth_per_minute
+    {
+        actix_web::rt::time::sleep(ACCOUNT_UNDER_ATTACK_DELAY).await;
+    }
     let username = b.username.clone();
     let found = state
         .db
@@ -157,6 +170,8 @@ pub async fn login(
     let user = match (user, ok) {
         (Some(u), true) => u,
         _ => {
+            state.auth_limiter.hit(&fail_key, Instant::now());
+            state.auth_limiter.hit(&account_key, Instant::now());
             let who = b.username;
             state
                 .db
@@ -181,6 +196,7 @@ pub async fn login(
             ));
         }
     };
+    state.auth_limiter.clear(&fail_key);
     let token = secrets::new_token();
     let token_hash = secrets::hash_secret(&token);
     let expires_at = rfc3339_in(chrono::Duration::hours(SESSION_HOURS));
@@ -236,11 +252,23 @@ pub async fn enrol(
     let device = DeviceId(Uuid::new_v4());
     let token = secrets::new_token();
     let token_hash = secrets::hash_secret(&token);
+    // Wraps the phone's data key a second time (see the field app's vault);
+    // an admin can read it out to unlock a phone locked out by wrong PINs.
+    let recovery = secrets::new_recovery_code();
+    let recovery_for_db = recovery.clone();
     let now = now_rfc3339();
     let result = state
         .db
         .write(move |tx| {
-            let r = db::people::enrol_device(tx, &code_hash, device, &label, &token_hash, &now)?;
+            let r = db::people::enrol_device(
+                tx,
+                &code_hash,
+                device,
+                &label,
+                &token_hash,
+                &recovery_for_db,
+                &now,
+            )?;
             let (action, detail) = match &r {
                 Ok(_) => (
                     "device.enrol",
@@ -288,6 +316,7 @@ pub async fn enrol(
         "token": token,
         "user": user,
         "operations": operations,
+        "recovery_secret": recovery,
         "server_time_ms": chrono::Utc::now().timestamp_millis(),
     })))
 }

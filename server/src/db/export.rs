@@ -186,20 +186,7 @@ pub fn with_snapshot<T, E: From<DbError>>(
 
 /// An operation, if it exists.
 pub fn operation(c: &Connection, id: OperationId) -> Result<Option<Operation>, DbError> {
-    Ok(c.query_row(
-        "SELECT name, force_area, starts_on, ends_on FROM operations WHERE id = ?1",
-        [id.to_string()],
-        |r| {
-            Ok(Operation {
-                id,
-                name: r.get(0)?,
-                force_area: r.get(1)?,
-                starts_on: r.get(2)?,
-                ends_on: r.get(3)?,
-            })
-        },
-    )
-    .optional()?)
+    super::people::operation(c, id)
 }
 
 /// An operation and a range of Europe/London days.

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_exports.sql"),
     include_str!("migrations/0003_need_to_know.sql"),
     include_str!("migrations/0004_replicas.sql"),
+    include_str!("migrations/0005_phone_recovery.sql"),
 ];
 
 /// Number of read connections.

@@ -103,20 +103,23 @@ pub fn users(c: &Connection) -> Result<Vec<User>, DbError> {
 /// Creates an operation.
 pub fn create_operation(c: &Connection, op: &Operation, at: &str) -> Result<(), DbError> {
     c.execute(
-        "INSERT INTO operations (id, name, force_area, starts_on, ends_on, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO operations (id, name, force_area, starts_on, ends_on, created_at, retention_days)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             op.id.to_string(),
             op.name,
             op.force_area,
             op.starts_on,
             op.ends_on,
-            at
+            at,
+            op.retention_days
         ],
     )
     .map_err(|e| conflict_on_unique(e, "operation"))?;
     Ok(())
 }
+
+const OPERATION_COLS: &str = "id, name, force_area, starts_on, ends_on, retention_days";
 
 fn operation_row(r: &Row<'_>) -> rusqlite::Result<Operation> {
     Ok(Operation {
@@ -125,14 +128,34 @@ fn operation_row(r: &Row<'_>) -> rusqlite::Result<Operation> {
         force_area: r.get(2)?,
         starts_on: r.get(3)?,
         ends_on: r.get(4)?,
+        retention_days: r.get(5)?,
     })
+}
+
+/// One operation.
+pub fn operation(c: &Connection, id: OperationId) -> Result<Option<Operation>, DbError> {
+    Ok(c.query_row(
+        &format!("SELECT {OPERATION_COLS} FROM operations WHERE id = ?1"),
+        [id.to_string()],
+        operation_row,
+    )
+    .optional()?)
+}
+
+/// Sets how long phones keep an operation's synced visits. False when there
+/// is no such operation.
+pub fn set_retention(c: &Connection, id: OperationId, days: u32) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE operations SET retention_days = ?2 WHERE id = ?1",
+        params![id.to_string(), days],
+    )? == 1)
 }
 
 /// Operations, all of them or only those listed.
 pub fn operations(c: &Connection, only: Option<&[OperationId]>) -> Result<Vec<Operation>, DbError> {
-    let mut stmt = c.prepare(
-        "SELECT id, name, force_area, starts_on, ends_on FROM operations ORDER BY starts_on DESC, name",
-    )?;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {OPERATION_COLS} FROM operations ORDER BY starts_on DESC, name"
+    ))?;
     let all = stmt
         .query_map([], operation_row)?
         .collect::<Result<Vec<_>, _>>()?;
@@ -305,6 +328,7 @@ pub fn enrol_device(
     device: DeviceId,
     label: &str,
     token_hash: &str,
+    recovery: &str,
     now: &str,
 ) -> Result<Result<UserId, CodeProblem>, DbError> {
     let row: Option<(String, String, Option<String>)> = c
@@ -325,8 +349,16 @@ pub fn enrol_device(
     }
     let user = UserId(Uuid::parse_str(&user).map_err(|e| DbError::Corrupt(e.to_string()))?);
     c.execute(
-        "INSERT INTO devices (id, user_id, label, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![device.0.to_string(), user.0.to_string(), label, token_hash, now],
+        "INSERT INTO devices (id, user_id, label, token_hash, enrolled_at, recovery_secret)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            device.0.to_string(),
+            user.0.to_string(),
+            label,
+            token_hash,
+            now,
+            recovery
+        ],
     )?;
     c.execute(
         "UPDATE enrolment_codes SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
@@ -357,8 +389,21 @@ pub fn devices(c: &Connection) -> Result<Vec<Device>, DbError> {
     Ok(v)
 }
 
-/// Revokes a device. Returns false when it was already revoked.
-pub fn revoke_device(c: &Connection, id: DeviceId, at: &str) -> Result<bool, DbError> {
+/// A device's recovery code (see migration 5), if it has one.
+pub fn recovery_secret(c: &Connection, id: DeviceId) -> Result<Option<String>, DbError> {
+    let found: Option<Option<String>> = c
+        .query_row(
+            "SELECT recovery_secret FROM devices WHERE id = ?1",
+            [id.0.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    found.ok_or_else(|| DbError::NotFound("device".into()))
+}
+
+/// Revokes a device (`mode`: `lost` or `reassigned`). Returns false when it
+/// was already revoked.
+pub fn revoke_device(c: &Connection, id: DeviceId, mode: &str, at: &str) -> Result<bool, DbError> {
     let exists: bool = c.query_row(
         "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
         [id.0.to_string()],
@@ -368,8 +413,8 @@ pub fn revoke_device(c: &Connection, id: DeviceId, at: &str) -> Result<bool, DbE
         return Err(DbError::NotFound("device".into()));
     }
     let n = c.execute(
-        "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-        params![id.0.to_string(), at],
+        "UPDATE devices SET revoked_at = ?2, revoke_mode = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id.0.to_string(), at, mode],
     )?;
     Ok(n == 1)
 }
@@ -395,6 +440,8 @@ pub enum TokenOwner {
         user: UserId,
         /// True when revoked.
         revoked: bool,
+        /// True when revoked as reassigned (it may still push).
+        reassigned: bool,
         /// True when it has not synced since `stale_before` (its token expired).
         expired: bool,
         /// The replica id its ops carry now (the device id until it rekeys).
@@ -424,29 +471,23 @@ pub fn token_owner(
     let device = c
         .query_row(
             "SELECT id, user_id, revoked_at IS NOT NULL,
-                    COALESCE(last_seen_at, enrolled_at) < ?2, COALESCE(replica_id, id)
+                    COALESCE(last_seen_at, enrolled_at) < ?2, COALESCE(replica_id, id),
+                    revoke_mode IS 'reassigned'
                FROM devices WHERE token_hash = ?1",
             params![token_hash, stale_before],
             |r| {
-                Ok((
-                    uuid(r, 0)?,
-                    uuid(r, 1)?,
-                    r.get::<_, bool>(2)?,
-                    r.get::<_, bool>(3)?,
-                    uuid(r, 4)?,
-                ))
+                Ok(TokenOwner::Device {
+                    device: DeviceId(uuid(r, 0)?),
+                    user: UserId(uuid(r, 1)?),
+                    revoked: r.get(2)?,
+                    expired: r.get(3)?,
+                    replica: uuid(r, 4)?,
+                    reassigned: r.get(5)?,
+                })
             },
         )
         .optional()?;
-    Ok(
-        device.map(|(d, u, revoked, expired, replica)| TokenOwner::Device {
-            device: DeviceId(d),
-            user: UserId(u),
-            revoked,
-            expired,
-            replica,
-        }),
-    )
+    Ok(device)
 }
 
 /// The user a device belongs to, their role, and the device's replica id.

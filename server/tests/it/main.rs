@@ -13,6 +13,7 @@ mod headers;
 mod hostile;
 mod need_to_know;
 mod openapi;
+mod phone;
 mod operability;
 mod resolve;
 mod roles;

@@ -211,6 +211,8 @@ fn role_matrix() {
     let no_ops = json!({ "ops": [] });
     // The postcode it already holds alone: answered with the visit unchanged.
     let share = json!({ "user_id": officer_user, "reason": "matrix" });
+    let recovery = json!({ "reason": "officer locked out" });
+    let retention = json!({ "retention_days": 10 });
     let resolve = json!({ "reason": "matrix", "target": { "visit": "postcode" }, "value": { "text": "OX4 1AA" } });
 
     // Columns: Admin, Sup, Officer, OtherOfficer, OtherSup, SupPhone,
@@ -228,6 +230,7 @@ fn role_matrix() {
         ("GET", "/api/v1/me".into(), None, [200, 200, 200, 200, 200, 200, 200, 401, 401]),
         ("GET", "/api/v1/operations".into(), None, [200, 200, 200, 200, 200, 200, 200, 401, 401]),
         ("POST", "/api/v1/operations".into(), Some(&new_op), [201, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("PATCH", format!("/api/v1/operations/{op1}"), Some(&retention), [200, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("POST", format!("/api/v1/operations/{op1}/teams"), Some(&new_team), [201, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("POST", format!("/api/v1/operations/{op1}/members"), Some(&member), [204, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("GET", "/api/v1/users".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
@@ -235,6 +238,7 @@ fn role_matrix() {
         ("POST", format!("/api/v1/users/{officer_user}/enrolment-codes"), None, [201, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("GET", "/api/v1/devices".into(), None, [200, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("POST", format!("/api/v1/devices/{}/revoke", spare.id), None, [204, 403, 403, 403, 403, 403, 403, 401, 401]),
+        ("POST", format!("/api/v1/devices/{}/recovery-code", spare.id), Some(&recovery), [200, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("POST", "/api/v1/sync/push".into(), Some(&no_ops), [403, 403, 200, 200, 403, 200, 200, 401, 401]),
         ("GET", "/api/v1/sync/pull".into(), None, [403, 403, 200, 200, 403, 200, 200, 401, 401]),
         ("GET", "/api/v1/visits".into(), None, [200, 200, 403, 403, 200, 403, 403, 401, 401]),

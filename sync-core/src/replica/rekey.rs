@@ -17,6 +17,19 @@ use crate::op::{Action, Op};
 use std::collections::BTreeMap;
 
 impl Replica {
+    /// A replica that carries on `id`'s numbering after `held_up_to` without
+    /// holding those earlier ops: its next own op is `held_up_to + 1`. For
+    /// generators that write a device's log visit by visit (`aidant demo`)
+    /// without keeping it all in memory; its version vector claims ops it
+    /// does not hold, so it must never serve `missing_for` to a peer.
+    pub fn resume(id: ReplicaId, clock: crate::hlc::Clock, held_up_to: u64) -> Replica {
+        let mut r = Replica::with_clock(id, clock);
+        let slots = r.log.get_or_insert_with(id, Default::default);
+        slots.base = held_up_to;
+        r.vv.set(id, held_up_to);
+        r
+    }
+
     /// This replica's state under `new_id`, with some of its own ops
     /// re-issued as new ops of `new_id` (see the module docs): those whose
     /// sequence number the server `refused` as reused, and those it has not
@@ -106,6 +119,19 @@ mod tests {
 
     fn postcode(r: &Replica) -> Option<String> {
         r.visit(&V)?.text(&VisitField::Postcode).map(str::to_owned)
+    }
+
+    /// A generator's replica carries on a device's numbering without its log.
+    #[test]
+    fn a_resumed_replica_numbers_on_from_where_the_device_stopped() {
+        let id = ReplicaId::from_u128(5);
+        let mut r = Replica::resume(id, Default::default(), 41);
+        assert_eq!(r.next_seq(), 42);
+        r.create_visit(1_000, V, OP, LocationKind::Hotel).unwrap();
+        let mine: Vec<u64> = r.own_ops_after(41).map(|o| o.id.seq).collect();
+        assert_eq!(mine.first(), Some(&42));
+        assert!(mine.windows(2).all(|w| w[1] == w[0] + 1));
+        assert_eq!(r.next_seq(), 42 + mine.len() as u64);
     }
 
     /// A phone restored from a backup reuses sequence numbers the server
