@@ -218,6 +218,28 @@ impl Store {
         Ok(Store { replica })
     }
 
+    /// Retention: forgets the synced visits (no own op after `acked_seq`)
+    /// whose day plus their operation's retention period (`retention_json`:
+    /// `{"<operation id>": days, …}`) is before today at `now_ms`. Returns
+    /// how many were forgotten (0: the store is unchanged; otherwise save it).
+    #[wasm_bindgen(js_name = forgetExpired)]
+    pub fn forget_expired(
+        &mut self,
+        now_ms: f64,
+        retention_json: &str,
+        acked_seq: f64,
+    ) -> Result<u32, JsValue> {
+        let retention: std::collections::BTreeMap<OperationId, u32> =
+            from_json(retention_json, "retention by operation")?;
+        let gone = self
+            .replica
+            .expired(now(now_ms), &retention, now(acked_seq));
+        if !gone.is_empty() {
+            self.replica = self.replica.forget(&gone);
+        }
+        Ok(gone.len() as u32)
+    }
+
     /// The provisional day summary of an operation for a Europe/London date
     /// (`YYYY-MM-DD`), as JSON.
     #[wasm_bindgen(js_name = daySummaryJson)]

@@ -20,9 +20,15 @@ export class SyncError extends Error {
 
 export class Syncer {
   /**
-   * `app` gives: store (wasm Store), meta (persisted state), saveAll() (replica
-   * and meta in one IndexedDB transaction), saveMeta(), onSyncState(state),
-   * onRevoked(message), onSkew(ms).
+   * `app` gives: store (wasm Store), meta (persisted state), key (the data
+   * key: null when wiped or locked out), saveAll() (replica and meta in one
+   * IndexedDB transaction), saveMeta(), onSyncState(state), onRevoked(error),
+   * onWipe(code, detail), onRemoteChange(), onSkew(ms).
+   *
+   * Revocation: `device_revoked` (lost or stolen) wipes at once, pushing
+   * nothing more; `device_reassigned` first hands in the unsynced changes
+   * (the server still accepts that device's pushes, nothing else), then
+   * wipes; `device_expired` and an unknown token lock, keeping the data.
    */
   constructor(app) {
     this.app = app;
@@ -30,16 +36,35 @@ export class Syncer {
     this.failures = 0;
     this.timer = null;
     this.nextAt = null;
+    this.listening = false;
+    this.stopped = true;
+    /** Bumped by stop(): a run from before a stop writes nothing after it. */
+    this.gen = 0;
   }
 
   start() {
-    addEventListener('online', () => this.soon(0));
-    addEventListener('offline', () => this.app.onSyncState());
+    if (!this.listening) {
+      this.listening = true;
+      addEventListener('online', () => { if (!this.stopped) this.soon(0); });
+      addEventListener('offline', () => this.app.onSyncState());
+    }
+    this.stopped = false;
+    this.failures = 0;
     this.soon(0);
+  }
+
+  /** Stops syncing (a wipe, a lock-out): no more runs; one in flight saves nothing more. */
+  stop() {
+    this.stopped = true;
+    this.gen += 1;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.nextAt = null;
   }
 
   /** Schedules a run in `ms` (replacing a later one). */
   soon(ms) {
+    if (this.stopped) return;
     const at = Date.now() + ms;
     if (this.timer && this.nextAt !== null && this.nextAt <= at) return;
     clearTimeout(this.timer);
@@ -60,10 +85,17 @@ export class Syncer {
 
   async #run() {
     const a = this.app;
-    if (!a.meta?.token || a.meta.revoked) return;
+    if (this.stopped || !a.meta?.token || !a.key) return;
+    const reassigned = a.meta.revoked?.code === 'device_reassigned';
+    if (a.meta.revoked && !reassigned) return;
+    const gen = this.gen;
     this.state = 'syncing';
     a.onSyncState();
     try {
+      if (reassigned) {
+        await this.#handIn(gen);
+        return;
+      }
       await this.#push();
       await this.#pull();
       await this.#refresh();
@@ -74,22 +106,75 @@ export class Syncer {
       this.state = 'ok';
       this.soon(OK_INTERVAL);
     } catch (e) {
-      if (e.code === 'device_revoked' || e.code === 'device_expired' || e.code === 'unauthorized') {
+      if (gen !== this.gen || !a.meta) return; // stopped meanwhile (wiped, locked out)
+      if (e.code === 'device_revoked') {
+        // Lost or stolen: push nothing more, erase now.
+        this.state = 'revoked';
+        this.stop();
+        await a.onWipe('device_revoked');
+        return;
+      }
+      if (e.code === 'device_reassigned') {
+        a.meta.revoked = { code: e.code, message: e.message, at: Date.now() };
+        await a.saveMeta().catch(() => {});
+        a.onRemoteChange();
+        try {
+          await this.#handIn(gen);
+        } catch (e2) {
+          await this.#failed(e2, gen);
+        }
+        return;
+      }
+      if (e.code === 'device_expired' || e.code === 'unauthorized') {
         this.state = 'revoked';
         clearTimeout(this.timer);
         await a.onRevoked(e);
         return;
       }
-      this.failures += 1;
-      const base = Math.min(MAX_BACKOFF, 5_000 * 2 ** (this.failures - 1));
-      const delay = Math.round(base * (0.75 + Math.random() * 0.5));
-      a.meta.lastError = { code: e.code || 'error', message: e.message, at: Date.now(), retryAt: Date.now() + delay };
-      await a.saveMeta().catch(() => {});
-      this.state = 'error';
-      this.soon(delay);
+      await this.#failed(e, gen);
     } finally {
-      a.onSyncState();
+      if (gen === this.gen) a.onSyncState();
     }
+  }
+
+  /** A failed run: retry later with backoff (jittered). */
+  async #failed(e, gen) {
+    const a = this.app;
+    if (gen !== this.gen || !a.meta) return;
+    this.failures += 1;
+    const base = Math.min(MAX_BACKOFF, 5_000 * 2 ** (this.failures - 1));
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    a.meta.lastError = { code: e.code || 'error', message: e.message, at: Date.now(), retryAt: Date.now() + delay };
+    await a.saveMeta().catch(() => {});
+    this.state = 'error';
+    this.soon(delay);
+  }
+
+  /**
+   * Reassigned: push what the server has not acknowledged (it still takes
+   * this device's pushes), then wipe. Offline or failing, it stays as it is
+   * and tries again later; revoked as lost meanwhile, it wipes at once.
+   */
+  async #handIn(gen) {
+    const a = this.app;
+    const before = Math.max(0, a.store.ownSeq() - a.meta.ackedSeq);
+    try {
+      await this.#push();
+    } catch (e) {
+      if (gen !== this.gen) return;
+      if (e.code === 'device_revoked') {
+        this.stop();
+        await a.onWipe('device_revoked');
+        return;
+      }
+      // Refused for good (a rekey is a pull-side request the server no longer
+      // answers): what remains cannot be handed in.
+      if (e.code !== 'device_reassigned') throw e;
+    }
+    if (gen !== this.gen) return;
+    const left = Math.max(0, a.store.ownSeq() - a.meta.ackedSeq);
+    this.stop();
+    await a.onWipe('device_reassigned', { handedIn: before - left, lost: left });
   }
 
   async #fetch(path, init = {}) {
@@ -185,6 +270,22 @@ export class Syncer {
       await this.app.saveAll();
       if (changed) this.app.onRemoteChange();
       if (!more) break;
+    }
+  }
+
+  /**
+   * Retention: forgets the synced visits whose day plus their operation's
+   * retention period (set by an admin, default 7 days) has passed. The
+   * server keeps them; sync-core decides which (never one with unsynced
+   * changes) and keeps numbering this phone's ops from where it was.
+   */
+  async #forgetExpired() {
+    const a = this.app;
+    const retention = Object.fromEntries((a.meta.operations || []).map((o) => [o.id, o.retention_days ?? 7]));
+    const n = a.store.forgetExpired(Date.now(), JSON.stringify(retention), a.meta.ackedSeq);
+    if (n > 0) {
+      await a.saveAll();
+      a.onRemoteChange();
     }
   }
 

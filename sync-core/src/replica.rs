@@ -11,6 +11,7 @@ use crate::vocab::{LocationKind, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod forget;
 mod rekey;
 
 /// Per replica, the highest sequence number such that every op up to it is held.
@@ -179,10 +180,20 @@ struct Persisted {
     ops: Vec<u8>,
 }
 
+/// Version 3 adds how far this replica has numbered its own ops, which a
+/// replica that forgot visits (retention) cannot rebuild from its log.
+#[derive(Serialize, Deserialize)]
+struct PersistedV3 {
+    id: ReplicaId,
+    clock: Clock,
+    ops: Vec<u8>,
+    own_through: u64,
+}
+
 /// The first bytes of a saved replica (version 2 and later).
 pub const SAVE_MAGIC: &[u8; 4] = b"AIDR";
 /// The version of the save format [`Replica::save`] writes.
-pub const SAVE_VERSION: u8 = 2;
+pub const SAVE_VERSION: u8 = 3;
 
 /// A persisted replica could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -517,10 +528,11 @@ impl Replica {
     /// Serialises the replica (id, clock, log) for storage on the device,
     /// with a checksum that [`Replica::load`] verifies.
     pub fn save(&self) -> Vec<u8> {
-        let p = Persisted {
+        let p = PersistedV3 {
             id: self.id,
             clock: self.clock.clone(),
             ops: crate::wire::encode(self.log.values().flat_map(|m| m.after(0))),
+            own_through: self.next_seq() - 1,
         };
         let mut out = SAVE_MAGIC.to_vec();
         out.push(SAVE_VERSION);
@@ -540,7 +552,7 @@ impl Replica {
                     stored: 0,
                     computed: crate::crc32::crc32(bytes),
                 })?;
-                if version != SAVE_VERSION {
+                if !(2..=SAVE_VERSION).contains(&version) {
                     return Err(LoadError::Version(version));
                 }
                 let Some((body, crc)) = bytes.split_last_chunk::<4>().filter(|(b, _)| b.len() > 4)
@@ -554,14 +566,36 @@ impl Replica {
                 if stored != computed {
                     return Err(LoadError::Corrupt { stored, computed });
                 }
-                &body[SAVE_MAGIC.len() + 1..]
+                (version, &body[SAVE_MAGIC.len() + 1..])
             }
-            None => bytes,
+            None => (1, bytes),
         };
-        let p: Persisted = postcard::from_bytes(payload)?;
+        let (version, payload) = payload;
+        let p = if version >= 3 {
+            postcard::from_bytes::<PersistedV3>(payload)?
+        } else {
+            let p: Persisted = postcard::from_bytes(payload)?;
+            PersistedV3 {
+                id: p.id,
+                clock: p.clock,
+                ops: p.ops,
+                own_through: 0,
+            }
+        };
         let clock = Clock::restore(p.clock.last(), p.clock.max_forward_ms());
-        let mut r = Self::with_clock(p.id, clock);
-        for op in crate::wire::decode(&p.ops)? {
+        let ops = crate::wire::decode(&p.ops)?;
+        // Own ops up to `own_through` all held: an ordinary log. Some missing
+        // (visits forgotten): number on from `own_through` regardless.
+        let own = ops
+            .iter()
+            .filter(|o| o.id.replica == p.id && o.id.seq <= p.own_through)
+            .count() as u64;
+        let mut r = if own == p.own_through {
+            Self::with_clock(p.id, clock)
+        } else {
+            Self::resume(p.id, clock, p.own_through)
+        };
+        for op in ops {
             r.insert(op);
         }
         Ok(r)
