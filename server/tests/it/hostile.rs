@@ -254,3 +254,76 @@ fn one_caller_cannot_hold_more_than_a_few_uploads_and_others_still_push() {
     let (_, ops) = record_visit(&mut w.a2, w.op1);
     w.srv.push_ok(&w.a2, &ops);
 }
+
+/// A login sent from `source` (any 127.0.0.0/8 address: Linux delivers them
+/// all locally), so tests can play many clients at different addresses.
+fn login_from(srv: &Server, source: [u8; 4], username: &str, password: &str) -> Raw {
+    use socket2::{Domain, Socket, Type};
+    let server: std::net::SocketAddr = srv
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    sock.bind(&std::net::SocketAddr::from((source, 0)).into())
+        .expect("bind to a loopback address");
+    sock.connect(&server.into()).expect("connect");
+    let mut s: TcpStream = sock.into();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let body = serde_json::json!({ "username": username, "password": password }).to_string();
+    let mut req = post_head("/api/v1/login", None, body.len()).into_bytes();
+    req.extend_from_slice(body.as_bytes());
+    s.write_all(&req).expect("send");
+    read_answer(&mut s).expect("an answer")
+}
+
+#[test]
+fn wrong_passwords_from_fifty_addresses_never_lock_the_owner_out() {
+    use crate::harness::ADMIN_PASSWORD;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let srv = Arc::new(Server::start_with(|c| c.limits.auth_per_minute = 10));
+    let done = Arc::new(AtomicUsize::new(0));
+    let attackers: Vec<_> = (1..=50u8)
+        .map(|a| {
+            let (srv, done) = (srv.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                // 20 tries from each of 50 addresses: 1,000 in all.
+                for _ in 0..20 {
+                    let source = [127, 0, 1, a];
+                    statuses.push(login_from(&srv, source, "admin", "not the password").status);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                statuses
+            })
+        })
+        .collect();
+    while done.load(Ordering::Relaxed) < 300 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Mid-attack, the owner signs in from an address of their own.
+    let t = Instant::now();
+    let r = login_from(&srv, [127, 0, 2, 1], "admin", ADMIN_PASSWORD);
+    let took = t.elapsed();
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["token"].is_string(), "{}", r.text);
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    let statuses: Vec<u16> = attackers
+        .into_iter()
+        .flat_map(|a| a.join().expect("attacker"))
+        .collect();
+    assert_eq!(statuses.len(), 1_000);
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(wrong + limited, 1_000, "only 401s and 429s: {statuses:?}");
+    // Each address had its 10 tries a minute and no more.
+    assert!(wrong <= 50 * 10, "{wrong} wrong passwords checked");
+    assert!(limited >= 500, "{limited} refused");
+    // And after the attack, the owner still signs in, from yet another address.
+    let r = login_from(&srv, [127, 0, 2, 2], "admin", ADMIN_PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.text);
+    eprintln!(
+        "owner signed in mid-attack in {took:?}; attackers: {wrong} checked, {limited} refused"
+    );
+}
