@@ -146,3 +146,53 @@ proptest! {
         }
     }
 }
+
+fn extreme_u64() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just((1u64 << 53) - 1),
+        Just(1u64 << 53),
+        Just(1u64 << 61),
+        Just(1u64 << 63),
+        Just(u64::MAX),
+        any::<u64>(),
+        0u64..10_000,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// Any clock, counter and sequence numbers (valid or not) cross the wire
+    /// unchanged, and validation accepts exactly the safe range.
+    #[test]
+    fn wire_and_validation_hold_at_any_clock_and_sequence(
+        ops in prop::collection::vec((extreme_u64(), extreme_u64(), any::<u32>(), prop::collection::vec(extreme_u64(), 0..3)), 1..12)
+    ) {
+        let ops: Vec<Op> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, (seq, wall, counter, preds))| Op {
+                id: OpId::new(ReplicaId::from_u128(i as u128 % 3), seq),
+                hlc: Hlc::new(wall, counter),
+                visit: VisitId::from_u128(1),
+                action: Action::Set {
+                    target: Target::Visit(VisitField::Summary),
+                    value: Value::Text("x".into()),
+                    pred: preds.into_iter().map(|s| OpId::new(ReplicaId::from_u128(9), s)).collect(),
+                },
+            })
+            .collect();
+        prop_assert_eq!(wire::decode(&wire::encode(&ops)), Ok(ops.clone()));
+        for op in &ops {
+            let safe = |s: u64| (1..=sync_core::ids::MAX_SEQ).contains(&s);
+            let expected = safe(op.id.seq)
+                && op.hlc.wall_ms <= sync_core::hlc::MAX_WALL_MS
+                && match &op.action {
+                    Action::Set { pred, .. } => pred.iter().all(|p| safe(p.seq)),
+                    _ => true,
+                };
+            prop_assert_eq!(op.validate().is_ok(), expected, "{:?}", op);
+        }
+    }
+}
