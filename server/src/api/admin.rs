@@ -164,9 +164,12 @@ pub async fn update_operation(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(ADMIN)?.actor();
+    let caller = auth.require(ADMIN)?;
+    let actor = caller.actor();
+    let body = read_body(&req, &state, payload, caller).await?;
     let op = OperationId(uuid_path(&path, "operation id")?);
     let b: OperationChange = parse_json(&body)?;
     let days = check_retention(Some(b.retention_days))?;
@@ -439,9 +442,12 @@ pub async fn revoke_device(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(ADMIN)?.actor();
+    let caller = auth.require(ADMIN)?;
+    let actor = caller.actor();
+    let body = read_body(&req, &state, payload, caller).await?;
     let device = DeviceId(uuid_path(&path, "device id")?);
     let b: RevokeBody = if body.is_empty() {
         RevokeBody { mode: None }
@@ -497,9 +503,12 @@ pub async fn recovery_code(
     auth: Auth,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    req: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(ADMIN)?.actor();
+    let caller = auth.require(ADMIN)?;
+    let actor = caller.actor();
+    let body = read_body(&req, &state, payload, caller).await?;
     let device = DeviceId(uuid_path(&path, "device id")?);
     let b: ReasonBody = parse_json(&body)?;
     let reason = super::visits::required_reason(b.reason)?;
