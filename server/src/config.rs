@@ -27,9 +27,10 @@ pub struct Limits {
     /// Connections open at once (all workers together); more wait to be
     /// accepted. Lowered at start to fit the open-files limit.
     pub max_connections: usize,
-    /// Only for tests: the writer's `PRAGMA max_page_count`, to make the
-    /// database "full" without filling a disk.
-    pub test_max_page_count: Option<u64>,
+    /// Only for tests: the writer's `PRAGMA max_page_count` before each write
+    /// (0: leave it), to make the database "full" and give the space back
+    /// without filling a disk. Never set from flags or the environment.
+    pub test_max_page_count: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Default for Limits {

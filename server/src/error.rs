@@ -114,6 +114,19 @@ impl ApiError {
             ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "server_busy", message)
         }
     }
+    /// 507 `storage_full` with a Retry-After: the server cannot write (its
+    /// disk is full); nothing was stored, and the client keeps its data and
+    /// tries again later. Reads and pulls still work.
+    pub fn storage_full() -> Self {
+        Self {
+            retry_after: Some(60),
+            ..Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_full",
+                "the server cannot store anything right now (its disk is full); nothing was lost: keep your changes and try again later",
+            )
+        }
+    }
     /// 405 with an `Allow` header listing `allow` (such as `"GET, POST"`).
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         Self {
@@ -171,6 +184,8 @@ impl From<DbError> for ApiError {
         match e {
             DbError::Conflict(what) => ApiError::conflict(format!("{what} already exists")),
             DbError::NotFound(what) => ApiError::not_found(&what),
+            // Logged (once, for the operator) where the write failed.
+            DbError::StorageFull(_) => ApiError::storage_full(),
             other => ApiError::internal(other),
         }
     }

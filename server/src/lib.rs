@@ -102,6 +102,9 @@ pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), Sta
         source,
     };
     let db = Db::open_with(&config.db_path, &config.audit_key_path()).map_err(wrap)?;
+    if let Some(limit) = &config.limits.test_max_page_count {
+        db.set_test_page_limit(limit.clone());
+    }
     // Hash the admin password (slow on purpose) only when it will be used.
     let needs_admin = !db.read_blocking(db::people::admin_exists).map_err(wrap)?;
     let password_hash = match &config.admin_password {

@@ -12,8 +12,21 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, and takes writes. While writes were
+/// failing (disk full), each call tries a small write to learn whether space
+/// has come back.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.db.writes_failing() {
+        let db = state.db.clone();
+        let probe = web::block(move || db.probe_write()).await;
+        if !matches!(probe, Ok(Ok(()))) {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "the database cannot be written (its disk is full); reads and pulls still work",
+            ));
+        }
+    }
     state
         .db
         .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))

@@ -334,7 +334,8 @@ pub async fn pull(
         })
         .to_string();
         let delivered = !page.ops.is_empty();
-        state
+        let (log_actor, log_detail) = (actor.clone(), detail.clone());
+        let booked = state
             .db
             .write(move |tx| {
                 if touch {
@@ -355,7 +356,20 @@ pub async fn pull(
                 }
                 Ok(())
             })
-            .await?;
+            .await;
+        match booked {
+            Ok(()) => {}
+            // Bookkeeping never fails a read: with the disk full the page is
+            // still served, and what the audit row would say goes to the log.
+            Err(e) if e.is_storage_full() => tracing::warn!(
+                actor = %log_actor,
+                device = %device,
+                detail = %log_detail,
+                audited = false,
+                "sync.pull served without its last-seen time and audit row: the database is full"
+            ),
+            Err(e) => return Err(e.into()),
+        }
     }
     let cursor = page.cursor;
     if wire_format {

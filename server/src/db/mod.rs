@@ -11,8 +11,8 @@ pub mod sync;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Numbered migrations, applied in order at start-up (`PRAGMA user_version`).
 const MIGRATIONS: &[&str] = &[
@@ -48,6 +48,32 @@ pub enum DbError {
     /// database's audit trail was written with.
     #[error("{0}")]
     AuditKey(String),
+    /// A write failed for want of space (`SQLITE_FULL`) or with an I/O error:
+    /// nothing was written; reads still work.
+    #[error("storage full or failing: {0}")]
+    StorageFull(String),
+}
+
+impl DbError {
+    /// `StorageFull` for SQLite's "disk full" and I/O errors, else unchanged.
+    fn classify(self) -> Self {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, m))
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure
+                ) =>
+            {
+                DbError::StorageFull(m.unwrap_or_else(|| f.to_string()))
+            }
+            other => other,
+        }
+    }
+
+    /// True for [`DbError::StorageFull`].
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, DbError::StorageFull(_))
+    }
 }
 
 struct Inner {
@@ -55,6 +81,10 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Set while writes fail with [`DbError::StorageFull`].
+    writes_failing: AtomicBool,
+    /// Tests only: the writer's `PRAGMA max_page_count` (0: leave it).
+    page_limit: OnceLock<Arc<AtomicU64>>,
 }
 
 /// The database: one writer connection, a few readers, WAL mode.
@@ -155,6 +185,8 @@ impl Db {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            writes_failing: AtomicBool::new(false),
+            page_limit: OnceLock::new(),
         })))
     }
 
@@ -164,15 +196,71 @@ impl Db {
     }
 
     /// Runs `f` in an immediate write transaction, committed when `f` returns Ok.
+    /// A full disk (or an I/O error) is [`DbError::StorageFull`]; the first
+    /// such failure is logged for the operator, and so is the recovery.
     pub fn write_blocking<T>(
         &self,
         f: impl FnOnce(&Transaction) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
         let mut conn = lock(&self.0.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        if let Some(limit) = self.0.page_limit.get() {
+            let n = limit.load(Ordering::Acquire);
+            if n > 0 {
+                conn.pragma_update(None, "max_page_count", i64::try_from(n).unwrap_or(i64::MAX))?;
+            }
+        }
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })()
+        .map_err(DbError::classify);
+        if let Err(DbError::StorageFull(cause)) = &result {
+            if !self.0.writes_failing.swap(true, Ordering::AcqRel) {
+                tracing::error!(
+                    database = %self.0.path.display(),
+                    cause = %cause,
+                    "cannot write to the database: its disk is full (or failing). Nothing is lost; \
+                     pushes get 507 storage_full and /readyz says not ready until space is freed \
+                     on the volume holding the database and its -wal file; writes resume by themselves"
+                );
+            }
+        }
+        result
+    }
+
+    /// True while writes fail for want of space: from a failed write until
+    /// [`Db::probe_write`] succeeds (a small write that happens to fit, such
+    /// as a last-seen time, says nothing about the space left).
+    pub fn writes_failing(&self) -> bool {
+        self.0.writes_failing.load(Ordering::Acquire)
+    }
+
+    /// A write of 1 MiB (taken back in the same transaction), to learn
+    /// whether writes work again with some room to spare: used by readiness
+    /// while they were failing.
+    pub fn probe_write(&self) -> Result<(), DbError> {
+        self.write_blocking(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob(1048576)) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [],
+            )?;
+            tx.execute("DELETE FROM meta WHERE key = 'write_probe'", [])?;
+            Ok(())
+        })?;
+        if self.0.writes_failing.swap(false, Ordering::AcqRel) {
+            tracing::warn!(database = %self.0.path.display(), "database writes work again");
+        }
+        Ok(())
+    }
+
+    /// Tests only: the writer's `PRAGMA max_page_count` is set from `limit`
+    /// before every write (when not 0), so a test can make the database
+    /// "full" and give the space back, without filling a disk.
+    pub fn set_test_page_limit(&self, limit: Arc<AtomicU64>) {
+        let _ = self.0.page_limit.set(limit);
     }
 
     /// Runs `f` on a read-only connection.

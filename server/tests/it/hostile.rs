@@ -327,3 +327,93 @@ fn wrong_passwords_from_fifty_addresses_never_lock_the_owner_out() {
         "owner signed in mid-attack in {took:?}; attackers: {wrong} checked, {limited} refused"
     );
 }
+
+fn pull_audits(srv: &Server) -> i64 {
+    let c = rusqlite::Connection::open_with_flags(
+        &srv.db_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open");
+    c.query_row(
+        "SELECT COUNT(*) FROM audit WHERE action = 'sync.pull'",
+        [],
+        |r| r.get(0),
+    )
+    .expect("count")
+}
+
+#[test]
+fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resume() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    // `PRAGMA max_page_count` on the writer stands in for a full disk: SQLite
+    // answers SQLITE_FULL exactly as when the volume has no space left.
+    let pages = Arc::new(AtomicU64::new(0));
+    let hook = pages.clone();
+    let mut w = World::on(Server::start_with(move |c| {
+        c.limits.test_max_page_count = Some(hook)
+    }));
+    let (_, first) = record_visit(&mut w.a, w.op1);
+    w.srv.push_ok(&w.a, &first);
+    let ops_before = w.srv.count("ops");
+
+    // The disk fills: no page may be added any more.
+    pages.store(1, Ordering::Release);
+    let mut refused = Vec::new();
+    for _ in 0..10 {
+        refused.extend(record_visit(&mut w.a, w.op1).1);
+    }
+    let r = w.srv.push(&w.a.token, &refused);
+    r.expect_error(507, "storage_full");
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().is_ok()),
+        "{:?}",
+        r.header("retry-after")
+    );
+    assert_eq!(w.srv.count("ops"), ops_before, "nothing half-written");
+    w.srv.get("/readyz", None).expect_error(503, "not_ready");
+    w.srv.get("/healthz", None).expect(200);
+    // Small writes may still fit in the pages' free space: fill the audit
+    // trail's last page with failed logins (each audited) until one cannot be.
+    let mut full = false;
+    for _ in 0..1_000 {
+        let r = w.srv.post(
+            "/api/v1/login",
+            None,
+            &serde_json::json!({ "username": "admin", "password": "wrong password" }),
+        );
+        if r.status == 507 {
+            r.expect_error(507, "storage_full");
+            full = true;
+            break;
+        }
+        r.expect_error(401, "bad_credentials");
+    }
+    assert!(full, "the audit trail never filled up");
+    // Reads go on: the other officer's phone pulls (a first pull, which would
+    // write its last-seen time and an audit row), the supervisor lists visits.
+    let pulled = w.srv.pull_all(&w.a2.token);
+    assert_eq!(pulled.len(), first.len());
+    assert_eq!(
+        pull_audits(&w.srv),
+        0,
+        "the pull's audit row could not be written, and the pull was served all the same"
+    );
+    w.srv.get("/api/v1/visits", Some(&w.sup1)).expect(200);
+    // Still full: still not ready.
+    w.srv.get("/readyz", None).expect_error(503, "not_ready");
+
+    // Space comes back: ready again, and the refused push goes through whole.
+    pages.store(1 << 30, Ordering::Release);
+    w.srv.get("/readyz", None).expect(200);
+    w.srv.push_ok(&w.a, &refused);
+    w.srv.pull_all(&w.a2.token);
+    assert_eq!(pull_audits(&w.srv), 1, "pulls are audited again");
+    assert_eq!(w.srv.count("ops"), ops_before + refused.len() as i64);
+    let v = w
+        .srv
+        .get("/api/v1/admin/audit/verify", Some(&w.admin))
+        .expect(200);
+    assert_eq!(v.body["result"], "ok", "{}", v.text);
+}
