@@ -43,6 +43,11 @@ fn invalid(e: Invalid) -> ApiError {
         Invalid::ReasonBad => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
         }
+        Invalid::FormatRange { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_range",
+            message,
+        ),
     }
 }
 
@@ -128,6 +133,7 @@ pub async fn export(
     let (from, to) = range(q.from.as_deref(), q.to.as_deref())?;
     let format = q.format.unwrap_or_default();
     let format = Format::parse(&format).ok_or_else(|| invalid(Invalid::Format(format)))?;
+    export::check_format_range(format, from, to).map_err(invalid)?;
     let table = match q.table {
         None => Table::Visits,
         Some(t) => Table::parse(&t).ok_or_else(|| invalid(Invalid::Table(t)))?,

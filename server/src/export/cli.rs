@@ -93,6 +93,7 @@ pub fn parse(
     let format = format.ok_or("--format is required (csv, xlsx, json or html)")?;
     let format =
         Format::parse(&format).ok_or_else(|| super::Invalid::Format(format).to_string())?;
+    super::check_format_range(format, from, to).map_err(|e| e.to_string())?;
     let table = match table {
         None => Table::Visits,
         Some(t) => Table::parse(&t).ok_or_else(|| super::Invalid::Table(t).to_string())?,

@@ -143,6 +143,29 @@ pub enum Invalid {
     /// Reason too long or with control characters.
     #[error("reason must be at most 500 characters, without control characters")]
     ReasonBad,
+    /// Days a format cannot hold (XLSX: 1900-01-01 to 9999-12-31).
+    #[error("{format} holds dates from {first} to {last}; export these days as CSV or JSON")]
+    FormatRange {
+        /// The format.
+        format: &'static str,
+        /// Its first day.
+        first: &'static str,
+        /// Its last day.
+        last: &'static str,
+    },
+}
+
+/// Checks that `format` can hold the days `from` to `to` (an XLSX workbook's
+/// dates start in 1900), before anything is audited or sent.
+pub fn check_format_range(format: Format, from: LocalDate, to: LocalDate) -> Result<(), Invalid> {
+    match format {
+        Format::Xlsx if from.year < 1900 || to.year > 9999 => Err(Invalid::FormatRange {
+            format: "XLSX",
+            first: "1900-01-01",
+            last: "9999-12-31",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Parses `from` and `to` (default: `from`) into a checked range.

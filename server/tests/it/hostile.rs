@@ -417,3 +417,43 @@ fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resum
         .expect(200);
     assert_eq!(v.body["result"], "ok", "{}", v.text);
 }
+
+/// `GET` over a raw socket, so a dropped connection shows as `None`.
+fn raw_get(srv: &Server, path: &str, token: &str) -> Option<Raw> {
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    exchange(srv, req.as_bytes()).0
+}
+
+#[test]
+fn export_dates_an_xlsx_cannot_hold_are_refused_before_the_first_byte() {
+    let w = World::new();
+    let op = w.op1;
+    for (from, to) in [
+        ("1899-12-31", "1899-12-31"),
+        ("0001-01-01", "0001-01-02"),
+        ("1899-12-31", "1900-01-02"),
+    ] {
+        let r = raw_get(
+            &w.srv,
+            &format!("/api/v1/operations/{op}/export?from={from}&to={to}&format=xlsx&reason=check"),
+            &w.admin,
+        )
+        .expect("a status line, not a dropped connection");
+        r.expect_error(422, "unsupported_range");
+    }
+    // Other formats take any date; XLSX takes 1900 onwards.
+    for q in [
+        "from=1899-12-31&format=csv&reason=check",
+        "from=1900-01-01&format=xlsx&reason=check",
+    ] {
+        let r = raw_get(
+            &w.srv,
+            &format!("/api/v1/operations/{op}/export?{q}"),
+            &w.admin,
+        )
+        .expect("an answer");
+        assert_eq!(r.status, 200, "{q}: {}", r.head);
+    }
+}
