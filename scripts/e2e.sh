@@ -2,7 +2,8 @@
 # End-to-end tests of the field app and the admin pages in Debian's Chromium,
 # driven by playwright-core (tests/e2e). Installs what it needs: the chromium
 # Debian package (as root, or with sudo -n), the npm packages pinned in
-# tests/e2e/package-lock.json; builds the server and the wasm client.
+# tests/e2e/package-lock.json; builds the server and the wasm client. Runs the
+# Node unit tests in tests/e2e/unit/ first.
 # Screenshots land in target/e2e-screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,10 @@ command -v node >/dev/null || {
   as_root apt-get install -y -qq --no-install-recommends nodejs npm >&2
 }
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >&2)
+
+# Node unit tests of the field app's modules that need no browser (the
+# vault's key derivation, wrapping and encryption, under Node's WebCrypto).
+node --test tests/e2e/unit/
 
 cargo build -p server --bin aidant --locked
 scripts/wasm-build.sh

@@ -1,15 +1,33 @@
 // The Aidant field app: screens over a sync-core Store compiled to wasm32.
 // Every edit goes to the Store (sync-core decides merges), then the Store's
-// bytes are committed to IndexedDB, and only then does the screen say
-// "Saved". No merge logic lives here.
+// bytes are encrypted and committed to IndexedDB, and only then does the
+// screen say "Saved". No merge logic lives here.
+//
+// The phone is locked with a PIN (vault.js holds the keys, lock.js decides
+// when to lock). States: no lockbox → enrolment; lockbox locked out (too many
+// wrong PINs with unsynced changes) → recovery code; locked → PIN; unlocked →
+// the screens. Locking while the page is open only hides the screens: the data
+// key stays in memory, so the sync timer keeps pushing and pulling (and
+// encrypting what it stores). After a reload nothing is decrypted, and nothing
+// syncs, until the PIN is entered.
 
 import init, { Store, vocabularyJson, indicatorsFor } from './pkg/client_wasm.js';
 import * as db from './db.js';
+import * as vault from './vault.js';
+import { LockWatch } from './lock.js';
 import { Syncer } from './sync.js';
 import { label, indicatorGroup, NATIONALITIES } from './labels.js';
 
 const QUICK_KINDS = ['hotel', 'car_wash', 'nail_bar', 'vehicle_stop'];
 const ICONS = { hotel: '🏨', car_wash: '🚿', nail_bar: '💅', vehicle_stop: '🚗' };
+
+/** A write refused because the phone holds no data key (wiped or locked out). */
+class LockedError extends Error {
+  constructor() {
+    super('this phone is locked');
+    this.code = 'locked';
+  }
+}
 
 const app = {
   store: null,
@@ -22,16 +40,56 @@ const app = {
   open: {},
   pendingRender: false,
   saving: Promise.resolve(),
-  async saveAll() {
-    const replica = this.store.save();
-    const meta = structuredClone(this.meta);
-    this.saving = this.saving.catch(() => {}).then(() => db.write({ replica, meta }));
+  /** The data key (non-extractable), in memory only; null until unlocked. */
+  key: null,
+  /** The clear record: wrapped keys, wrong-PIN counter, lock settings. */
+  lockbox: null,
+  /** False while the lock screen is shown (the key may still be in memory). */
+  unlocked: false,
+  /** An old, unencrypted store found at start (before PINs existed). */
+  legacy: null,
+  /** Why the store was last wiped (shown on the enrolment screen). */
+  notice: null,
+  /** The screen to go back to after unlocking. */
+  lockedRoute: null,
+  /** The unlock screen shows the recovery form. */
+  recovering: false,
+  /** Sign-out confirmations given so far (0, 1, 2). */
+  signOutStep: 0,
+  watch: null,
+  /** The lockbox as it should be stored now (with the current unsynced count). */
+  lockboxNow() {
+    if (this.store && this.meta) this.lockbox.unsynced = unsynced();
+    return structuredClone(this.lockbox);
+  },
+  /** Queues one IndexedDB transaction after the ones before it; resolves when it commits. */
+  async commit(entries) {
+    this.saving = this.saving.catch(() => {}).then(async () => db.write(await entries()));
     await this.saving;
   },
-  async saveMeta() {
+  async saveAll() {
+    if (!this.key || !this.store || !this.meta) throw new LockedError();
+    const { key } = this;
+    // Taken now, encrypted in order: a later edit cannot be overtaken.
+    const replica = this.store.save();
     const meta = structuredClone(this.meta);
-    this.saving = this.saving.catch(() => {}).then(() => db.write({ meta }));
-    await this.saving;
+    const lockbox = this.lockboxNow();
+    await this.commit(async () => ({
+      replica: await vault.encrypt(key, replica, 'replica'),
+      meta: await vault.encryptJson(key, meta, 'meta'),
+      lockbox,
+    }));
+  },
+  async saveMeta() {
+    if (!this.key || !this.meta) throw new LockedError();
+    const { key } = this;
+    const meta = structuredClone(this.meta);
+    const lockbox = this.lockboxNow();
+    await this.commit(async () => ({ meta: await vault.encryptJson(key, meta, 'meta'), lockbox }));
+  },
+  async saveLockbox() {
+    const lockbox = this.lockboxNow();
+    await this.commit(async () => ({ lockbox }));
   },
   onSyncState() { renderStatus(); },
   /** Pulled ops changed what is shown: re-render, but never under the
@@ -44,10 +102,15 @@ const app = {
       render();
     }
   },
+  /** The server refused this phone for good (expired, unknown token): lock, keep the data. */
   async onRevoked(e) {
     this.meta.revoked = { code: e.code, message: e.message, at: Date.now() };
     await this.saveMeta();
     render();
+  },
+  /** Revoked as lost or stolen, or reassigned and handed in: erase everything. */
+  async onWipe(code, detail) {
+    await wipe(code, detail);
   },
   onSkew(ms) { this.skewMs = Math.max(this.skewMs, ms); renderStatus(); },
 };
@@ -245,7 +308,17 @@ function unsynced() {
 
 function renderStatus() {
   const bar = $('#status');
-  if (!bar || !app.meta) return;
+  if (!bar) return;
+  if (!app.meta || !app.unlocked) {
+    // Locked, or nothing enrolled: no name, no counts, no errors on show.
+    bar.replaceChildren(h('div', { class: 'brand' }, 'Aidant', app.lockbox ? h('small', null, '🔒 Locked') : null));
+    $('#substatus').replaceChildren();
+    if (app.meta) {
+      document.body.dataset.lastSync = String(app.meta.lastSyncAt || 0);
+      document.body.dataset.unsynced = String(unsynced());
+    }
+    return;
+  }
   const n = unsynced();
   const online = navigator.onLine;
   const s = app.syncer?.state;
@@ -281,7 +354,11 @@ function render() {
   const main = $('#app');
   const y = scrollY;
   let screen;
-  if (!app.meta?.token) screen = enrolScreen();
+  if (app.legacy) screen = setPinScreen();
+  else if (!app.lockbox) screen = enrolScreen();
+  else if (app.lockbox.lockedOut || (!app.unlocked && app.recovering)) screen = recoveryScreen();
+  else if (!app.unlocked) screen = unlockScreen();
+  else if (!app.meta?.token) screen = enrolScreen();
   else if (app.meta.revoked) screen = revokedScreen();
   else {
     const route = location.hash.replace(/^#\/?/, '').split('/');
@@ -296,14 +373,65 @@ function render() {
   main.dataset.route = location.hash;
 }
 
+/** Why the store was wiped, for the enrolment screen (nothing identifying is kept). */
+function noticeCard() {
+  const n = app.notice;
+  if (!n) return null;
+  const text = {
+    device_revoked: 'Your admin revoked this phone as lost or stolen. Everything it held has been erased from it.',
+    device_reassigned: `Your admin reassigned this phone. ${n.handedIn ? `It handed in its last ${n.handedIn} change(s), then` : 'Everything had reached the server; it then'} erased everything it held.${n.lost ? ` ${n.lost} change(s) could not be handed in and were erased.` : ''}`,
+    wrong_pins: 'Too many wrong PINs. Everything on this phone had reached the server, so its copy was erased.',
+    signed_out: n.discarded ? `Signed out. This phone's copy was erased, with ${n.discarded} change(s) that had not reached the server.` : "Signed out. This phone's copy was erased; everything had reached the server.",
+  }[n.code] || 'This phone\'s copy was erased.';
+  return h('div', { class: 'card alert', role: 'alert', 'data-test': 'wiped', 'data-code': n.code },
+    h('strong', null, '🔒 This phone was wiped'), h('p', null, text),
+    h('p', { class: 'hint' }, `${new Date(n.at).toLocaleString('en-GB')}. To use it again, enrol with a new code from your admin.`));
+}
+
+/** Two PIN inputs (digits shown as dots, never offered to a password manager). */
+function pinInputs(first = 'Choose a PIN (6 digits or more)', second = 'Type the PIN again') {
+  return [
+    h('div', { class: 'field' }, h('label', { for: 'pin' }, first), pinInput('pin')),
+    h('div', { class: 'field' }, h('label', { for: 'pin2' }, second), pinInput('pin2')),
+    h('p', { class: 'hint' }, 'Not your birthday, not 123456 or 111111. The PIN unlocks this phone\'s copy of your visits; nobody, not even your admin, can read it back.'),
+  ];
+}
+
+// A text input drawn with dots where the browser can (Chromium, Safari), so
+// that no password manager offers to save the PIN; a password input elsewhere.
+const DOTS = typeof CSS !== 'undefined' && CSS.supports && CSS.supports('-webkit-text-security', 'disc');
+function pinInput(id) {
+  return h('input', {
+    id, name: id, type: DOTS ? 'text' : 'password', class: 'pin', inputmode: 'numeric', pattern: '[0-9]*',
+    autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', maxlength: vault.MAX_PIN_LENGTH, required: true,
+  });
+}
+
+/** The chosen PIN, or null after saying what is wrong with it. */
+function chosenPin(form, err) {
+  const pin = form.pin.value.trim();
+  const problem = vault.pinProblem(pin);
+  if (problem) { err.textContent = problem; form.pin.focus(); return null; }
+  if (form.pin2.value.trim() !== pin) { err.textContent = 'The two PINs differ. Type the same PIN twice.'; form.pin2.focus(); return null; }
+  return pin;
+}
+
 function enrolScreen() {
   const code = new URLSearchParams(location.hash.slice(1)).get('enrol') || '';
   const form = h('form', {
     class: 'card', id: 'enrol',
     onsubmit: async (e) => {
       e.preventDefault();
-      const f = new FormData(e.target);
-      await enrol(String(f.get('server')).trim().replace(/\/$/, ''), String(f.get('code')).trim(), String(f.get('label')).trim());
+      const f = e.target;
+      const pin = chosenPin(f, $('#enrol-error'));
+      if (!pin) return;
+      const button = f.querySelector('button[type=submit]');
+      button.disabled = true;
+      try {
+        await enrol(String(f.server.value).trim().replace(/\/$/, ''), String(f.code.value).trim(), String(f.label.value).trim(), pin);
+      } finally {
+        button.disabled = false;
+      }
     },
   },
   h('h1', null, 'Enrol this phone'),
@@ -314,10 +442,11 @@ function enrolScreen() {
     h('input', { id: 'code', name: 'code', value: code, required: true, autocapitalize: 'characters', autocomplete: 'one-time-code', placeholder: 'XXXX-XXXX-XXXX' })),
   h('div', { class: 'field' }, h('label', { for: 'label' }, 'Name for this phone'),
     h('input', { id: 'label', name: 'label', value: 'Phone', maxlength: 100 })),
+  pinInputs(),
   h('button', { type: 'submit', class: 'primary big' }, 'Enrol'),
   'BarcodeDetector' in window ? h('button', { type: 'button', class: 'big', onclick: scanQr }, 'Scan QR code') : h('p', { class: 'hint' }, 'To scan the QR code, point the phone camera at it: it opens this page with the code filled in.'),
   h('p', { class: 'error', id: 'enrol-error', role: 'alert' }));
-  return h('section', null, form);
+  return h('section', null, noticeCard(), form);
 }
 
 async function scanQr() {
@@ -346,7 +475,7 @@ async function scanQr() {
   }
 }
 
-async function enrol(server, code, deviceLabel) {
+async function enrol(server, code, deviceLabel, pin) {
   const err = $('#enrol-error');
   err.textContent = '';
   let origin;
@@ -372,6 +501,10 @@ async function enrol(server, code, deviceLabel) {
     err.textContent = body.message || `The server answered ${r.status}.`;
     return;
   }
+  // A new data key, wrapped under the PIN and under the recovery code the
+  // server gave; the phone keeps neither the PIN nor the recovery code.
+  const { key, lockbox } = await vault.createVault(pin, body.recovery_secret || null);
+  delete body.recovery_secret;
   // The device id is this phone's sync-core replica id: every op it writes
   // names the enrolled device.
   app.store = new Store(body.device_id);
@@ -381,8 +514,14 @@ async function enrol(server, code, deviceLabel) {
     operationId: null, ackedSeq: 0, cursor: 0, lastSyncAt: null, lastError: null, rejected: [], revoked: null,
     enrolledAt: Date.now(),
   };
+  app.key = key;
+  app.lockbox = lockbox;
+  app.unlocked = true;
+  app.notice = null;
+  await app.commit(async () => ({ notice: null }));
   await app.saveAll();
   history.replaceState(null, '', '#/');
+  app.watch.arm();
   await requestPersistence();
   render();
   app.syncer.start();
@@ -390,14 +529,271 @@ async function enrol(server, code, deviceLabel) {
 
 function revokedScreen() {
   const n = unsynced();
-  return h('section', { class: 'card locked', 'data-test': 'revoked' },
+  const { code } = app.meta.revoked;
+  if (code === 'device_reassigned') {
+    // Handing in before the wipe (sync.js): only while changes remain.
+    return h('section', { class: 'card locked', 'data-test': 'revoked', 'data-code': code },
+      h('h1', null, '🔒 This phone was reassigned'),
+      h('p', null, `Your admin reassigned this phone. It is handing in its last ${n} change(s), then it erases everything it holds.`),
+      h('p', { class: 'warn' }, navigator.onLine ? 'Sending…' : 'No signal: it sends them when the signal returns. Keep the app open.'),
+      h('button', { type: 'button', class: 'primary big', onclick: () => app.syncer.run() }, 'Send now'));
+  }
+  return h('section', { class: 'card locked', 'data-test': 'revoked', 'data-code': code },
     h('h1', null, '🔒 This phone is locked'),
     h('p', null, {
       device_revoked: 'Your admin has revoked this phone. It can no longer record or sync visits.',
       device_expired: 'This phone has not synced for too long, so its sign-in has expired. Ask your admin for a new enrolment code.',
-    }[app.meta.revoked.code] || 'The server no longer accepts this phone. It can no longer record or sync visits.'),
+    }[code] || 'The server no longer accepts this phone. It can no longer record or sync visits.'),
     h('p', null, `Server said: ${app.meta.revoked.message}`),
     n ? h('p', { class: 'warn' }, `${n} change(s) recorded here never reached the server. They are kept on this phone; tell your supervisor.`) : h('p', null, 'Every change recorded here had reached the server.'));
+}
+
+// ------------------------------------------------------------ lock screens
+
+/** The only screen a locked phone shows: no names, no visits, no counts. */
+function unlockScreen() {
+  const left = app.lockbox.maxFailures - app.lockbox.failures;
+  const err = h('p', { class: 'error', id: 'unlock-error', role: 'alert' },
+    app.lockbox.failures ? `Wrong PIN. ${left} ${left === 1 ? 'try' : 'tries'} left before this phone is wiped (or, if it holds unsynced changes, locked until your admin gives you its recovery code).` : '');
+  const form = h('form', {
+    class: 'card', id: 'unlock',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const pin = e.target.pin.value.trim();
+      if (!pin) return;
+      performance.mark('aidant-unlock-start');
+      const button = e.target.querySelector('button[type=submit]');
+      button.disabled = true;
+      err.textContent = 'Checking…';
+      try {
+        await unlock(pin);
+      } catch (x) {
+        err.textContent = `Cannot unlock: ${x.message}`;
+      } finally {
+        button.disabled = false;
+      }
+    },
+  },
+  h('h1', null, '🔒 Aidant is locked'),
+  h('div', { class: 'field' }, h('label', { for: 'pin' }, 'PIN'), pinInput('pin')),
+  h('button', { type: 'submit', class: 'primary big' }, 'Unlock'),
+  err,
+  h('button', { type: 'button', class: 'link', 'data-test': 'forgot-pin', onclick: () => { app.recovering = true; render(); } }, 'Forgot the PIN? Use a recovery code'));
+  setTimeout(() => form.pin?.focus(), 0);
+  return h('section', { 'data-test': 'locked' }, form);
+}
+
+/**
+ * Locked out after too many wrong PINs (with unsynced changes), or a
+ * forgotten PIN: the device's recovery code from the admin, and a new PIN.
+ */
+function recoveryScreen() {
+  const lb = app.lockbox;
+  const err = h('p', { class: 'error', id: 'recovery-error', role: 'alert' });
+  const intro = lb.lockedOut
+    ? [h('h1', null, '🔒 Locked: too many wrong PINs'),
+      h('p', null, `This phone holds ${lb.unsynced} change(s) that have not reached the server, so it was not wiped. They stay encrypted until you type this phone's recovery code.`),
+      h('p', null, 'Ask your admin for the recovery code of this phone (admin pages › Users and devices › Recovery code), then choose a new PIN.')]
+    : [h('h1', null, 'Forgot the PIN?'),
+      h('p', null, "Ask your admin for this phone's recovery code (admin pages › Users and devices › Recovery code), then choose a new PIN.")];
+  if (!lb.recovery) {
+    return h('section', { 'data-test': 'locked-out', class: 'card locked' }, intro[0],
+      h('p', null, 'This phone was set up before recovery codes existed, so it cannot be unlocked without its PIN. Its data stays encrypted; tell your admin.'),
+      lb.lockedOut ? null : h('button', { type: 'button', class: 'link', onclick: () => { app.recovering = false; render(); } }, 'Back to the PIN'));
+  }
+  const form = h('form', {
+    class: 'card', id: 'recover',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const f = e.target;
+      err.textContent = '';
+      const pin = chosenPin(f, err);
+      if (!pin) return;
+      const button = f.querySelector('button[type=submit]');
+      button.disabled = true;
+      err.textContent = 'Checking…';
+      try {
+        await recover(f.recovery.value, pin);
+      } catch (x) {
+        err.textContent = x.code === 'wrong_secret' ? 'That recovery code is not this phone\'s. Check it with your admin.' : x.message;
+      } finally {
+        button.disabled = false;
+      }
+    },
+  },
+  ...intro,
+  h('div', { class: 'field' }, h('label', { for: 'recovery' }, 'Recovery code'),
+    h('input', { id: 'recovery', name: 'recovery', required: true, autocapitalize: 'characters', autocomplete: 'off', spellcheck: 'false', placeholder: 'XXXX-XXXX-XXXX-XXXX-XXXX' })),
+  pinInputs('New PIN (6 digits or more)', 'Type the new PIN again'),
+  h('button', { type: 'submit', class: 'primary big' }, 'Unlock and set the new PIN'),
+  err,
+  lb.lockedOut ? null : h('button', { type: 'button', class: 'link', onclick: () => { app.recovering = false; render(); } }, 'Back to the PIN'));
+  return h('section', { 'data-test': lb.lockedOut ? 'locked-out' : 'recovery' }, form);
+}
+
+/** A store from before PINs existed: set one, then it is encrypted. */
+function setPinScreen() {
+  const err = h('p', { class: 'error', role: 'alert' });
+  return h('section', { 'data-test': 'set-pin' }, h('form', {
+    class: 'card', id: 'set-pin',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const pin = chosenPin(e.target, err);
+      if (pin) await encryptLegacy(pin);
+    },
+  },
+  h('h1', null, 'Protect this phone with a PIN'),
+  h('p', null, 'From now on Aidant keeps this phone\'s visits encrypted and asks for a PIN when it opens, after 5 minutes without use and soon after it goes to the background.'),
+  pinInputs(),
+  h('button', { type: 'submit', class: 'primary big' }, 'Set the PIN'), err));
+}
+
+/** Decrypts the stored meta and replica with `key` and starts the app on them. */
+async function openStore(key) {
+  const saved = await db.read('replica', 'meta');
+  const meta = await vault.decryptJson(key, saved.meta, 'meta');
+  let store = null;
+  if (saved.replica) {
+    try {
+      store = Store.load(await vault.decrypt(key, saved.replica, 'replica'));
+    } catch (e) {
+      // Never overwrite what cannot be read: keep it aside (still encrypted) for recovery.
+      await app.commit(async () => ({ [`unreadable-${Date.now()}`]: saved.replica }));
+      toast(`Stored visits could not be read (${e.message}); they were kept aside.`, 'error');
+    }
+  }
+  app.key = key;
+  app.meta = meta;
+  app.store = store || new Store(meta.replicaId || meta.deviceId);
+  if (meta.token) {
+    requestPersistence().then(() => { if (!location.hash.replace(/^#\/?/, '')) render(); });
+    app.syncer.start();
+  }
+}
+
+async function unlock(pin) {
+  const lb = app.lockbox;
+  // Counted before the check and written first: reloading the page in the
+  // middle of a check cannot spare a wrong guess.
+  lb.failures += 1;
+  await app.saveLockbox();
+  let key;
+  try {
+    key = await vault.unlockWithPin(lb, pin);
+  } catch (e) {
+    if (e.code !== 'wrong_secret') throw e;
+    if (lb.failures >= lb.maxFailures) await tooManyWrongPins();
+    else render();
+    return;
+  }
+  lb.failures = 0;
+  await app.saveLockbox();
+  // After a reload the store is still encrypted on disk; when the page
+  // stayed open it is in memory already (and kept syncing).
+  if (!app.key) await openStore(key);
+  unlocked();
+}
+
+function unlocked() {
+  app.unlocked = true;
+  app.recovering = false;
+  app.watch.arm();
+  if (app.lockedRoute && app.lockedRoute !== location.hash) {
+    history.replaceState(null, '', app.lockedRoute || '#/');
+  }
+  app.lockedRoute = null;
+  render();
+  performance.mark('aidant-unlocked');
+}
+
+/** The wrong-PIN limit: wipe when everything reached the server, else lock out until a recovery code. */
+async function tooManyWrongPins() {
+  const pending = app.store && app.meta ? unsynced() : app.lockbox.unsynced;
+  if (pending === 0) {
+    await wipe('wrong_pins');
+    return;
+  }
+  app.lockbox.lockedOut = true;
+  await app.saveLockbox();
+  // Forget the key and everything decrypted: only the recovery code opens it now.
+  await forget();
+  render();
+}
+
+async function recover(code, pin) {
+  const { key, pin: wrap } = await vault.recoverWithCode(app.lockbox, code, pin);
+  Object.assign(app.lockbox, { pin: wrap, failures: 0, lockedOut: false });
+  await app.saveLockbox();
+  if (!app.key) await openStore(key);
+  toast('Unlocked. Your new PIN is set.');
+  unlocked();
+}
+
+async function encryptLegacy(pin) {
+  const { key, lockbox } = await vault.createVault(pin, null);
+  const { meta, replica } = app.legacy;
+  app.legacy = null;
+  app.lockbox = lockbox;
+  app.key = key;
+  app.meta = meta;
+  try {
+    app.store = replica ? Store.load(replica) : new Store(meta.replicaId || meta.deviceId);
+  } catch (e) {
+    await app.commit(async () => ({ [`unreadable-${Date.now()}`]: await vault.encrypt(key, replica, 'replica') }));
+    toast(`Stored visits could not be read (${e.message}); they were kept aside.`, 'error');
+    app.store = new Store(meta.replicaId || meta.deviceId);
+  }
+  await app.saveAll(); // overwrites the clear records with encrypted ones
+  if (meta.token) app.syncer.start();
+  unlocked();
+}
+
+/** Shows the lock screen. The key stays in memory, so syncing goes on. */
+function lock() {
+  if (!app.lockbox || !app.unlocked) return;
+  // A field being typed in is saved (its change event) before the screen goes.
+  const a = document.activeElement;
+  if (a && a !== document.body && a.blur) a.blur();
+  app.unlocked = false;
+  app.signOutStep = 0;
+  app.watch.disarm();
+  // Nothing on screen or in the address bar names a visit while locked.
+  app.lockedRoute = location.hash || '#/';
+  history.replaceState(null, '', '#/');
+  $('#toasts').replaceChildren();
+  render();
+}
+
+/** Drops the key and everything decrypted from memory; stops syncing. */
+async function forget() {
+  app.syncer.stop();
+  app.key = null;
+  app.unlocked = false;
+  app.watch.disarm();
+  await app.saving.catch(() => {});
+  const { store } = app;
+  app.store = null;
+  app.meta = null;
+  // A sync in flight may still hold the store: free it once that has ended.
+  if (store) Promise.resolve(app.syncer.running).catch(() => {}).finally(() => store.free());
+}
+
+/**
+ * Erases the phone's store (IndexedDB deleted) and goes back to enrolment.
+ * `code` says why (device_revoked, device_reassigned, wrong_pins,
+ * signed_out); the notice kept in clear says only that.
+ */
+async function wipe(code, detail = {}) {
+  await forget();
+  app.lockbox = null;
+  app.recovering = false;
+  app.lockedRoute = null;
+  await db.wipe();
+  app.notice = { code, at: Date.now(), ...detail };
+  await app.commit(async () => ({ notice: app.notice }));
+  history.replaceState(null, '', '#/');
+  $('#toasts').replaceChildren();
+  render();
 }
 
 function visitTitle(v) {
@@ -699,7 +1095,69 @@ function settingsScreen() {
       h('tr', null, h('th', null, 'Last sync'), h('td', null, m.lastSyncAt ? new Date(m.lastSyncAt).toLocaleString('en-GB') : 'never')),
       h('tr', null, h('th', null, 'Storage'), h('td', { 'data-test': 'persisted' }, persistText())),
       h('tr', null, h('th', null, 'App build'), h('td', null, self.AIDANT_BUILD || 'development'))),
-    h('button', { type: 'button', class: 'primary big', onclick: () => app.syncer.run() }, 'Sync now'));
+    h('button', { type: 'button', class: 'primary big', onclick: () => app.syncer.run() }, 'Sync now'),
+    lockSettings(),
+    signOutCard());
+}
+
+const fmtDelay = (ms) => (ms <= 0 ? 'At once' : ms < 60_000 ? `${ms / 1000} s` : `${ms / 60_000} min`);
+
+/** A select over a lockbox setting; a value set elsewhere is shown too. */
+function lockSetting(name, text, values, fmt) {
+  const cur = app.lockbox[name];
+  const all = values.includes(cur) ? values : [...values, cur].sort((a, b) => a - b);
+  return h('div', { class: 'field' }, h('label', { for: `lock-${name}` }, text),
+    h('select', {
+      id: `lock-${name}`, name,
+      onchange: async (e) => {
+        app.lockbox[name] = Number(e.target.value);
+        await app.saveLockbox();
+        toast('Saved on this phone');
+      },
+    }, all.map((v) => h('option', { value: String(v), selected: v === cur ? 'selected' : undefined }, fmt(v)))));
+}
+
+function lockSettings() {
+  return h('div', { class: 'card', 'data-test': 'lock-settings' },
+    h('h2', null, 'Lock'),
+    lockSetting('idleMs', 'Lock when not used for', [60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000], fmtDelay),
+    lockSetting('backgroundMs', 'Lock after going to the background', [0, 10_000, 30_000, 60_000, 300_000], fmtDelay),
+    lockSetting('maxFailures', 'Wrong PINs before the phone is wiped', [5, 10, 15, 20], (n) => `${n}`),
+    h('p', { class: 'hint' }, 'After that many wrong PINs this phone erases its copy, or, if it holds changes that have not reached the server, stays locked until your admin gives you its recovery code.'),
+    h('button', { type: 'button', class: 'big', 'data-test': 'lock-now', onclick: lock }, '🔒 Lock now'));
+}
+
+/**
+ * Sign out of a shared phone: erases this phone's copy. With unsynced
+ * changes it asks twice, naming how many would be lost; anything but two
+ * yeses keeps them.
+ */
+function signOutCard() {
+  const n = unsynced();
+  const step = app.signOutStep;
+  const go = (k) => () => { app.signOutStep = k; render(); };
+  const refuse = () => {
+    app.signOutStep = 0;
+    render();
+    toast(n ? `Not signed out: the ${n} unsynced change(s) stay on this phone.` : 'Not signed out.');
+  };
+  const cancel = h('button', { type: 'button', class: 'big', 'data-test': 'sign-out-cancel', onclick: refuse }, n ? `Keep the ${n} change(s)` : 'Cancel');
+  let body;
+  if (step === 0) {
+    body = h('button', { type: 'button', class: 'danger big', 'data-test': 'sign-out', onclick: go(1) }, 'Sign out of this phone…');
+  } else if (n === 0) {
+    body = [h('p', null, "Sign out and erase this phone's copy? Everything on it has reached the server."),
+      h('button', { type: 'button', class: 'danger big', 'data-test': 'sign-out-confirm', onclick: () => wipe('signed_out') }, 'Sign out and erase'), cancel];
+  } else if (step === 1) {
+    body = [h('p', { class: 'warn', 'data-test': 'sign-out-warning' }, `${n} change(s) recorded on this phone have not reached the server. Signing out erases them for good. Sync first if you can.`),
+      h('button', { type: 'button', class: 'primary big', onclick: () => app.syncer.run() }, 'Sync now'),
+      h('button', { type: 'button', class: 'danger big', 'data-test': 'sign-out-confirm', onclick: go(2) }, `Erase ${n} unsynced change(s)…`), cancel];
+  } else {
+    body = [h('p', { class: 'warn', 'data-test': 'sign-out-warning' }, `Second confirmation: erase ${n} change(s) that never reached the server? Nobody can get them back.`),
+      h('button', { type: 'button', class: 'danger big', 'data-test': 'sign-out-confirm', onclick: () => wipe('signed_out', { discarded: n }) }, `Yes, erase ${n} change(s) and sign out`), cancel];
+  }
+  return h('div', { class: 'card', 'data-test': 'sign-out-card' }, h('h2', null, 'Shared phone'),
+    h('p', { class: 'hint' }, 'Signing out erases this phone\'s copy of the visits; the next officer enrols it with their own code.'), body);
 }
 
 function persistText() {
@@ -744,28 +1202,39 @@ async function boot() {
   await ownTheStore();
   await init({ module_or_path: new URL('./pkg/client_wasm_bg.wasm', import.meta.url) });
   app.vocab = JSON.parse(vocabularyJson());
-  const saved = await db.read('replica', 'meta');
-  app.meta = saved.meta || null;
-  if (saved.replica && app.meta) {
-    try {
-      app.store = Store.load(saved.replica);
-    } catch (e) {
-      // Never overwrite what cannot be read: keep it aside for recovery.
-      await db.write({ [`unreadable-${Date.now()}`]: saved.replica });
-      toast(`Stored visits could not be read (${e.message}); they were kept aside.`, 'error');
-    }
+  // Only the clear records: the rest waits for the PIN.
+  const saved = await db.read('lockbox', 'meta', 'notice');
+  app.lockbox = saved.lockbox || null;
+  app.notice = saved.notice || null;
+  if (!app.lockbox && saved.meta && !vault.isSealed(saved.meta)) {
+    // Enrolled before PINs existed: kept in clear until a PIN is set.
+    app.legacy = { meta: saved.meta, replica: (await db.read('replica')).replica || null };
   }
-  if (app.meta && !app.store) app.store = new Store(app.meta.deviceId);
   app.syncer = new Syncer(app);
-  addEventListener('hashchange', render);
+  app.watch = new LockWatch({
+    settings: () => (app.lockbox && app.unlocked ? app.lockbox : null),
+    onLock: lock,
+  });
+  app.watch.start();
+  addEventListener('hashchange', () => {
+    app.signOutStep = 0;
+    // Locked: a link followed is remembered for after the PIN, not shown.
+    if (app.lockbox && !app.unlocked && location.hash.replace(/^#\/?/, '')) {
+      app.lockedRoute = location.hash;
+      history.replaceState(null, '', '#/');
+    }
+    render();
+  });
   document.addEventListener('focusout', () => {
     if (app.pendingRender) setTimeout(() => { if (app.pendingRender) { app.pendingRender = false; render(); } }, 0);
   });
-  addEventListener('online', renderStatus);
-  addEventListener('offline', renderStatus);
-  if (app.meta?.token) {
-    requestPersistence().then(() => { if (!location.hash.replace(/^#\/?/, '')) render(); });
-    app.syncer.start();
+  addEventListener('online', () => app.onRemoteChange());
+  addEventListener('offline', () => app.onRemoteChange());
+  // Opening the app always starts locked: a visit's address in the URL is
+  // remembered for after the PIN, not shown before it.
+  if (app.lockbox && location.hash.replace(/^#\/?/, '')) {
+    app.lockedRoute = location.hash;
+    history.replaceState(null, '', '#/');
   }
   render();
   document.body.dataset.ready = 'true';

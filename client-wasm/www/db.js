@@ -1,7 +1,11 @@
 // The phone's durable store: one IndexedDB database, one key-value object
-// store. `replica` holds sync-core's saved bytes; `meta` the device's
-// enrolment and sync state. Writes resolve only once the transaction has
-// committed (durability "strict"), so "saved" on screen means on disk.
+// store. `replica` holds sync-core's saved bytes and `meta` the device's
+// enrolment and sync state, both encrypted under the data key (vault.js);
+// `lockbox` is the one record in clear (the wrapped data key, the wrong-PIN
+// counter, the lock settings and the number of unsynced changes); `notice`,
+// also in clear, says why the store was last wiped. Writes resolve only once
+// the transaction has committed (durability "strict"), so "saved" on screen
+// means on disk.
 
 const NAME = 'aidant';
 let dbp;
@@ -10,7 +14,11 @@ function open() {
   dbp ??= new Promise((resolve, reject) => {
     const req = indexedDB.open(NAME, 1);
     req.onupgradeneeded = () => req.result.createObjectStore('kv');
-    req.onsuccess = () => resolve(req.result);
+    req.onsuccess = () => {
+      // Another page asking to delete the database (a wipe) closes this one.
+      req.result.onversionchange = () => { req.result.close(); dbp = null; };
+      resolve(req.result);
+    };
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error('storage is blocked by another tab of this app'));
   });
@@ -41,5 +49,24 @@ export async function write(entries) {
     tx.oncomplete = () => resolve();
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error || new Error('storage write aborted'));
+  });
+}
+
+/**
+ * Deletes the whole database (a wipe): closes this page's connection first,
+ * resolves once the browser has deleted it. The next read or write starts an
+ * empty one.
+ */
+export async function wipe() {
+  if (dbp) {
+    const db = await dbp.catch(() => null);
+    db?.close();
+    dbp = null;
+  }
+  await new Promise((resolve, reject) => {
+    const req = indexedDB.deleteDatabase(NAME);
+    req.onsuccess = () => resolve();
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => { /* waits for other connections to close (they do on versionchange) */ };
   });
 }

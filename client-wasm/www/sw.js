@@ -2,14 +2,15 @@
 // opens with no network. Versioned by the build id (pkg/build.js, written by
 // scripts/wasm-build.sh from a digest of every shell file): a new build is a
 // new cache; the old cache is deleted only after the new one is complete.
-// Visits live in IndexedDB, which this worker never touches, so an update of
-// the app cannot drop unsynced data. API calls (/api/) and the admin pages
-// are never cached or intercepted.
+// Visits live in IndexedDB (encrypted), which this worker never touches, so
+// an update of the app cannot drop unsynced data. API calls (/api/) and the
+// admin pages are never cached or intercepted: nothing in this cache names a
+// person, a visit or an officer (the shell is the same for every phone).
 
 importScripts('/pkg/build.js');
 const CACHE = `aidant-shell-${self.AIDANT_BUILD || 'dev'}`;
 const SHELL = [
-  '/', '/index.html', '/app.css', '/app.js', '/db.js', '/sync.js', '/labels.js',
+  '/', '/index.html', '/app.css', '/app.js', '/db.js', '/sync.js', '/labels.js', '/vault.js', '/lock.js',
   '/manifest.webmanifest', '/icon.svg', '/pkg/build.js',
   // The wasm module, its JS glue and the glue's snippets (listed by the build).
   ...(self.AIDANT_PKG || ['/pkg/client_wasm.js', '/pkg/client_wasm_bg.wasm']),

@@ -89,11 +89,14 @@ export class Syncer {
     const reassigned = a.meta.revoked?.code === 'device_reassigned';
     if (a.meta.revoked && !reassigned) return;
     const gen = this.gen;
+    // Unsynced when this run began: what a reassigned phone hands in is
+    // counted from here (the push below may already carry it).
+    const pending = Math.max(0, a.store.ownSeq() - a.meta.ackedSeq);
     this.state = 'syncing';
     a.onSyncState();
     try {
       if (reassigned) {
-        await this.#handIn(gen);
+        await this.#handIn(gen, pending);
         return;
       }
       await this.#push();
@@ -119,7 +122,7 @@ export class Syncer {
         await a.saveMeta().catch(() => {});
         a.onRemoteChange();
         try {
-          await this.#handIn(gen);
+          await this.#handIn(gen, pending);
         } catch (e2) {
           await this.#failed(e2, gen);
         }
@@ -155,9 +158,8 @@ export class Syncer {
    * this device's pushes), then wipe. Offline or failing, it stays as it is
    * and tries again later; revoked as lost meanwhile, it wipes at once.
    */
-  async #handIn(gen) {
+  async #handIn(gen, before) {
     const a = this.app;
-    const before = Math.max(0, a.store.ownSeq() - a.meta.ackedSeq);
     try {
       await this.#push();
     } catch (e) {

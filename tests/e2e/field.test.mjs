@@ -1,12 +1,14 @@
-// The field app in Chromium at phone size: enrol, record offline, reload
-// offline, sync; two officers edit one visit offline and converge with the
-// conflict shown; a revoked phone locks.
+// The field app in Chromium at phone size: enrol (setting a PIN), record
+// offline, reload offline (and unlock), sync; two officers edit one visit
+// offline and converge with the conflict shown; a phone revoked as lost wipes
+// itself. The lock, the encryption at rest, wrong PINs, revocation choices and
+// sign-out are in phone.test.mjs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, seedOfficer, launchBrowser, shot } from './harness.mjs';
+import { fieldKit, text, readStore, restoreStore } from './field-kit.mjs';
 
-const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
 let srv;
 let browser;
 
@@ -19,97 +21,7 @@ after(async () => {
   await srv?.stop();
 });
 
-async function phone(extra = {}) {
-  const context = await browser.newContext({
-    ...PHONE,
-    geolocation: { latitude: 51.7456, longitude: -1.2345, accuracy: 12 },
-    permissions: ['geolocation'],
-    ...extra,
-  });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error(`console ${m.type()}: ${m.text()}`); });
-  page.on('requestfailed', (r) => console.error(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? 'test' : undefined));
-  return { context, page };
-}
-
-/** Enrols through the screen (code from the QR link) and waits for a first sync. */
-async function enrol(page, code, label) {
-  await page.goto(`${srv.url}/#enrol=${code}`);
-  await page.waitForSelector('#enrol');
-  assert.equal(await page.inputValue('#code'), code);
-  await page.fill('#label', label);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-kind=car_wash]:not([disabled])');
-  await page.waitForFunction(() => Number(document.body.dataset.lastSync) > 0);
-  // The service worker has installed the shell (app, wasm) for offline use.
-  await until(page, async () => {
-    const reg = await navigator.serviceWorker.ready;
-    if (!reg.active) return false;
-    const keys = await caches.keys();
-    const cache = keys.find((k) => k.startsWith('aidant-shell-'));
-    return !!cache && !!(await (await caches.open(cache)).match('/pkg/client_wasm_bg.wasm'));
-  });
-}
-
-/**
- * Polls an async page function until it returns a truthy value (Playwright's
- * waitForFunction treats the returned promise itself as truthy).
- */
-async function until(page, fn, arg, timeoutMs = 20_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await page.evaluate(fn, arg).catch(() => false);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${fn.toString().slice(0, 120)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Taps Sync and waits for a successful sync after now. */
-async function syncNow(page) {
-  const before = Number(await page.evaluate(() => document.body.dataset.lastSync));
-  await page.click('#sync-button');
-  await page.waitForFunction((b) => Number(document.body.dataset.lastSync) > b, before, { timeout: 15_000 });
-}
-
-/** Types into a field, leaves it, and waits until the app says it is saved. */
-async function fillField(page, name, value) {
-  const before = Number(await page.evaluate(() => document.body.dataset.savedAt || 0));
-  await page.fill(`[name="${name}"]`, value);
-  await page.press(`[name="${name}"]`, 'Tab');
-  await page.waitForFunction((b) => Number(document.body.dataset.savedAt) > b, before);
-}
-
-async function choose(page, name, value) {
-  await page.click(`[data-name="${name}"] button[data-value="${value}"]`);
-  await page.waitForSelector(`[data-name="${name}"] button[data-value="${value}"][aria-checked=true]`);
-}
-
-async function check(page, set, id) {
-  const box = page.locator(`[data-set="${set}"] input[data-id="${id}"]`);
-  await box.scrollIntoViewIfNeeded();
-  await box.check();
-  await page.waitForSelector(`[data-set="${set}"] input[data-id="${id}"]:checked`);
-}
-
-async function openSection(page, title) {
-  const s = page.locator('details.card > summary', { hasText: title });
-  const open = await s.evaluate((el) => el.parentElement.open);
-  if (!open) await s.click();
-}
-
-async function serverVisit(token, id) {
-  const r = await srv.api('GET', `/api/v1/visits/${id}?reason=${encodeURIComponent('e2e check')}`, undefined, token);
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body.visit || r.body;
-}
-
-function text(v, name) {
-  const f = v.fields[name];
-  return f && f.value && f.value.text;
-}
+const { phone, enrol, unlock, reopen, until, syncNow, fillField, choose, check, openSection, serverVisit } = fieldKit(() => ({ srv, browser }));
 
 test('an officer records a car-wash visit offline; it survives a reload and reaches the server intact', async () => {
   const seed = await seedOfficer(srv, { username: 'pc4521', displayName: 'PC 4521 Jones' });
@@ -187,8 +99,16 @@ test('an officer records a car-wash visit offline; it survives a reload and reac
     throw e;
   });
   const readyMs = await page.evaluate(() => performance.getEntriesByName('aidant-ready')[0].startTime);
-  console.log(`offline reload to first usable screen: ${readyMs.toFixed(0)} ms`);
-  await page.goto(`${srv.url}/#/`).catch(() => {});
+  console.log(`offline reload to the lock screen: ${readyMs.toFixed(0)} ms`);
+  // Locked after a reload: nothing of the visit on screen or in the URL.
+  assert.equal(new URL(page.url()).hash, '#/');
+  assert.doesNotMatch(await page.textContent('body'), /Sparkle|car wash|potential victim/i);
+  await unlock(page);
+  const unlockMs = await page.evaluate(() => performance.measure('unlock', 'aidant-unlock-start', 'aidant-unlocked').duration);
+  console.log(`unlock (PBKDF2-SHA-256 600k, unwrap, decrypt, load the replica), offline: ${unlockMs.toFixed(0)} ms`);
+  // Back where it was before the reload, then home.
+  await page.waitForSelector(`.visit-screen[data-visit="${visitId}"]`);
+  await page.evaluate(() => { location.hash = '#/'; });
   await page.waitForSelector('[data-test=visit-card]');
   const card = await page.textContent('[data-test=visit-card]');
   assert.match(card, /Car wash · Sparkle Hand Car Wash/);
@@ -266,7 +186,7 @@ test('the app shell and the wasm module are served gzipped and revalidated', asy
   assert.equal((await fetch(`${srv.url}/pkg/../Cargo.toml`)).status, 404);
 });
 
-test('two officers edit one visit offline and converge, the conflict shown; a revoked phone locks', async () => {
+test('two officers edit one visit offline and converge, the conflict shown; a phone revoked as lost wipes itself', async () => {
   // Same crew: each phone holds the other's visits (the scope rule).
   const a = await seedOfficer(srv, { username: 'pc1001', displayName: 'PC 1001 Singh', team: 'Crew 1' });
   const b = await seedOfficer(srv, { username: 'pc1002', displayName: 'PC 1002 Evans', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
@@ -331,57 +251,25 @@ test('two officers edit one visit offline and converge, the conflict shown; a re
   assert.equal(settled.fields.postcode.value.text, 'RG1 9ZZ');
   assert.equal(settled.conflicts, 0);
 
-  // The admin revokes B's phone: it says so, then locks.
+  // The admin revokes B's phone (lost, the default): at its next sync it
+  // erases everything it holds and says why.
   const devices = await srv.api('GET', '/api/v1/devices', undefined, a.adminToken);
   const evans = devices.body.find((d) => d.label === 'Evans phone');
   assert.ok(evans, JSON.stringify(devices.body));
   const rev = await srv.api('POST', `/api/v1/devices/${evans.id}/revoke`, undefined, a.adminToken);
   assert.ok(rev.status < 300, JSON.stringify(rev.body));
   await B.page.click('#sync-button');
-  await B.page.waitForSelector('[data-test=revoked]');
-  assert.match(await B.page.textContent('[data-test=revoked]'), /revoked/);
-  assert.equal(await B.page.locator('[data-kind]').count(), 0, 'a locked phone still offers visits');
+  await B.page.waitForSelector('[data-test=wiped][data-code=device_revoked]');
+  assert.match(await B.page.textContent('[data-test=wiped]'), /revoked this phone as lost or stolen/);
+  assert.equal(await B.page.locator('[data-kind]').count(), 0, 'a wiped phone still offers visits');
+  assert.deepEqual(Object.keys(await readStore(B.page)), ['notice'], 'the store was not wiped');
   await B.page.reload();
-  await B.page.waitForSelector('[data-test=revoked]');
-  await shot(B.page, 'field-08-revoked-360x740');
+  await B.page.waitForSelector('[data-test=wiped]');
+  await B.page.waitForSelector('#enrol');
+  await shot(B.page, 'field-08-revoked-wiped-360x740');
   await A.context.close();
   await B.context.close();
 });
-
-/** The phone's IndexedDB store (`kv`: replica bytes and meta), as plain data. */
-async function copyStore(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
-    const req = indexedDB.open('aidant', 1);
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const tx = req.result.transaction('kv', 'readonly');
-      const out = {};
-      for (const k of ['replica', 'meta']) {
-        const g = tx.objectStore('kv').get(k);
-        g.onsuccess = () => { out[k] = k === 'replica' ? Array.from(g.result) : g.result; };
-      }
-      tx.oncomplete = () => { req.result.close(); resolve(out); };
-    };
-  }));
-}
-
-/** Puts a copy made by copyStore back, from a page of the origin where the app is not running. */
-async function restoreStore(page, copy) {
-  // Not a navigation the service worker answers with the app (it leaves /api/ alone).
-  await page.goto(`${srv.url}/api/v1/openapi.json`);
-  await page.evaluate((c) => new Promise((resolve, reject) => {
-    const req = indexedDB.open('aidant', 1);
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const tx = req.result.transaction('kv', 'readwrite');
-      tx.objectStore('kv').put(new Uint8Array(c.replica), 'replica');
-      tx.objectStore('kv').put(c.meta, 'meta');
-      tx.oncomplete = () => { req.result.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-  }), copy);
-  await page.goto(`${srv.url}/`);
-}
 
 test('a phone restored from an old copy of its store heals: both edits reach the server and a team-mate', async () => {
   const a = await seedOfficer(srv, { username: 'pc3001', displayName: 'PC 3001 Patel', team: 'Crew 3' });
@@ -396,8 +284,10 @@ test('a phone restored from an old copy of its store heals: both edits reach the
   await fillField(A.page, 'premises_name', 'Canal Hotel');
   await syncNow(A.page);
 
-  // A copy of the phone's store (as a backup, or a copied profile, would keep it).
-  const copy = await copyStore(A.page);
+  // A copy of the phone's store (as a backup, or a copied profile, would
+  // keep it): the lockbox and the encrypted records.
+  const copy = await readStore(A.page);
+  assert.deepEqual(Object.keys(copy).sort(), ['lockbox', 'meta', 'notice', 'replica']);
   // Edited after the copy, and synced: the server and the team-mate have it.
   await fillField(A.page, 'postcode', 'OX1 2AB');
   await syncNow(A.page);
@@ -405,7 +295,8 @@ test('a phone restored from an old copy of its store heals: both edits reach the
 
   // The old copy comes back; the officer adds a note and syncs. The note
   // reuses an op id the server holds (the postcode): the phone rekeys.
-  await restoreStore(A.page, copy);
+  await restoreStore(A.page, srv.url, copy);
+  await unlock(A.page);
   await A.page.waitForSelector('[data-test=visit-card]');
   await A.page.click('[data-test=visit-card]');
   await A.page.waitForSelector(`.visit-screen[data-visit="${visitId}"]`);
@@ -430,11 +321,60 @@ test('a phone restored from an old copy of its store heals: both edits reach the
     assert.match(await P.page.textContent('.notes'), /Written on the restored phone/);
   }
   // Nothing listed as refused on the healed phone.
-  const meta = (await copyStore(A.page)).meta;
-  assert.deepEqual(meta.rejected, []);
-  assert.notEqual(meta.replicaId, undefined);
+  await A.page.evaluate(() => { location.hash = '#/'; });
+  await A.page.waitForSelector('[data-test=visit-card]');
+  assert.equal(await A.page.locator('[data-test=rejected]').count(), 0);
   await A.context.close();
   await B.context.close();
+});
+
+test('a phone forgets synced visits past the operation\'s retention period; the server keeps them', async () => {
+  const a = await seedOfficer(srv, { username: 'pc4001', displayName: 'PC 4001 Reid', team: 'Crew 4' });
+  const b = await seedOfficer(srv, { username: 'pc4002', displayName: 'PC 4002 Shaw', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const retention = async (days) => {
+    const r = await srv.api('PATCH', `/api/v1/operations/${a.operationId}`, { retention_days: days }, a.adminToken);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  };
+  await retention(30);
+  // The team-mate's phone (over the API) recorded a visit ten days ago.
+  const e = await srv.api('POST', '/api/v1/enrol', { code: b.code, label: 'Shaw phone' });
+  const dev = e.body.device_id;
+  const visit = crypto.randomUUID();
+  const op = (seq, rest) => ({ id: { replica: dev, seq }, hlc: { wall_ms: Date.now(), counter: seq }, visit, ...rest });
+  const pushed = await srv.api('POST', '/api/v1/sync/push', { ops: [
+    op(1, { type: 'create', operation: a.operationId }),
+    op(2, { type: 'set', target: { visit: 'started_at' }, value: { time: Date.now() - 10 * 86_400_000 }, pred: [] }),
+    op(3, { type: 'set', target: { visit: 'premises_name' }, value: { text: 'Old Mill Hotel' }, pred: [] }),
+  ] }, e.body.token);
+  assert.equal(pushed.body.accepted, 3, JSON.stringify(pushed.body));
+
+  const A = await phone();
+  await enrol(A.page, a.code, 'Reid phone');
+  await syncNow(A.page);
+  await A.page.waitForSelector('.earlier summary:has-text("Earlier (1)")');
+  // Offline, the officer adds a note to it; the period then shrinks to a day.
+  await A.context.setOffline(true);
+  await A.page.evaluate((id) => { location.hash = `#/visit/${id}`; }, visit);
+  await A.page.waitForSelector(`.visit-screen[data-visit="${visit}"]`);
+  await openSection(A.page, 'Notes');
+  await A.page.fill('textarea[name=note]', 'Follow-up call made.');
+  await A.page.click('text=Add note');
+  await A.page.waitForSelector('.notes li');
+  await retention(1);
+  await A.page.evaluate(() => { location.hash = '#/'; });
+  await A.page.waitForSelector('.earlier summary:has-text("Earlier (1)")');
+  // Back online: the note is pushed, then the visit is forgotten here only.
+  await A.context.setOffline(false);
+  await syncNow(A.page);
+  await A.page.waitForFunction(() => !document.querySelector('.earlier'));
+  const onServer = await serverVisit(a.adminToken, visit);
+  assert.equal(text(onServer, 'premises_name'), 'Old Mill Hotel');
+  assert.ok(onServer.notes.some((n) => n.text === 'Follow-up call made.'), JSON.stringify(onServer.notes));
+  // After a reload the phone still does not hold it, and new visits still work.
+  await reopen(A.page);
+  await A.page.waitForSelector('[data-kind=hotel]:not([disabled])');
+  assert.equal(await A.page.locator('.earlier').count(), 0);
+  await A.context.close();
 });
 
 test('an app update (new service worker and shell) keeps unsynced changes', async () => {
@@ -465,10 +405,9 @@ test('an app update (new service worker and shell) keeps unsynced changes', asyn
       return keys.includes('aidant-shell-e2e-update-test') && keys.length === 1;
     });
     assert.notEqual(oldCache, 'aidant-shell-e2e-update-test');
-    await page.reload();
-    await page.waitForFunction(() => document.body.dataset.ready === 'true');
-    await page.goto(`${srv.url}/#/settings`);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    await reopen(page);
+    await page.evaluate(() => { location.hash = '#/settings'; });
+    await page.waitForSelector('[data-test=lock-settings]');
     assert.match(await page.textContent('main'), /e2e-update-test/);
     assert.equal(Number(await page.evaluate(() => document.body.dataset.unsynced)), pending, 'unsynced changes lost in the update');
 
@@ -493,6 +432,8 @@ test('a second tab waits while the first owns the store', async () => {
     await second.waitForSelector('text=open in another tab');
     assert.equal(await second.locator('[data-kind]').count(), 0, 'two tabs editing at once');
     await page.close();
+    // The second tab now owns the store, locked like any newly opened page.
+    await unlock(second);
     await second.waitForSelector('[data-kind=hotel]');
   } finally {
     await context.close();

@@ -137,12 +137,21 @@ export async function seedOfficer(srv, { username = 'pc4521', displayName = 'PC 
   return { operationId: op, userId: user.id, teamId: tid, code, adminToken: token };
 }
 
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', '--lang=en-GB'];
+
 /** Debian's Chromium, headless. */
 export async function launchBrowser() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', '--lang=en-GB'],
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * Debian's Chromium, headless, with its profile in `userDataDir` (so a test
+ * can read what the browser wrote to disk); resolves to a BrowserContext.
+ */
+export async function launchProfile(userDataDir, options = {}) {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS, ...options,
   });
 }
 

@@ -735,27 +735,61 @@ async function renderPeople(section) {
         h('span', { class: 'badge' }, u.role), issue), rowErr, out);
   }));
 
-  // Devices with "revoke".
+  // Devices with "recovery code" and "revoke" (lost or reassigned).
   const deviceList = h('ul', { class: 'list', id: 'devices-list' }, devices.map((d) => {
     const rowErr = h('p', { class: 'error', role: 'alert' });
     const owner = byUser.get(d.user_id);
-    const li = h('li');
+    const li = h('li', { 'data-device': d.id });
+    const panel = h('div');
     const revoke = d.revoked_at ? h('span', { class: 'badge bad' }, `revoked ${new Date(d.revoked_at).toLocaleDateString('en-GB')}`)
-      : h('button', {
-        type: 'button', class: 'small danger',
-        onclick: async () => {
-          if (!confirm(`Revoke ${d.label}? It will lock and stop syncing at its next request.`)) return;
-          const ok = await guard(() => api('POST', `/api/v1/devices/${d.id}/revoke`), rowErr);
-          if (ok !== undefined) { toast(`${d.label} revoked.`); route(); }
-        },
-      }, 'Revoke');
+      : h('button', { type: 'button', class: 'small danger revoke', onclick: () => fill(panel, revokeChoice(d, rowErr, panel)) }, 'Revoke…');
+    const recovery = h('button', { type: 'button', class: 'small recovery', onclick: () => fill(panel, recoveryForm(d, rowErr)) }, 'Recovery code');
     li.append(h('div', { class: 'row' }, h('span', { class: 'title' }, d.label), h('span', null, owner ? owner.display_name : d.user_id),
       h('span', { class: 'hint' }, d.last_seen_at ? `last seen ${new Date(d.last_seen_at).toLocaleString('en-GB', { timeZone: 'Europe/London' })}` : 'never seen'),
-      revoke), rowErr);
+      recovery, revoke), rowErr, panel);
     return li;
   }));
   section.append(form, h('h2', null, `Users (${users.length})`), userList, h('h2', null, `Devices (${devices.length})`),
     devices.length ? deviceList : h('p', { class: 'hint' }, 'No devices enrolled yet.'));
+}
+
+/**
+ * Revoking a phone says why: lost or stolen (it erases itself at its next
+ * request, sending nothing more) or reassigned (it hands in its unsynced
+ * changes first, then erases itself).
+ */
+function revokeChoice(d, rowErr, panel) {
+  const go = (mode, done) => async () => {
+    const ok = await guard(() => api('POST', `/api/v1/devices/${d.id}/revoke`, { mode }), rowErr);
+    if (ok !== undefined) { toast(done); route(); }
+  };
+  return h('div', { class: 'panel revoke-choice' },
+    h('p', null, `Revoke ${d.label}? It stops syncing at its next request.`),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'small danger', 'data-mode': 'lost', onclick: go('lost', `${d.label} revoked as lost: it erases itself at its next request.`) },
+        'Lost or stolen: erase it at once'),
+      h('button', { type: 'button', class: 'small', 'data-mode': 'reassigned', onclick: go('reassigned', `${d.label} revoked as reassigned: it hands in its unsynced changes, then erases itself.`) },
+        'Reassigned: hand in its changes, then erase'),
+      h('button', { type: 'button', class: 'small', onclick: () => panel.replaceChildren() }, 'Cancel')));
+}
+
+/**
+ * The phone's recovery code, read with a reason (audited): the officer
+ * types it on a phone locked out by wrong PINs, or that forgot its PIN.
+ */
+function recoveryForm(d, rowErr) {
+  const reason = h('input', { class: 'recovery-reason', placeholder: 'Why? e.g. officer locked out, PIN forgotten (audited)', 'aria-label': 'Reason for the recovery code', maxlength: '500' });
+  const out = h('div');
+  const show = async () => {
+    if (!reason.value.trim()) { rowErr.textContent = 'Say why you need the recovery code: the reason is kept in the audit trail.'; reason.focus(); return; }
+    const r = await guard(() => api('POST', `/api/v1/devices/${d.id}/recovery-code`, { reason: reason.value.trim() }), rowErr);
+    if (!r) return;
+    fill(out, h('p', null, `Read this to the officer of ${d.label}; they type it on the phone's lock screen and choose a new PIN:`),
+      h('p', { class: 'code recovery-code' }, r.code),
+      h('p', { class: 'hint' }, 'Your read of this code is in the audit trail. It unlocks only that phone, only its own copy.'));
+  };
+  return h('div', { class: 'panel recovery-panel' },
+    h('div', { class: 'actions' }, reason, h('button', { type: 'button', class: 'small', onclick: show }, 'Show recovery code')), out);
 }
 
 // ---------------------------------------------------------------------------
