@@ -102,6 +102,7 @@ export class Syncer {
       await this.#push();
       await this.#pull();
       await this.#refresh();
+      await this.#forgetExpired();
       a.meta.lastSyncAt = Date.now();
       a.meta.lastError = null;
       await a.saveMeta();
