@@ -657,9 +657,13 @@ async function openStore(key) {
     try {
       store = Store.load(await vault.decrypt(key, saved.replica, 'replica'));
     } catch (e) {
-      // Never overwrite what cannot be read: keep it aside (still encrypted) for recovery.
+      // Never overwrite what cannot be read: keep it aside (still encrypted)
+      // for recovery, then start over from what the server has: a fresh
+      // replica id (the next sync rekeys), everything pulled from the start.
+      const unsynced = app.lockbox?.unsynced || 0;
+      Object.assign(meta, { ackedSeq: 0, cursor: 0, rekeyNeeded: true });
       await app.commit(async () => ({ [`unreadable-${Date.now()}`]: saved.replica }));
-      toast(`Stored visits could not be read (${e.message}); they were kept aside.`, 'error');
+      toast(`Stored visits could not be read (${e.message}). A copy is kept aside and the phone is fetching what the server has.${unsynced ? ` ${unsynced} change(s) not yet synced were in it: tell your supervisor.` : ''}`, 'error');
     }
   }
   app.key = key;

@@ -202,6 +202,14 @@ export class Syncer {
 
   async #push() {
     const { meta } = this.app;
+    // The stored log could not be read and this phone started over empty:
+    // its old op ids must not be numbered again, so take a fresh replica id
+    // first (the pull from 0 then brings back what the server has).
+    if (meta.rekeyNeeded) {
+      await this.#rekey([], 0);
+      meta.rekeyNeeded = false;
+      await this.app.saveMeta();
+    }
     while (this.app.store.ownSeq() > meta.ackedSeq) {
       const { store } = this.app;
       const from = meta.ackedSeq;

@@ -271,6 +271,41 @@ test('two officers edit one visit offline and converge, the conflict shown; a ph
   await B.context.close();
 });
 
+test('a damaged store is kept aside, the officer told, and what the server has comes back', async () => {
+  const a = await seedOfficer(srv, { username: 'pc3101', displayName: 'PC 3101 Lowe', team: 'Crew 31' });
+  const A = await phone();
+  await enrol(A.page, a.code, 'Lowe phone');
+  await A.page.click('[data-kind=car_wash]');
+  await A.page.waitForSelector('.visit-screen');
+  const visitId = await A.page.getAttribute('.visit-screen', 'data-visit');
+  await fillField(A.page, 'premises_name', 'Sparkle Hand Car Wash');
+  await syncNow(A.page);
+
+  // One byte of the stored (encrypted) log flipped, as a failing flash cell would.
+  const copy = await readStore(A.page);
+  copy.replica.ct.bytes[copy.replica.ct.bytes.length - 5] ^= 0x40;
+  await restoreStore(A.page, srv.url, copy);
+  await unlock(A.page);
+  await A.page.waitForSelector('.toast.error');
+  assert.match(await A.page.textContent('.toast.error'), /could not be read.*kept aside/);
+  // Nothing was overwritten: the damaged bytes are kept under their own key.
+  const after = await readStore(A.page);
+  assert.ok(Object.keys(after).some((k) => k.startsWith('unreadable-')), Object.keys(after).join(', '));
+  // The next sync takes a fresh replica id and brings the visit back from the server.
+  await syncNow(A.page);
+  await A.page.waitForSelector('[data-test=visit-card]');
+  assert.match(await A.page.textContent('[data-test=visit-card]'), /Sparkle Hand Car Wash/);
+  // New edits under the fresh id reach the server.
+  await A.page.click('[data-test=visit-card]');
+  await A.page.waitForSelector(`.visit-screen[data-visit="${visitId}"]`);
+  await fillField(A.page, 'postcode', 'RG2 0AA');
+  await syncNow(A.page);
+  const onServer = await serverVisit(a.adminToken, visitId);
+  assert.equal(text(onServer, 'postcode'), 'RG2 0AA');
+  assert.equal(text(onServer, 'premises_name'), 'Sparkle Hand Car Wash');
+  await A.context.close();
+});
+
 test('a phone restored from an old copy of its store heals: both edits reach the server and a team-mate', async () => {
   const a = await seedOfficer(srv, { username: 'pc3001', displayName: 'PC 3001 Patel', team: 'Crew 3' });
   const b = await seedOfficer(srv, { username: 'pc3002', displayName: 'PC 3002 Moss', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
