@@ -121,11 +121,11 @@ fn incoming(req: &HttpRequest, body: &[u8], max: usize) -> Result<Vec<Incoming>,
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
     if ct.starts_with("application/octet-stream") {
-        let ops = wire::decode(body)
-            .map_err(|e| ApiError::bad_request("malformed_batch", e.to_string()))?;
-        if ops.len() > max {
-            return Err(batch_too_large(max));
-        }
+        // The op limit is checked while decoding, before ops are built.
+        let ops = wire::decode_limited(body, max).map_err(|e| match e {
+            wire::WireError::TooManyOps { .. } => batch_too_large(max),
+            e => ApiError::bad_request("malformed_batch", e.to_string()),
+        })?;
         return Ok(ops.into_iter().map(Incoming::Op).collect());
     }
     if !ct.starts_with("application/json") {

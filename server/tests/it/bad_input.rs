@@ -43,6 +43,10 @@ fn bad_requests_get_json_4xx_and_change_nothing() {
         serde_json::to_vec(&json!({ "ops": (0..n).map(|i| good_op(100 + i)).collect::<Vec<_>>() }))
             .unwrap()
     };
+    let wire_of = |n: u64| {
+        let ops: Vec<Op> = (0..n).map(|i| good_op(100 + i)).collect();
+        sync_core::wire::encode(ops.iter())
+    };
     let nested = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
     let long = "x".repeat(BODY_LIMIT + 1);
     let huge_push = serde_json::to_vec(&json!({ "ops": [{ "padding": long }] })).unwrap();
@@ -120,6 +124,7 @@ fn bad_requests_get_json_4xx_and_change_nothing() {
         ("POST", "/api/v1/sync/push".into(), dev, Some((json_ct, huge_push.clone())), 413, "body_too_large"),
         ("POST", "/api/v1/login".into(), None, j(json!({ "username": "admin", "password": long })), 413, "body_too_large"),
         ("POST", "/api/v1/sync/push".into(), dev, Some((json_ct, push_of(BATCH_LIMIT as u64 + 1))), 413, "batch_too_large"),
+        ("POST", "/api/v1/sync/push".into(), dev, Some(("application/octet-stream", wire_of(BATCH_LIMIT as u64 + 1))), 413, "batch_too_large"),
         // Over-long strings.
         ("POST", "/api/v1/login".into(), None, j(json!({ "username": "u".repeat(65), "password": "p" })), 422, "invalid_field"),
         ("POST", "/api/v1/login".into(), None, j(json!({ "username": "admin", "password": "p".repeat(1025) })), 422, "invalid_field"),
