@@ -996,17 +996,20 @@ function guidance(vid, pid, p) {
   const f = p.fields;
   if (plain(f.potential_victim?.value) !== true) return null;
   const actions = new Set(p.sets.safeguarding_actions || []);
-  const age = plain(f.age_group?.value);
-  const est = plain(f.estimated_age?.value);
-  const child = age === 'child' || (typeof est === 'number' && est < 18);
+  // Who is a child is sync-core's one rule (recorded group, else date of
+  // birth on the visit's day, else estimated age), the same the summaries use.
+  // Safeguarding presumes a person of unknown age is a child until assessed.
+  const adult = p.age === 'adult';
+  const child = !adult;
   const consent = plain(f.nrm_consent?.value);
   const add = (a) => h('button', { type: 'button', class: 'primary', onclick: () => edit((now) => app.store.add(now, vid, T.person(pid, 'safeguarding_actions'), a)) }, `Add ${label(a)}`);
   const tips = [];
+  if (p.age === 'unknown') tips.push(['Age not known: treat them as a child until it is assessed (record the age group or date of birth).', null]);
   if (child && !actions.has('nrm_referral')) tips.push(['A child gets an NRM referral — no consent is needed.', add('nrm_referral')]);
   if (child && !actions.has('childrens_services_referral')) tips.push(["Refer the child to children's services.", add('childrens_services_referral')]);
-  if (!child && age === 'adult' && consent === 'declined' && !actions.has('duty_to_notify')) tips.push(['The adult declined an NRM referral: submit a Duty to Notify (MS1) instead.', add('duty_to_notify')]);
-  if (!child && age === 'adult' && consent === 'given' && !actions.has('nrm_referral')) tips.push(['Consent given: make the NRM referral.', add('nrm_referral')]);
-  if (!child && age !== 'child' && !consent) tips.push(['Ask the adult whether they consent to an NRM referral.', null]);
+  if (adult && consent === 'declined' && !actions.has('duty_to_notify')) tips.push(['The adult declined an NRM referral: submit a Duty to Notify (MS1) instead.', add('duty_to_notify')]);
+  if (adult && consent === 'given' && !actions.has('nrm_referral')) tips.push(['Consent given: make the NRM referral.', add('nrm_referral')]);
+  if (adult && !consent) tips.push(['Ask the adult whether they consent to an NRM referral.', null]);
   if (!tips.length) return h('div', { class: 'guide ok', 'data-test': 'guidance' }, '✓ Safeguarding steps recorded.');
   return h('div', { class: 'guide', role: 'note', 'data-test': 'guidance' }, tips.map(([t, b]) => h('p', null, t, ' ', b)));
 }

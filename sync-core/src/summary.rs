@@ -238,10 +238,15 @@ fn age_on(born: LocalDate, on: LocalDate) -> i64 {
     years - i64::from((on.month, on.day) < (born.month, born.day))
 }
 
-/// The age group of a person on `date`: `adult` or `child` as recorded; else
-/// (nothing, `unknown` or an identifier this version does not know) from the
-/// date of birth, else from the estimated age; else unknown. Under 18 is a child.
-fn age_group(p: &crate::model::Person, date: LocalDate) -> AgeGroup {
+/// Who counts as a child: the one rule, used by the day summary and by the
+/// visit view (so the field app, the admin pages and the server agree). On
+/// `date` (the visit's day): `adult` or `child` as recorded; else (nothing,
+/// `unknown` or an identifier this version does not know) from the date of
+/// birth (a birth after `date` is ignored; without a `date` the birth date
+/// cannot be used), else from the estimated age; else unknown. Under 18 is a
+/// child. Safeguarding presumes a person of unknown age is a child until
+/// assessed; counts keep them apart as unknown.
+pub fn age_group(p: &crate::model::Person, date: Option<LocalDate>) -> AgeGroup {
     let recorded = p
         .get(&PersonField::AgeGroup)
         .and_then(|v| v.as_text())
@@ -249,11 +254,13 @@ fn age_group(p: &crate::model::Person, date: LocalDate) -> AgeGroup {
     if let Some(g @ (AgeGroup::Adult | AgeGroup::Child)) = recorded {
         return g;
     }
-    let from_birth = p
-        .get(&PersonField::DateOfBirth)
-        .and_then(|v| v.as_text())
-        .and_then(LocalDate::parse)
-        .map(|born| age_on(born, date))
+    let from_birth = date
+        .and_then(|date| {
+            p.get(&PersonField::DateOfBirth)
+                .and_then(|v| v.as_text())
+                .and_then(LocalDate::parse)
+                .map(|born| age_on(born, date))
+        })
         .filter(|a| *a >= 0);
     match from_birth.or_else(|| p.get(&PersonField::EstimatedAge).and_then(|v| v.as_int())) {
         Some(a) if a < 18 => AgeGroup::Child,
@@ -323,7 +330,7 @@ pub fn day_summary<'a>(
                 s.duty_to_notify += 1;
             }
             if p.flag(&PersonField::PotentialVictim) {
-                match age_group(p, date) {
+                match age_group(p, Some(date)) {
                     AgeGroup::Adult => s.potential_victims.adult += 1,
                     AgeGroup::Child => s.potential_victims.child += 1,
                     _ => s.potential_victims.unknown += 1,

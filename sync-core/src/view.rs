@@ -5,7 +5,7 @@ use crate::hlc::Stamp;
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
 use crate::lattice::{MvRegister, VecMap, Version};
 use crate::model::{Value, Visit};
-use crate::vocab::Status;
+use crate::vocab::{AgeGroup, Status};
 use serde::{Deserialize, Serialize};
 
 /// One value of a field, with who wrote it and when.
@@ -70,6 +70,14 @@ pub struct PersonView {
     pub sets: VecMap<String, Vec<String>>,
     /// True when removed (the data is kept).
     pub removed: bool,
+    /// Adult, child or unknown on the visit's day, by the one rule
+    /// ([`crate::summary::age_group`]).
+    #[serde(default = "unknown_age")]
+    pub age: AgeGroup,
+}
+
+fn unknown_age() -> AgeGroup {
+    AgeGroup::Unknown
 }
 
 /// A note.
@@ -113,6 +121,7 @@ pub struct VisitView {
 impl From<&Visit> for VisitView {
     fn from(v: &Visit) -> Self {
         let stamp_of = |s: &Stamp| (s.replica, s.hlc.wall_ms);
+        let day = v.started_at().map(crate::summary::london_date);
         Self {
             id: v.id(),
             operation: v.operation(),
@@ -145,6 +154,7 @@ impl From<&Visit> for VisitView {
                         .map(|(s, set)| (s.as_str().to_owned(), set.iter().cloned().collect()))
                         .collect(),
                     removed: p.is_removed(),
+                    age: crate::summary::age_group(p, day),
                 })
                 .collect(),
             notes: v

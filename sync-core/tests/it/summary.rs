@@ -1219,3 +1219,63 @@ mod native {
         }
     }
 }
+
+/// Who is a child: one rule (`summary::age_group`) for the summary, the visit
+/// view and so the field app and admin pages. The recorded group wins; then
+/// the date of birth on the visit's day; then the estimated age; else unknown.
+#[test]
+fn one_rule_says_who_is_a_child() {
+    use sync_core::summary::age_group;
+    let op = OperationId::from_u128(3);
+    let visit = VisitId::from_u128(30);
+    // (age group, date of birth, estimated age) → on 2026-11-23.
+    type Case = (
+        Option<&'static str>,
+        Option<&'static str>,
+        Option<i64>,
+        AgeGroup,
+    );
+    let cases: &[Case] = &[
+        (Some("child"), Some("1990-01-01"), Some(40), AgeGroup::Child),
+        (Some("adult"), Some("2015-01-01"), Some(9), AgeGroup::Adult),
+        (None, Some("2008-11-23"), None, AgeGroup::Adult), // 18 today
+        (None, Some("2008-11-24"), None, AgeGroup::Child), // 18 tomorrow
+        (None, Some("2008-11-24"), Some(30), AgeGroup::Child), // birth beats estimate
+        (Some("unknown"), None, Some(16), AgeGroup::Child),
+        (
+            Some("adult_or_child_unsure"),
+            None,
+            Some(17),
+            AgeGroup::Child,
+        ),
+        (None, None, Some(18), AgeGroup::Adult),
+        (None, Some("2030-01-01"), None, AgeGroup::Unknown), // born after the visit: ignored
+        (None, None, None, AgeGroup::Unknown),
+    ];
+    for (group, born, est, want) in cases {
+        let mut r = Replica::new(ReplicaId::from_u128(1));
+        r.create_visit(at("2026-11-23 10:00"), visit, op, LocationKind::Hotel)
+            .unwrap();
+        let p = PersonId::from_u128(7);
+        r.add_person(at("2026-11-23 10:01"), visit, p).unwrap();
+        let mut set = |f: PersonField, v: Value| {
+            r.set(at("2026-11-23 10:02"), visit, Target::Person(p, f), v)
+                .unwrap();
+        };
+        if let Some(g) = group {
+            set(PersonField::AgeGroup, Value::Text((*g).into()));
+        }
+        if let Some(b) = born {
+            set(PersonField::DateOfBirth, Value::Text((*b).into()));
+        }
+        if let Some(e) = est {
+            set(PersonField::EstimatedAge, Value::Int(*e));
+        }
+        let v = r.visit(&visit).unwrap();
+        let person = v.person(&p).unwrap();
+        let case = format!("{group:?} {born:?} {est:?}");
+        assert_eq!(age_group(person, Some(date("2026-11-23"))), *want, "{case}");
+        // The view (what the field app and the admin pages read) says the same.
+        assert_eq!(VisitView::from(v).persons[0].age, *want, "{case}");
+    }
+}
