@@ -9,13 +9,17 @@
 //!   (`--request-timeout`, counted from the moment the handler starts to read
 //!   it, just after the head), and, after a short grace, at an average of at
 //!   least `--min-body-rate` bytes a second (408 `request_timeout` otherwise);
-//! - the bytes held by every body being read at once count against one
-//!   budget (`--body-budget`); a chunk that would go over it ends its request
-//!   with 503 `server_busy` and `Retry-After`, so memory stays bounded however
-//!   many uploads are open;
+//! - the bytes of every body being read at once count against one budget
+//!   (`--body-budget`): a body takes its declared length before a byte is
+//!   read, and waits (reading nothing) while the budget is taken, until its
+//!   deadline: then 503 `server_busy` with `Retry-After`. So memory stays
+//!   bounded however many uploads are open, and a stalled attacker holds a
+//!   socket, not memory. The budget's last eighth is kept for bodies of at
+//!   most [`SMALL_BODY`] (everyday pushes, logins), so large uploads filling
+//!   the rest never hold those up;
 //! - one caller (a signed-in user or device, or a source address before
-//!   sign-in) reads at most [`PER_CALLER`] bodies at once (429 beyond), so one
-//!   stolen token cannot take the whole budget from everyone else.
+//!   sign-in) reads at most [`PER_CALLER`] bodies at once; more wait likewise
+//!   (429 at the deadline), so one stolen token cannot take the whole budget.
 //!
 //! The bytes and their share of the budget are given back when the [`Body`]
 //! is dropped, at the end of the handler or when the client goes away.
@@ -26,9 +30,9 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Bodies one caller may be sending at once.
 pub const PER_CALLER: u32 = 4;
@@ -61,55 +65,51 @@ pub enum Kind {
     Small,
 }
 
-/// The shared state: the budget in use and the bodies each caller is sending.
+/// One share of the budget, in bytes (a semaphore of bytes).
+struct Pool {
+    sem: Arc<Semaphore>,
+    size: usize,
+}
+
+impl Pool {
+    fn new(size: usize) -> Self {
+        Self {
+            sem: Arc::new(Semaphore::new(size)),
+            size,
+        }
+    }
+    fn held(&self) -> usize {
+        self.size - self.sem.available_permits()
+    }
+    /// `n` bytes, clamped to what the pool could ever give.
+    fn permits(&self, n: usize) -> u32 {
+        u32::try_from(n.min(self.size)).unwrap_or(u32::MAX)
+    }
+}
+
+/// The shared state: the budget's two pools and the bodies each caller is
+/// sending.
 pub struct Bodies {
     limits: BodyLimits,
-    held: Arc<AtomicUsize>,
-    callers: Arc<Mutex<HashMap<String, u32>>>,
+    /// The budget's last eighth, for bodies of at most [`SMALL_BODY`].
+    small: Pool,
+    /// The rest, for larger ones.
+    large: Pool,
+    callers: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 /// A body read whole; derefs to its bytes. Holds its share of the budget
 /// and its caller's slot until dropped.
 pub struct Body {
     bytes: Bytes,
-    _held: Held,
-    _slot: Slot,
+    _held: Vec<OwnedSemaphorePermit>,
+    _slot: OwnedSemaphorePermit,
 }
 
 impl std::ops::Deref for Body {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         &self.bytes
-    }
-}
-
-/// Bytes counted against the budget, given back on drop.
-struct Held {
-    budget: Arc<AtomicUsize>,
-    n: usize,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.budget.fetch_sub(self.n, Ordering::AcqRel);
-    }
-}
-
-/// One of a caller's [`PER_CALLER`] slots, given back on drop.
-struct Slot {
-    callers: Arc<Mutex<HashMap<String, u32>>>,
-    key: String,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut m = self.callers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = m.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.key);
-            }
-        }
     }
 }
 
@@ -121,19 +121,28 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
+fn busy() -> ApiError {
+    ApiError::server_busy(
+        2,
+        "the server is receiving too much at once; try again shortly",
+    )
+}
+
 impl Bodies {
     /// Bodies read under `limits`.
     pub fn new(limits: BodyLimits) -> Self {
+        let small = limits.budget / 8;
         Self {
+            small: Pool::new(small),
+            large: Pool::new(limits.budget - small),
             limits,
-            held: Arc::new(AtomicUsize::new(0)),
             callers: Default::default(),
         }
     }
 
     /// Bytes held by bodies being read or handled now.
     pub fn held(&self) -> usize {
-        self.held.load(Ordering::Acquire)
+        self.small.held() + self.large.held()
     }
 
     /// The largest body a route of `kind` takes.
@@ -144,24 +153,27 @@ impl Bodies {
         }
     }
 
-    fn slot(&self, caller: &str) -> Result<Slot, ApiError> {
+    /// The caller's slots (created on first use; forgotten when all are free).
+    fn slots(&self, caller: &str) -> Arc<Semaphore> {
         let mut m = self.callers.lock().unwrap_or_else(|e| e.into_inner());
-        let n = m.entry(caller.to_owned()).or_insert(0);
-        if *n >= PER_CALLER {
-            return Err(ApiError::rate_limited_with(
-                1,
-                "too many requests from this caller at once; wait for one to finish",
-            ));
+        if m.len() > 10_000 {
+            m.retain(|_, s| {
+                Arc::strong_count(s) > 1 || s.available_permits() < PER_CALLER as usize
+            });
         }
-        *n += 1;
-        Ok(Slot {
-            callers: self.callers.clone(),
-            key: caller.to_owned(),
-        })
+        m.entry(caller.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_CALLER as usize)))
+            .clone()
     }
 
     /// Reads the body of `req` from `payload` under the limits of `kind`,
     /// for `caller` (a stable key: the signed-in user or device, or `ip:…`).
+    ///
+    /// A request over its caller's [`PER_CALLER`], or whose declared length
+    /// does not fit in the budget now, waits (reading nothing, so it costs
+    /// little more than its socket) until it can go on or its deadline has
+    /// passed: then 429 or 503. A slow or stalled attacker therefore holds
+    /// a connection, not memory, and does not churn.
     pub async fn read(
         &self,
         req: &HttpRequest,
@@ -184,18 +196,50 @@ impl Bodies {
         if length.is_some_and(|n| n > limit as u64) {
             return Err(too_large(limit));
         }
-        let slot = self.slot(caller)?;
-        let mut held = Held {
-            budget: self.held.clone(),
-            n: 0,
-        };
+        let length = length.map(|n| n as usize);
+        let deadline = Instant::now() + self.limits.deadline;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let slot = actix_web::rt::time::timeout(left(), self.slots(caller).acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                ApiError::rate_limited_with(
+                    1,
+                    "too many requests from this caller at once; wait for one to finish",
+                )
+            })?;
+        let mut held = Vec::new();
+        if let Some(n) = length.filter(|n| *n > 0) {
+            let pool = if n <= SMALL_BODY {
+                &self.small
+            } else {
+                &self.large
+            };
+            let permit = actix_web::rt::time::timeout(
+                left(),
+                pool.sem.clone().acquire_many_owned(pool.permits(n)),
+            )
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                tracing::warn!(
+                    bytes = n,
+                    held = self.held(),
+                    budget = self.limits.budget,
+                    "request bodies over the memory budget until the deadline; refusing one"
+                );
+                busy()
+            })?;
+            held.push(permit);
+        }
         // Sized from the claim only up to 64 KiB: a claim costs nothing until
         // its bytes arrive.
-        let mut buf = BytesMut::with_capacity(length.map_or(8 * 1024, |n| n.min(65_536) as usize));
+        let mut buf = BytesMut::with_capacity(length.map_or(8 * 1024, |n| n.min(65_536)));
         let start = Instant::now();
-        let hard = start + self.limits.deadline;
         loop {
-            let mut until = hard;
+            let mut until = deadline;
             if self.limits.min_rate > 0 {
                 let by_rate = start
                     + GRACE
@@ -210,22 +254,23 @@ impl Bodies {
                 Ok(Some(Err(e))) => return Err(payload_error(e, limit)),
                 Ok(Some(Ok(chunk))) => chunk,
             };
-            if buf.len() + chunk.len() > limit {
+            if buf.len() + chunk.len() > length.unwrap_or(limit).min(limit) {
                 return Err(too_large(limit));
             }
-            let n = chunk.len();
-            let was = self.held.fetch_add(n, Ordering::AcqRel);
-            held.n += n;
-            if was + n > self.limits.budget {
-                tracing::warn!(
-                    held = was + n,
-                    budget = self.limits.budget,
-                    "request bodies over the memory budget; refusing one"
-                );
-                return Err(ApiError::server_busy(
-                    2,
-                    "the server is receiving too much at once; try again shortly",
-                ));
+            if length.is_none() {
+                // Streamed without a length: each chunk takes its share as it
+                // comes, or the request ends here.
+                let pool = if buf.len() + chunk.len() <= SMALL_BODY {
+                    &self.small
+                } else {
+                    &self.large
+                };
+                let permit = pool
+                    .sem
+                    .clone()
+                    .try_acquire_many_owned(pool.permits(chunk.len()))
+                    .map_err(|_| busy())?;
+                held.push(permit);
             }
             buf.extend_from_slice(&chunk);
         }

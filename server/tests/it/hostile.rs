@@ -187,14 +187,15 @@ fn a_content_length_over_the_limit_is_refused_before_the_body() {
 }
 
 #[test]
-fn bodies_over_the_memory_budget_get_503_with_retry_after_and_the_budget_comes_back() {
-    let mut w = World::on(Server::start_with(|c| {
+fn uploads_beyond_the_memory_budget_wait_reading_nothing_small_ones_still_fit() {
+    let w = World::on(Server::start_with(|c| {
         c.limits.body_budget = 1024 * 1024;
         c.limits.body_bytes = 4 * 1024 * 1024;
     }));
-    // Three other phones' uploads hold 900 KiB between them, stalled.
-    let third = 300 * 1024;
-    let stalled: Vec<TcpStream> = [&w.a.token, &w.a2.token, &w.b.token]
+    // Three phones' large uploads take 840 KiB of the 896 KiB kept for
+    // bodies over 64 KiB, and stall.
+    let third = 280 * 1024;
+    let mut stalled: Vec<TcpStream> = [&w.a.token, &w.a2.token, &w.b.token]
         .iter()
         .map(|t| {
             let mut s = connect(&w.srv);
@@ -205,54 +206,85 @@ fn bodies_over_the_memory_budget_get_503_with_retry_after_and_the_budget_comes_b
         })
         .collect();
     std::thread::sleep(Duration::from_millis(500));
-    // One more that would take the total over 1 MiB is refused, at once.
-    let fourth = w.srv.officer(&w.admin, "pc.fourth", w.op1);
-    let (r, took) = {
-        let mut s = connect(&w.srv);
-        let t = Instant::now();
-        s.write_all(post_head("/api/v1/sync/push", Some(&fourth.token), 200 * 1024).as_bytes())
-            .unwrap();
-        let _ = s.write_all(&vec![b' '; 200 * 1024]);
-        (read_answer(&mut s), t.elapsed())
-    };
-    let r = r.expect("an answer");
+    // A large body streamed without a length cannot wait for room it never
+    // declared: refused at once.
+    let mut fourth = w.srv.officer(&w.admin, "pc.fourth", w.op1);
+    let t = Instant::now();
+    let r = w.srv.send_chunked(
+        "/api/v1/sync/push",
+        Some(&fourth.token),
+        "application/json",
+        vec![b' '; 200 * 1024],
+    );
     r.expect_error(503, "server_busy");
-    assert!(r.header("retry-after").is_some(), "{}", r.head);
-    assert!(took < Duration::from_secs(5), "{took:?}");
-    // When the stalled uploads go away, their share comes back.
-    drop(stalled);
-    std::thread::sleep(Duration::from_millis(500));
-    let (_, ops) = record_visit(&mut w.a, w.op1);
-    w.srv.push_ok(&w.a, &ops);
+    assert!(r.header("retry-after").is_some());
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // A large body with a length waits, reading nothing, for room.
+    let (_, ops) = record_visit(&mut fourth, w.op1);
+    let ops_len = ops.len();
+    let mut big = serde_json::to_vec(&serde_json::json!({ "ops": ops })).unwrap();
+    big.resize(200 * 1024, b' ');
+    let mut waiting = connect(&w.srv);
+    waiting
+        .write_all(post_head("/api/v1/sync/push", Some(&fourth.token), big.len()).as_bytes())
+        .unwrap();
+    let _ = waiting.write_all(&big);
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .unwrap();
+    assert!(read_answer(&mut waiting).is_none(), "it waits");
+    // An everyday small push still fits: the budget's last eighth is kept for
+    // bodies of at most 64 KiB.
+    let mut fifth = w.srv.officer(&w.admin, "pc.fifth", w.op1);
+    let (_, ops) = record_visit(&mut fifth, w.op1);
+    w.srv.push_ok(&fifth, &ops);
+    // One stalled upload goes away: its share comes back and the waiting
+    // push goes through.
+    drop(stalled.pop());
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let r = read_answer(&mut waiting).expect("an answer once there is room");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["accepted"], ops_len, "{}", r.text);
 }
 
 #[test]
-fn one_caller_cannot_hold_more_than_a_few_uploads_and_others_still_push() {
+fn one_caller_holds_at_most_four_uploads_the_next_waits_and_others_still_push() {
     let mut w = World::new();
     let mut held = Vec::new();
-    let mut refused = None;
-    for _ in 0..8 {
+    for _ in 0..server::body::PER_CALLER {
         let mut s = connect(&w.srv);
         s.write_all(post_head("/api/v1/sync/push", Some(&w.a.token), 1_000).as_bytes())
             .unwrap();
         s.write_all(b"{\"ops\":[").unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
-        match read_answer(&mut s) {
-            Some(r) => {
-                refused = Some(r);
-                break;
-            }
-            None => held.push(s),
-        }
+        held.push(s);
     }
-    let r = refused.expect("a refusal after a few stalled uploads");
-    r.expect_error(429, "rate_limited");
-    assert!(r.header("retry-after").is_some(), "{}", r.head);
-    assert_eq!(held.len(), server::body::PER_CALLER as usize);
+    std::thread::sleep(Duration::from_millis(300));
+    // The fifth from the same phone waits for one of them.
+    let (_, ops) = record_visit(&mut w.a, w.op1);
+    let ops_len = ops.len();
+    let body = serde_json::to_vec(&serde_json::json!({ "ops": ops })).unwrap();
+    let mut fifth = connect(&w.srv);
+    fifth
+        .write_all(post_head("/api/v1/sync/push", Some(&w.a.token), body.len()).as_bytes())
+        .unwrap();
+    fifth.write_all(&body).unwrap();
+    fifth
+        .set_read_timeout(Some(Duration::from_millis(800)))
+        .unwrap();
+    assert!(read_answer(&mut fifth).is_none(), "the fifth waits");
     // Another officer's phone is not affected.
     let (_, ops) = record_visit(&mut w.a2, w.op1);
     w.srv.push_ok(&w.a2, &ops);
+    // One of the four goes away; the fifth goes through.
+    drop(held.pop());
+    fifth
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let r = read_answer(&mut fifth).expect("an answer");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["accepted"], ops_len, "{}", r.text);
 }
 
 /// A login sent from `source` (any 127.0.0.0/8 address: Linux delivers them
