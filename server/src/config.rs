@@ -42,7 +42,7 @@ impl Default for Limits {
             auth_per_minute: 10,
             request_timeout: std::time::Duration::from_secs(30),
             min_body_rate: 1024,
-            body_budget: 64 * 1024 * 1024,
+            body_budget: 32 * 1024 * 1024,
             max_connections: 10_000,
             test_max_page_count: None,
         }
@@ -129,7 +129,7 @@ aidant serve [options]
                        default 1024)
   --body-budget BYTES  memory all request bodies being received may hold at once;
                        beyond it a request gets 503 server_busy with Retry-After
-                       (env AIDANT_BODY_BUDGET, default 67108864)
+                       (env AIDANT_BODY_BUDGET, default 33554432)
   --max-connections N  connections open at once; more wait to be accepted (env
                        AIDANT_MAX_CONNECTIONS, default 10000, lowered to fit the
                        open-files limit)
@@ -336,7 +336,7 @@ mod tests {
         let c = parse(&[], &[]).unwrap();
         assert_eq!(c.limits.request_timeout, std::time::Duration::from_secs(30));
         assert_eq!(c.limits.min_body_rate, 1024);
-        assert_eq!(c.limits.body_budget, 64 * 1024 * 1024);
+        assert_eq!(c.limits.body_budget, 32 * 1024 * 1024);
         assert_eq!(c.limits.max_connections, 10_000);
         let c = parse(
             &["--request-timeout", "12", "--min-body-rate=0"],

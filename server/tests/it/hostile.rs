@@ -489,3 +489,35 @@ fn export_dates_an_xlsx_cannot_hold_are_refused_before_the_first_byte() {
         assert_eq!(r.status, 200, "{q}: {}", r.head);
     }
 }
+
+/// What actix-http answers by itself, below the App (so below our JSON error
+/// handling): a status line and a closed connection, never a hang. These
+/// answers still have empty bodies (see the module's note in the report of
+/// issue 10: actix-http 3.20 writes them with no hook to change the body).
+#[test]
+fn malformed_heads_get_a_status_line_and_a_closed_connection_never_a_hang() {
+    let srv = Server::start_with(|c| c.limits.request_timeout = Duration::from_secs(2));
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    for (what, bytes, status) in [
+        ("bad request line", "NOT HTTP AT ALL\r\n\r\n".to_owned(), 400),
+        ("bad header", "GET /healthz HTTP/1.1\r\nHost test\r\n\r\n".to_owned(), 400),
+        ("two lengths", "POST /api/v1/login HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n".to_owned(), 400),
+        ("head over 128 KiB", huge, 431),
+    ] {
+        let (r, took) = exchange(&srv, bytes.as_bytes());
+        let r = r.unwrap_or_else(|| panic!("{what}: no status line"));
+        assert_eq!(r.status, status, "{what}: {}", r.head);
+        assert!(took < Duration::from_secs(5), "{what}: {took:?}");
+    }
+    // A head that never ends: 408 at the head deadline, then closed.
+    let (r, took) = exchange(&srv, b"GET /healthz HTTP/1.1\r\nHost: te");
+    let r = r.expect("a status line");
+    assert_eq!(r.status, 408, "{}", r.head);
+    assert!(
+        took >= Duration::from_millis(1_500) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+}
