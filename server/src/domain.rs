@@ -130,7 +130,7 @@ pub struct Team {
 /// An enrolled device.
 #[derive(Clone, Debug, Serialize)]
 pub struct Device {
-    /// Id (= replica id).
+    /// Id (its replica id until it rekeys).
     pub id: DeviceId,
     /// Owner.
     pub user_id: UserId,
@@ -140,6 +140,8 @@ pub struct Device {
     pub enrolled_at: String,
     /// When revoked, if it was.
     pub revoked_at: Option<String>,
+    /// How it was revoked: `lost` or `reassigned`.
+    pub revoke_mode: Option<String>,
     /// Last request seen.
     pub last_seen_at: Option<String>,
 }

@@ -741,7 +741,7 @@ async function renderPeople(section) {
     const owner = byUser.get(d.user_id);
     const li = h('li', { 'data-device': d.id });
     const panel = h('div');
-    const revoke = d.revoked_at ? h('span', { class: 'badge bad' }, `revoked ${new Date(d.revoked_at).toLocaleDateString('en-GB')}`)
+    const revoke = d.revoked_at ? h('span', { class: 'badge bad' }, `revoked${d.revoke_mode === 'reassigned' ? ' (reassigned)' : d.revoke_mode === 'lost' ? ' (lost or stolen)' : ''} ${new Date(d.revoked_at).toLocaleDateString('en-GB')}`)
       : h('button', { type: 'button', class: 'small danger revoke', onclick: () => fill(panel, revokeChoice(d, rowErr, panel)) }, 'Revoke…');
     const recovery = h('button', { type: 'button', class: 'small recovery', onclick: () => fill(panel, recoveryForm(d, rowErr)) }, 'Recovery code');
     li.append(h('div', { class: 'row' }, h('span', { class: 'title' }, d.label), h('span', null, owner ? owner.display_name : d.user_id),

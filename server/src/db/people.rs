@@ -375,13 +375,14 @@ fn device_row(r: &Row<'_>) -> rusqlite::Result<Device> {
         enrolled_at: r.get(3)?,
         revoked_at: r.get(4)?,
         last_seen_at: r.get(5)?,
+        revoke_mode: r.get(6)?,
     })
 }
 
 /// Every device.
 pub fn devices(c: &Connection) -> Result<Vec<Device>, DbError> {
     let mut stmt = c.prepare(
-        "SELECT id, user_id, label, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at",
+        "SELECT id, user_id, label, enrolled_at, revoked_at, last_seen_at, revoke_mode FROM devices ORDER BY enrolled_at",
     )?;
     let v = stmt
         .query_map([], device_row)?

@@ -70,6 +70,16 @@ fn a_lost_phone_is_refused_everything_and_a_reassigned_one_may_still_push() {
             .expect_error(401, "device_reassigned");
     }
     assert_eq!(w.srv.pull_all(&w.a2.token).len(), ops.len(), "handed in");
+    let devices = w.srv.get("/api/v1/devices", Some(&w.admin)).expect(200);
+    let mine = devices
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == json!(w.a.id.to_string()))
+        .unwrap()
+        .clone();
+    assert_eq!(mine["revoke_mode"], json!("reassigned"), "{mine}");
 
     // Lost (the default): not even a push.
     let (_, ops2) = record_visit(&mut w.a2, w.op1);
