@@ -813,12 +813,12 @@ pub fn plan(opts: &DemoOptions) -> DemoPlan {
 // ---------------------------------------------------------------------------
 // The generator.
 
-/// A device's state between visits: its last op (to continue its sequence)
-/// and its clock.
+/// A device's state between visits: how far it has numbered its ops (to
+/// continue its sequence) and its clock.
 #[derive(Clone, Debug)]
 struct DeviceState {
     id: ReplicaId,
-    last: Option<Op>,
+    last_seq: u64,
     clock: Clock,
 }
 
@@ -826,22 +826,18 @@ impl DeviceState {
     fn new(id: ReplicaId) -> Self {
         Self {
             id,
-            last: None,
+            last_seq: 0,
             clock: Clock::default(),
         }
     }
 
     /// A replica that continues this device's log.
     fn replica(&self) -> Replica {
-        let last = self.last.as_ref().map_or(0, |o| o.id.seq);
-        Replica::resume(self.id, self.clock.clone(), last)
+        Replica::resume(self.id, self.clock.clone(), self.last_seq)
     }
 
     fn keep(&mut self, r: &Replica) {
-        let after = self.last.as_ref().map_or(0, |o| o.id.seq);
-        if let Some(op) = r.own_ops_after(after).last() {
-            self.last = Some(op.clone());
-        }
+        self.last_seq = self.last_seq.max(r.next_seq() - 1);
         self.clock = r.clock().clone();
     }
 }
