@@ -46,6 +46,7 @@ pub mod wire;
 
 pub use hlc::{Clock, Hlc, SkewWarning, Stamp};
 pub use ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
+pub use model::snapshot;
 pub use model::{
     Conflict, Note, Person, PersonField, PersonSet, Position, Value, Visit, VisitField, VisitSet,
 };

@@ -9,6 +9,8 @@ use crate::vocab::{vocab, LocationKind, Offence, Status};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod snapshot;
+
 /// A GPS fix: degrees × 10⁷ (about 1 cm) and the reported accuracy in metres.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Position {

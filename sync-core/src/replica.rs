@@ -164,6 +164,10 @@ pub struct Replica {
     rejected: VecMap<OpId, Reason>,
     vv: VersionVector,
     visits: BTreeMap<VisitId, Visit>,
+    /// Snapshots adopted (a new phone's first sync): visit states held
+    /// without their ops. Each is joined into `visits`; kept apart so a
+    /// save, a forget or a rekey carries them (see [`Replica::adopt`]).
+    bases: BTreeMap<VisitId, Visit>,
 }
 
 /// What a replica persists: its id, its clock and its log (in the wire format).
@@ -190,10 +194,20 @@ struct PersistedV3 {
     own_through: u64,
 }
 
+/// Version 4 adds the adopted snapshots (a snapshot batch).
+#[derive(Serialize, Deserialize)]
+struct PersistedV4 {
+    id: ReplicaId,
+    clock: Clock,
+    ops: Vec<u8>,
+    own_through: u64,
+    bases: Vec<u8>,
+}
+
 /// The first bytes of a saved replica (version 2 and later).
 pub const SAVE_MAGIC: &[u8; 4] = b"AIDR";
 /// The version of the save format [`Replica::save`] writes.
-pub const SAVE_VERSION: u8 = 3;
+pub const SAVE_VERSION: u8 = 4;
 
 /// A persisted replica could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +231,9 @@ pub enum LoadError {
     /// The op log is unreadable.
     #[error("stored op log is unreadable: {0}")]
     Log(#[from] crate::wire::WireError),
+    /// The adopted snapshots are unreadable.
+    #[error("stored snapshots are unreadable: {0}")]
+    Bases(#[from] crate::model::snapshot::SnapshotError),
 }
 
 impl Replica {
@@ -234,6 +251,7 @@ impl Replica {
             rejected: VecMap::default(),
             vv: VersionVector::default(),
             visits: BTreeMap::new(),
+            bases: BTreeMap::new(),
         }
     }
 
@@ -528,11 +546,16 @@ impl Replica {
     /// Serialises the replica (id, clock, log) for storage on the device,
     /// with a checksum that [`Replica::load`] verifies.
     pub fn save(&self) -> Vec<u8> {
-        let p = PersistedV3 {
+        let p = PersistedV4 {
             id: self.id,
             clock: self.clock.clone(),
             ops: crate::wire::encode(self.log.values().flat_map(|m| m.after(0))),
             own_through: self.next_seq() - 1,
+            bases: if self.bases.is_empty() {
+                Vec::new()
+            } else {
+                crate::model::snapshot::encode(self.bases.values())
+            },
         };
         let mut out = SAVE_MAGIC.to_vec();
         out.push(SAVE_VERSION);
@@ -571,15 +594,25 @@ impl Replica {
             None => (1, bytes),
         };
         let (version, payload) = payload;
-        let p = if version >= 3 {
-            postcard::from_bytes::<PersistedV3>(payload)?
+        let p = if version >= 4 {
+            postcard::from_bytes::<PersistedV4>(payload)?
+        } else if version == 3 {
+            let p: PersistedV3 = postcard::from_bytes(payload)?;
+            PersistedV4 {
+                id: p.id,
+                clock: p.clock,
+                ops: p.ops,
+                own_through: p.own_through,
+                bases: Vec::new(),
+            }
         } else {
             let p: Persisted = postcard::from_bytes(payload)?;
-            PersistedV3 {
+            PersistedV4 {
                 id: p.id,
                 clock: p.clock,
                 ops: p.ops,
                 own_through: 0,
+                bases: Vec::new(),
             }
         };
         let clock = Clock::restore(p.clock.last(), p.clock.max_forward_ms());
@@ -598,7 +631,69 @@ impl Replica {
         for op in ops {
             r.insert(op);
         }
+        if !p.bases.is_empty() {
+            let bases = crate::model::snapshot::decode_limited(&p.bases, usize::MAX)?;
+            r.join_bases(bases);
+        }
         Ok(r)
+    }
+
+    /// Adopts snapshots of visits (a new phone's first sync: each visit's
+    /// merged state instead of its history, see [`crate::snapshot`]) at
+    /// local wall time `now_ms`. The states are joined into the visits, so
+    /// ops applied before or after, some of them already inside a snapshot,
+    /// give the state a replica holding every op has. The clock observes the
+    /// latest stamp, so later local edits are stamped after what was seen.
+    /// Returns the visits whose state changed, and a warning for a stamp
+    /// further ahead than the clock bound.
+    pub fn adopt(
+        &mut self,
+        now_ms: u64,
+        visits: Vec<Visit>,
+    ) -> (Vec<VisitId>, Option<SkewWarning>) {
+        let mut skew = None;
+        if let Some(latest) = visits
+            .iter()
+            .filter_map(crate::model::snapshot::latest)
+            .max()
+        {
+            skew = self.clock.observe(latest, now_ms);
+        }
+        let changed = self.join_bases(visits);
+        (changed, skew)
+    }
+
+    /// Joins snapshot states into the bases and the visits; the ids of the
+    /// visits that changed.
+    fn join_bases(&mut self, visits: Vec<Visit>) -> Vec<VisitId> {
+        let mut changed = Vec::new();
+        for v in visits {
+            let id = v.id();
+            let shown = self.visits.entry(id).or_insert_with(|| Visit::new(id));
+            let before = shown.clone();
+            shown.merge(&v);
+            if *shown != before {
+                changed.push(id);
+            }
+            match self.bases.get_mut(&id) {
+                Some(b) => b.merge(&v),
+                None => {
+                    self.bases.insert(id, v);
+                }
+            }
+        }
+        changed
+    }
+
+    /// The adopted snapshots, for a rebuilt replica to carry.
+    fn take_bases_of(&mut self, from: &Replica, keep: impl Fn(&VisitId) -> bool) {
+        let bases: Vec<Visit> = from
+            .bases
+            .iter()
+            .filter(|(id, _)| keep(id))
+            .map(|(_, v)| v.clone())
+            .collect();
+        self.join_bases(bases);
     }
 }
 

@@ -200,6 +200,19 @@ fn symbols() -> &'static Symbols {
     })
 }
 
+/// The index of a known identifier in the frozen symbol table (free text
+/// and newer identifiers have none).
+pub(crate) fn symbol_index(s: &str) -> Option<u32> {
+    let maybe = s.len() <= crate::vocab::MAX_IDENTIFIER_LEN
+        && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
+    maybe.then(|| symbols().1.get(s).copied()).flatten()
+}
+
+/// The identifier at `index` of the frozen symbol table.
+pub(crate) fn symbol(index: u32) -> Option<&'static str> {
+    symbols().0.get(usize::try_from(index).ok()?).copied()
+}
+
 fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
@@ -234,12 +247,8 @@ impl Writer {
         self.buf.extend_from_slice(s.as_bytes());
     }
     fn sym(&mut self, s: &str) {
-        // Only short lower-case identifiers can be in the table: skip the
-        // lookup for free text.
-        let maybe = s.len() <= crate::vocab::MAX_IDENTIFIER_LEN
-            && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase);
-        match maybe.then(|| symbols().1.get(s)).flatten() {
-            Some(i) => self.v(u64::from(*i) << 1),
+        match symbol_index(s) {
+            Some(i) => self.v(u64::from(i) << 1),
             None => self.str(s),
         }
     }

@@ -305,6 +305,12 @@ pub trait Engine: Sized {
     fn apply(&mut self, delta: &[u8]);
     /// The whole store, as it would be sent to a new device or saved.
     fn full(&mut self) -> Vec<u8>;
+    /// What a new device's first sync receives, before any transport
+    /// compression (sync-core: a snapshot of each visit's merged state;
+    /// by default the whole store).
+    fn bootstrap(&mut self) -> Vec<u8> {
+        self.full()
+    }
     /// True when both replicas show the same `visits` records.
     fn converged(&mut self, other: &mut Self, visits: usize) -> bool;
 }
@@ -350,6 +356,34 @@ impl Measurement {
 ///
 /// When the two replicas do not converge.
 pub fn run<E: Engine>(visits: usize, clock: &mut dyn FnMut() -> f64) -> Measurement {
+    play::<E>(visits, clock).0
+}
+
+/// What a new device's first sync receives after the script, for `visits`
+/// records (see [`Engine::bootstrap`]).
+pub fn bootstrap<E: Engine>(visits: usize) -> Vec<u8> {
+    let mut t = 0.0;
+    play::<E>(visits, &mut || {
+        t += 1.0;
+        t
+    })
+    .1
+    .bootstrap()
+}
+
+/// The whole store after the script, for `visits` records
+/// (see [`Engine::full`]).
+pub fn full<E: Engine>(visits: usize) -> Vec<u8> {
+    let mut t = 0.0;
+    play::<E>(visits, &mut || {
+        t += 1.0;
+        t
+    })
+    .1
+    .full()
+}
+
+fn play<E: Engine>(visits: usize, clock: &mut dyn FnMut() -> f64) -> (Measurement, E) {
     let mut a = E::new(1);
     let mut b = E::new(2);
     for v in 0..visits {
@@ -392,7 +426,7 @@ pub fn run<E: Engine>(visits: usize, clock: &mut dyn FnMut() -> f64) -> Measurem
 
     assert!(a.converged(&mut b, visits), "{}: did not converge", E::NAME);
     let record_bytes = a.full().len();
-    Measurement {
+    let m = Measurement {
         visits,
         edits: prep_a.len() + prep_b.len(),
         edit_total_us: t1 - t0,
@@ -400,7 +434,8 @@ pub fn run<E: Engine>(visits: usize, clock: &mut dyn FnMut() -> f64) -> Measurem
         delta_a_to_b: to_b.len(),
         delta_b_to_a: to_a.len(),
         record_bytes,
-    }
+    };
+    (m, a)
 }
 
 /// The sync-core side of the script: [`run`] with [`SyncCore`].

@@ -198,6 +198,10 @@ impl Engine for SyncCore {
         wire::encode(self.replica.missing_for(&VersionVector::default()))
     }
 
+    fn bootstrap(&mut self) -> Vec<u8> {
+        sync_core::snapshot::encode(self.replica.visits())
+    }
+
     fn converged(&mut self, other: &mut Self, visits: usize) -> bool {
         let (a, b) = (&self.replica, &other.replica);
         a.version_vector() == b.version_vector()

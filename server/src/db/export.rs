@@ -85,6 +85,10 @@ pub fn bulk_visit(
         "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    // A merged state stored before would no longer hold the latest op; it
+    // is not used then, and is dropped here so nothing stale lingers.
+    c.prepare_cached("DELETE FROM visit_states WHERE visit_id = ?1")?
+        .execute([&id])?;
     for (op, device) in ops {
         let body = serde_json::to_string(op).map_err(|e| DbError::Corrupt(e.to_string()))?;
         insert.execute(params![

@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_need_to_know.sql"),
     include_str!("migrations/0004_replicas.sql"),
     include_str!("migrations/0005_phone_recovery.sql"),
+    include_str!("migrations/0006_visit_states.sql"),
 ];
 
 /// Number of read connections.

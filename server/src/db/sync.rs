@@ -1,8 +1,10 @@
 //! Stored ops, the derived visit index, pulls by cursor and the quarantine.
 //!
-//! Every accepted op is stored once (`UNIQUE (replica, seq)`); the merged
-//! state of a visit is rebuilt from its ops with sync-core after each change,
-//! so the stored ops are the only source of truth.
+//! Every accepted op is stored once (`UNIQUE (replica, seq)`). The stored ops
+//! are the only source of truth; each visit's merged state is kept beside
+//! them (`visit_states`), updated with only the new ops of each push, and
+//! used only while it holds the visit's latest op (else the visit is folded
+//! from its ops again).
 
 use super::scope::{GRANT_FOR, HOLDS};
 use super::DbError;
@@ -151,6 +153,10 @@ pub fn push(
     let mut out = Vec::with_capacity(items.len());
     let mut touched = BTreeSet::new();
     let mut known = HashMap::new();
+    // Each touched visit's merged state, loaded before its first new op is
+    // stored and then updated op by op: a push costs its own ops, not the
+    // visit's history.
+    let mut states: HashMap<VisitId, (Visit, i64)> = HashMap::new();
     for item in items {
         let op = match item {
             Incoming::Malformed { raw, message } => {
@@ -162,12 +168,30 @@ pub fn push(
             Incoming::Op(op) => op,
         };
         let body = serde_json::to_string(&op).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(op.visit) {
+            let held = current_state(c, op.visit)?;
+            slot.insert(held.unwrap_or_else(|| (Visit::new(op.visit), 0)));
+        }
         let r = push_one(c, who, &op, &body, now, &mut touched, &mut known)?;
+        if r == PushResult::Accepted {
+            if let Some((state, through)) = states.get_mut(&op.visit) {
+                state.apply(&op);
+                *through = (*through).max(
+                    c.prepare_cached("SELECT cursor FROM ops WHERE replica = ?1 AND seq = ?2")?
+                        .query_row(params![op.id.replica.to_string(), op.id.seq as i64], |r| {
+                            r.get(0)
+                        })?,
+                );
+            }
+        }
         quarantine(c, who.device(), Some(&op), &body, &r, now)?;
         out.push(r);
     }
     for v in touched {
-        reindex(c, v, now)?;
+        if let Some((state, through)) = states.get(&v) {
+            store_state(c, state, *through)?;
+            reindex(c, state, now)?;
+        }
     }
     Ok(out)
 }
@@ -371,23 +395,55 @@ pub fn visit_ops(c: &Connection, visit: VisitId) -> Result<Vec<Op>, DbError> {
     bodies.iter().map(|b| parse_op(b)).collect()
 }
 
-/// The merged state of a visit, rebuilt from its ops.
+/// The merged state of a visit: the stored one when it holds the visit's
+/// latest op, else folded from the ops.
 pub fn visit_state(c: &Connection, visit: VisitId) -> Result<Option<Visit>, DbError> {
-    let ops = visit_ops(c, visit)?;
-    if ops.is_empty() {
-        return Ok(None);
-    }
-    let mut v = Visit::new(visit);
-    for op in &ops {
-        v.apply(op);
-    }
-    Ok(Some(v))
+    Ok(current_state(c, visit)?.map(|(v, _)| v))
 }
 
-fn reindex(c: &Connection, visit: VisitId, now: &str) -> Result<(), DbError> {
-    let Some(v) = visit_state(c, visit)? else {
-        return Ok(());
+/// [`visit_state`] with the greatest op cursor it holds.
+fn current_state(c: &Connection, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
+    let id = visit.to_string();
+    let latest: Option<i64> = c
+        .prepare_cached("SELECT MAX(cursor) FROM ops WHERE visit_id = ?1")?
+        .query_row([&id], |r| r.get(0))?;
+    let Some(latest) = latest else {
+        return Ok(None);
     };
+    let stored: Option<Vec<u8>> = c
+        .prepare_cached("SELECT state FROM visit_states WHERE visit_id = ?1 AND through = ?2")?
+        .query_row(params![id, latest], |r| r.get(0))
+        .optional()?;
+    let decoded = stored
+        .and_then(|b| sync_core::snapshot::decode_limited(&b, 1).ok())
+        .and_then(|mut vs| vs.pop())
+        .filter(|v| v.id() == visit);
+    if let Some(v) = decoded {
+        return Ok(Some((v, latest)));
+    }
+    // Not stored (an older database, bulk loading) or unreadable: fold.
+    let mut v = Visit::new(visit);
+    for op in &visit_ops(c, visit)? {
+        v.apply(op);
+    }
+    Ok(Some((v, latest)))
+}
+
+fn store_state(c: &Connection, v: &Visit, through: i64) -> Result<(), DbError> {
+    c.prepare_cached(
+        "INSERT INTO visit_states (visit_id, state, through) VALUES (?1, ?2, ?3)
+         ON CONFLICT (visit_id) DO UPDATE SET state = excluded.state, through = excluded.through",
+    )?
+    .execute(params![
+        v.id().to_string(),
+        sync_core::snapshot::encode([v]),
+        through
+    ])?;
+    Ok(())
+}
+
+fn reindex(c: &Connection, v: &Visit, now: &str) -> Result<(), DbError> {
+    let visit = v.id();
     c.execute(
         "UPDATE visits SET status = ?2, location_kind = ?3, started_at = ?4, voided = ?5, conflicts = ?6, updated_at = ?7
          WHERE id = ?1",
@@ -401,7 +457,7 @@ fn reindex(c: &Connection, visit: VisitId, now: &str) -> Result<(), DbError> {
             now
         ],
     )?;
-    super::export::store_snapshot(c, visit, &crate::export::cells::snapshot(&v))?;
+    super::export::store_snapshot(c, visit, &crate::export::cells::snapshot(v))?;
     Ok(())
 }
 

@@ -240,10 +240,23 @@ impl Server {
         path: &str,
         token: &str,
     ) -> (u16, std::collections::HashMap<String, String>, Vec<u8>) {
-        let req = self
+        self.get_bytes_with(path, token, &[])
+    }
+
+    /// [`Server::get_bytes`] with more request headers.
+    pub fn get_bytes_with(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, std::collections::HashMap<String, String>, Vec<u8>) {
+        let mut req = self
             .agent
             .get(&format!("{}{path}", self.base))
             .set("Authorization", &format!("Bearer {token}"));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
         let r = match req.call() {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,
             Err(e) => panic!("GET {path}: {e}"),

@@ -296,6 +296,38 @@ fn a_wire_pull_pages_the_same_ops_as_json() {
 }
 
 #[test]
+fn a_pull_is_gzipped_for_a_phone_that_accepts_gzip() {
+    let mut w = World::new();
+    let (visit, mut ops) = record_visit(&mut w.a, w.op1);
+    let t = now_ms();
+    for i in 0..200u64 {
+        let op = w.a.replica.note(t + i, visit, &format!("note {i}"));
+        ops.push(op.expect("note").clone());
+    }
+    w.srv.push_ok(&w.a, &ops);
+    for format in ["wire", "json"] {
+        let path = format!("/api/v1/sync/pull?limit=500&format={format}");
+        let (_, plain_headers, plain) = w.srv.get_bytes(&path, &w.a2.token);
+        assert!(!plain_headers.contains_key("content-encoding"), "{format}");
+        let (status, headers, small) =
+            w.srv
+                .get_bytes_with(&path, &w.a2.token, &[("Accept-Encoding", "gzip, deflate")]);
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-encoding"], "gzip", "{format}");
+        assert!(
+            small.len() * 2 < plain.len(),
+            "{format}: {} of {}",
+            small.len(),
+            plain.len()
+        );
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&small[..]), &mut unzipped)
+            .expect("gzip");
+        assert_eq!(unzipped, plain, "{format}: gzip changed the page");
+    }
+}
+
+#[test]
 fn each_officer_pulls_only_their_operations_ops() {
     let mut w = World::new();
     let (v1, ops1) = record_visit(&mut w.a, w.op1);
@@ -488,4 +520,95 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
         .get("/api/v1/visits?status=reviewed", Some(&w.sup1))
         .expect(200);
     assert_eq!(list.body.as_array().unwrap().len(), 1);
+}
+
+/// The visit's merged state as stored, its `through`, the latest op cursor,
+/// and the state folded from the stored ops, read straight from the file.
+fn stored_state(
+    db: &std::path::Path,
+    visit: VisitId,
+) -> (sync_core::Visit, i64, i64, sync_core::Visit) {
+    let c = rusqlite::Connection::open(db).expect("open the database");
+    let id = visit.to_string();
+    let (state, through): (Vec<u8>, i64) = c
+        .query_row(
+            "SELECT state, through FROM visit_states WHERE visit_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a stored state");
+    let latest: i64 = c
+        .query_row(
+            "SELECT MAX(cursor) FROM ops WHERE visit_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .expect("latest");
+    let mut folded = sync_core::Visit::new(visit);
+    let mut q = c
+        .prepare("SELECT body FROM ops WHERE visit_id = ?1 ORDER BY cursor")
+        .expect("ops");
+    for body in q.query_map([&id], |r| r.get::<_, String>(0)).expect("ops") {
+        folded.apply(&serde_json::from_str(&body.expect("body")).expect("an op"));
+    }
+    let mut decoded = sync_core::snapshot::decode_limited(&state, 1).expect("a snapshot");
+    (decoded.pop().expect("one visit"), through, latest, folded)
+}
+
+#[test]
+fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded() {
+    let mut w = World::new();
+    let (visit, ops) = record_visit(&mut w.a, w.op1);
+    // In two pushes, the second repeating the first.
+    w.srv.push_ok(&w.a, &ops[..2]);
+    w.srv.push(&w.a.token, &ops).expect(200);
+    let t = now_ms();
+    w.a2.replica.apply(t, w.srv.pull_all(&w.a2.token));
+    // Concurrent edits from two phones, and an op refused in the same batch.
+    let pc = Target::Visit(VisitField::Postcode);
+    let text = |s: &str| sync_core::Value::Text(s.into());
+    let a_op = w.a.replica.set(t + 5, visit, pc.clone(), text("OX4 2BB"));
+    let a_op = a_op.unwrap().clone();
+    let a2_op = w.a2.replica.set(t + 6, visit, pc, text("OX4 3CC"));
+    let a2_op = a2_op.unwrap().clone();
+    let review = w.a2.replica.set_status(t + 7, visit, Status::Reviewed);
+    let review = review.unwrap().clone();
+    w.srv.push_ok(&w.a, &[a_op]);
+    let r = w.srv.push(&w.a2.token, &[a2_op, review]).expect(200);
+    assert_eq!(
+        results(&r)[1]["code"],
+        json!("forbidden_action"),
+        "{}",
+        r.text
+    );
+
+    let (stored, through, latest, folded) = stored_state(&w.srv.db_path, visit);
+    assert_eq!(through, latest, "the state holds the latest op");
+    assert_eq!(stored, folded, "the kept state is not the ops folded");
+    assert_eq!(stored.conflicts().len(), 1);
+    assert_eq!(stored.status(), Status::Draft, "a refused op left no trace");
+
+    // A state that is behind its visit's ops (an older database, a bug) is
+    // never used: what a supervisor reads is the ops folded.
+    let path = format!("/api/v1/visits/{visit}?reason=check");
+    let before = w.srv.get(&path, Some(&w.sup1)).expect(200).body;
+    let c = rusqlite::Connection::open(&w.srv.db_path).expect("open");
+    let empty = sync_core::snapshot::encode([&sync_core::Visit::new(visit)]);
+    c.execute(
+        "UPDATE visit_states SET state = ?1, through = through - 1 WHERE visit_id = ?2",
+        rusqlite::params![empty, visit.to_string()],
+    )
+    .expect("make the state stale");
+    assert!(before["fields"].is_object() || before["fields"].is_array(), "{before}");
+    let after = w.srv.get(&path, Some(&w.sup1)).expect(200).body;
+    assert_eq!(after, before, "a stale state was used");
+    // The next push writes it afresh from the ops.
+    let note =
+        w.a.replica
+            .note(t + 9, visit, "After the repair.")
+            .unwrap()
+            .clone();
+    w.srv.push_ok(&w.a, &[note]);
+    let (stored, through, latest, folded) = stored_state(&w.srv.db_path, visit);
+    assert_eq!((through, &stored), (latest, &folded));
 }

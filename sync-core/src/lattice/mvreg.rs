@@ -105,6 +105,21 @@ impl<V: Clone + PartialEq> MvRegister<V> {
         self.live.len() > 1
     }
 
+    /// Ids of the writes named as a pred by some delivered write (a
+    /// snapshot carries them, so a late copy of such a write stays dead).
+    pub(crate) fn superseded(&self) -> impl Iterator<Item = &OpId> {
+        self.superseded.iter()
+    }
+
+    /// Marks a write as superseded, as if a delivered write had named it.
+    pub(crate) fn supersede(&mut self, id: OpId) {
+        if self.superseded.insert(id) {
+            if let Some(s) = self.live_stamps.remove(&id) {
+                self.live.remove(&(s, id));
+            }
+        }
+    }
+
     /// The ids a new local write must name to supersede what this replica
     /// sees, greatest stamp first.
     pub fn heads(&self) -> Vec<OpId> {

@@ -104,6 +104,16 @@ impl<E: Ord + Clone> OrSet<E> {
             .unwrap_or_default()
     }
 
+    /// Every element ever added or removed, with its live add tags and the
+    /// tags removes of it named (what a snapshot carries).
+    pub(crate) fn entries(
+        &self,
+    ) -> impl Iterator<Item = (&E, impl Iterator<Item = &OpId>, impl Iterator<Item = &OpId>)> {
+        self.entries
+            .iter()
+            .map(|(elem, e)| (elem, e.adds.iter(), e.removed.iter()))
+    }
+
     /// Present elements, in order.
     pub fn iter(&self) -> impl Iterator<Item = &E> {
         self.entries

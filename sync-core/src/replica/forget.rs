@@ -54,6 +54,7 @@ impl Replica {
         for op in kept {
             next.insert(op);
         }
+        next.take_bases_of(self, |v| !visits.contains(v));
         next
     }
 }

@@ -63,6 +63,7 @@ impl Replica {
         for op in kept {
             next.insert(op);
         }
+        next.take_bases_of(self, |_| true);
         mine.sort_by_key(|op| op.id.seq);
         let mut renamed: BTreeMap<OpId, OpId> = BTreeMap::new();
         let mut pairs = Vec::with_capacity(mine.len());

@@ -18,6 +18,11 @@ proptest! {
     fn state_merge_is_a_join(seed in any::<u64>()) {
         check_state_laws(seed);
     }
+
+    #[test]
+    fn a_snapshot_then_every_op_equals_every_op(seed in any::<u64>()) {
+        crate::snapshot::check_snapshot(seed);
+    }
 }
 
 /// A write to a register: (replica, seq, wall, value, which earlier writes it names).

@@ -11,5 +11,6 @@ mod hostile;
 mod laws;
 pub mod mutate;
 mod scenarios;
+mod snapshot;
 mod summary;
 pub mod world;

@@ -333,6 +333,7 @@ fn main() {
     );
     print_table("1,000 visits", &thousand);
 
+    let first_sync = first_sync_sizes(1_000);
     let targets = targets(&one, &thousand);
     let engines = |rows: &[Stats; 3]| {
         json!({
@@ -344,6 +345,7 @@ fn main() {
     let out = json!({
         "one_visit": engines(&one),
         "thousand_visits": engines(&thousand),
+        "first_sync_bytes_per_visit": first_sync,
         "targets": targets,
     });
     let dir = target_dir();
@@ -354,4 +356,42 @@ fn main() {
         Err(e) => println!("\ncould not write {}: {e}", path.display()),
     }
     println!("bench took {:.1}s", started.elapsed().as_secs_f64());
+}
+
+fn gzip(bytes: &[u8]) -> usize {
+    use std::io::Write;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(bytes).expect("gzip to memory");
+    z.finish().expect("gzip to memory").len()
+}
+
+/// What a new phone's first sync of `visits` records costs on the wire, per
+/// visit: sync-core's snapshots (each visit's merged state, what the server
+/// sends a new phone) as sent, gzipped as HTTP sends them, beside the whole
+/// op history, and automerge's and yrs's whole documents (already compact
+/// and, for automerge, compressed), raw and gzipped.
+fn first_sync_sizes(visits: usize) -> Value {
+    let n = visits as f64;
+    let ours = tests::script::bootstrap::<tests::sync_core_engine::SyncCore>(visits);
+    let history = tests::script::full::<tests::sync_core_engine::SyncCore>(visits);
+    let am = tests::script::full::<automerge::Automerge>(visits);
+    let y = tests::script::full::<yrs::Yrs>(visits);
+    println!();
+    println!("== first sync of a new phone, {visits} visits (bytes per visit) ==");
+    let row = |name: &str, b: &[u8]| {
+        let (raw, z) = (b.len() as f64 / n, gzip(b) as f64 / n);
+        println!("{name:<28} raw {raw:>9.1}  gzip {z:>9.1}");
+        json!({ "raw": raw, "gzip": z })
+    };
+    let out = json!({
+        "sync_core_snapshot": row("sync_core snapshots", &ours),
+        "sync_core_history": row("sync_core whole history", &history),
+        "automerge": row("automerge document", &am),
+        "yrs": row("yrs document", &y),
+    });
+    println!(
+        "sync_core snapshots gzipped = {:.2}x automerge's document gzipped",
+        gzip(&ours) as f64 / gzip(&am) as f64
+    );
+    out
 }
