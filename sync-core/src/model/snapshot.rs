@@ -10,19 +10,22 @@
 //! every live write, the ids writes have superseded (a late copy of a
 //! superseded write must stay dead), and each set element's removed tags.
 //!
-//! Format: [`SNAPSHOT_MAGIC`], a version byte, then postcard. Replica ids are
-//! written once in a table and op ids and stamps refer to it by index.
-//! Sequence numbers and clock readings are each written as the difference
-//! from the previous one in the batch (zigzag varints, wrapping, so every
-//! value round-trips), so most take one or two bytes: a visit's ops were
-//! mostly numbered and stamped close together. Field and set names are
-//! vocabulary identifiers as text, which compression all but removes (the
-//! server sends batches gzipped).
+//! Format: [`SNAPSHOT_MAGIC`], a version byte, then postcard. A visit is its
+//! id, its operation and first stamps, its persons (each once, later named
+//! by index) and a list of *atoms*, one per op id the state holds: a live
+//! write, a superseded id, a live add tag, a removed tag, a note, the status
+//! write. Atoms are sorted by op id, so sequence numbers and clock readings
+//! are written as differences from the previous atom's (zigzag varints,
+//! wrapping, so every value round-trips) and are mostly one byte: the state
+//! costs about what its surviving ops cost in the wire format. Replica ids
+//! are written once per batch and named by index; field, set and vocabulary
+//! names by their index in the wire format's frozen symbol table. A stamp's
+//! replica is its op's (as for every stamp an op makes).
 
 use super::{Person, Visit};
 use crate::hlc::{Hlc, Stamp};
 use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
-use crate::lattice::{MvRegister, OrSet, StatusRegister, VecMap};
+use crate::lattice::{MvRegister, OrSet, VecMap};
 use crate::model::{PersonField, PersonSet, Value, VisitField, VisitSet};
 use crate::vocab::{Offence, Status};
 use crate::wire::{symbol, symbol_index};
@@ -119,49 +122,99 @@ impl ValueW {
 }
 
 /// An op id: replica index, sequence number (as written: a difference; see
-/// [`walk`]).
-#[derive(Clone, Copy, Serialize, Deserialize)]
-struct IdW(u32, i64);
 
-/// A stamp: wall ms (as written: a difference), counter, replica index.
+/// A stamp: wall ms, counter, replica index (absolute; only atoms are
+/// written as differences).
 #[derive(Clone, Copy, Serialize, Deserialize)]
-struct StW(i64, u32, u32);
+struct StW(u64, u32, u32);
 
 #[derive(Serialize, Deserialize)]
 struct VisitW {
     id: VisitId,
     operation: Option<(StW, OperationId)>,
     first: Option<StW>,
-    fields: Vec<(SymW, RegW)>,
-    sets: Vec<(SymW, SetW)>,
-    arrests: Vec<(SymW, RegW)>,
-    persons: Vec<(PersonId, PersonW)>,
-    notes: Vec<(StW, IdW, String)>,
-    status: Option<(SymW, IdW, StW)>,
+    persons: Vec<(PersonId, StW)>,
+    atoms: Vec<AtomW>,
     unrecognised_status: Vec<String>,
 }
 
+/// One op id the state holds: replica index, sequence number and, for
+/// atoms with a stamp, wall ms (both as differences from the previous
+/// atom's), and what the state holds of it.
 #[derive(Serialize, Deserialize)]
-struct RegW {
-    /// Live writes: id, stamp (its replica is the id's), value.
-    live: Vec<(IdW, i64, u32, ValueW)>,
-    superseded: Vec<IdW>,
+struct AtomW {
+    r: u32,
+    seq: i64,
+    kind: KindW,
 }
 
 #[derive(Serialize, Deserialize)]
-struct SetW(Vec<(SymW, Vec<IdW>, Vec<IdW>)>);
-
-#[derive(Serialize, Deserialize)]
-struct PersonW {
-    first: StW,
-    fields: Vec<(SymW, RegW)>,
-    sets: Vec<(SymW, SetW)>,
+enum TargetW {
+    Visit(SymW),
+    Arrests(SymW),
+    Person(u32, SymW),
 }
 
-/// Builds the replica table and the per-visit relative encodings.
+#[derive(Serialize, Deserialize)]
+enum SetTW {
+    Visit(SymW),
+    Person(u32, SymW),
+}
+
+#[derive(Serialize, Deserialize)]
+enum KindW {
+    Live {
+        ms: i64,
+        counter: u32,
+        target: TargetW,
+        value: ValueW,
+    },
+    Superseded(TargetW),
+    Tag(SetTW, SymW),
+    Removed(SetTW, SymW),
+    Note {
+        ms: i64,
+        counter: u32,
+        text: String,
+    },
+    Status {
+        ms: i64,
+        counter: u32,
+        status: SymW,
+    },
+}
+
+impl KindW {
+    fn ms(&mut self) -> Option<&mut i64> {
+        match self {
+            KindW::Live { ms, .. } | KindW::Note { ms, .. } | KindW::Status { ms, .. } => Some(ms),
+            _ => None,
+        }
+    }
+}
+
+/// Builds the replica table and a visit's atoms.
 struct Writer {
     replicas: Vec<ReplicaId>,
     index: BTreeMap<ReplicaId, u32>,
+}
+
+/// Which register or set an atom belongs to, before it is written.
+#[derive(Clone, Copy)]
+enum Reg<'a> {
+    Visit(&'a VisitField),
+    Arrests(&'a Offence),
+    Person(u32, &'a PersonField),
+}
+
+impl Reg<'_> {
+    fn w(self) -> TargetW {
+        match self {
+            Reg::Visit(f) => TargetW::Visit(SymW::of(f.as_str())),
+            Reg::Arrests(o) => TargetW::Arrests(SymW::of(o.as_str())),
+            Reg::Person(p, f) => TargetW::Person(p, SymW::of(f.as_str())),
+        }
+    }
 }
 
 impl Writer {
@@ -175,108 +228,102 @@ impl Writer {
         i
     }
 
-    fn id(&mut self, id: &OpId) -> IdW {
-        // Bit-for-bit: `walk` and the reader undo the cast.
-        IdW(self.replica(id.replica), id.seq as i64)
-    }
-
-    fn ms(&self, wall_ms: u64) -> i64 {
-        wall_ms as i64
-    }
-
     fn stamp(&mut self, s: &Stamp) -> StW {
-        StW(
-            self.ms(s.hlc.wall_ms),
-            s.hlc.counter,
-            self.replica(s.replica),
-        )
+        StW(s.hlc.wall_ms, s.hlc.counter, self.replica(s.replica))
     }
 
-    fn reg(&mut self, r: &MvRegister<Value>) -> RegW {
-        RegW {
-            live: r
-                .versions()
-                .into_iter()
-                .map(|v| {
-                    (
-                        self.id(&v.id),
-                        self.ms(v.stamp.hlc.wall_ms),
-                        v.stamp.hlc.counter,
-                        ValueW::of(&v.value),
-                    )
-                })
-                .collect(),
-            superseded: r.superseded().map(|id| self.id(id)).collect(),
+    /// An atom with absolute numbers (made relative once sorted).
+    fn atom(&mut self, id: &OpId, kind: KindW) -> (u32, u64, KindW) {
+        (self.replica(id.replica), id.seq, kind)
+    }
+
+    fn reg(&mut self, at: Reg, r: &MvRegister<Value>, out: &mut Vec<(u32, u64, KindW)>) {
+        for v in r.versions() {
+            let kind = KindW::Live {
+                ms: v.stamp.hlc.wall_ms as i64,
+                counter: v.stamp.hlc.counter,
+                target: at.w(),
+                value: ValueW::of(&v.value),
+            };
+            out.push(self.atom(&v.id, kind));
+        }
+        for id in r.superseded() {
+            out.push(self.atom(id, KindW::Superseded(at.w())));
         }
     }
 
-    fn set(&mut self, s: &OrSet<String>) -> SetW {
-        SetW(
-            s.entries()
-                .map(|(elem, adds, removed)| {
-                    (
-                        SymW::of(elem),
-                        adds.map(|id| self.id(id)).collect(),
-                        removed.map(|id| self.id(id)).collect(),
-                    )
-                })
-                .collect(),
-        )
+    fn set(&mut self, at: impl Fn() -> SetTW, s: &OrSet<String>, out: &mut Vec<(u32, u64, KindW)>) {
+        for (elem, adds, removed) in s.entries() {
+            for id in adds {
+                out.push(self.atom(id, KindW::Tag(at(), SymW::of(elem))));
+            }
+            for id in removed {
+                out.push(self.atom(id, KindW::Removed(at(), SymW::of(elem))));
+            }
+        }
     }
 
     fn visit(&mut self, v: &Visit) -> VisitW {
-        let status = v.status.reached().map(|r| {
-            (
-                SymW::of(r.status.as_str()),
-                self.id(&r.id),
-                self.stamp(&r.stamp),
-            )
-        });
+        let mut atoms = Vec::new();
+        for (f, r) in v.fields.iter() {
+            self.reg(Reg::Visit(f), r, &mut atoms);
+        }
+        for (o, r) in v.arrests.iter() {
+            self.reg(Reg::Arrests(o), r, &mut atoms);
+        }
+        for (k, s) in v.sets.iter() {
+            self.set(|| SetTW::Visit(SymW::of(k.as_str())), s, &mut atoms);
+        }
+        let mut persons = Vec::with_capacity(v.persons.len());
+        for (i, (id, p)) in v.persons.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            persons.push((*id, self.stamp(&p.first)));
+            for (f, r) in p.fields.iter() {
+                self.reg(Reg::Person(i, f), r, &mut atoms);
+            }
+            for (k, s) in p.sets.iter() {
+                self.set(|| SetTW::Person(i, SymW::of(k.as_str())), s, &mut atoms);
+            }
+        }
+        for ((s, id), text) in v.notes.iter() {
+            let kind = KindW::Note {
+                ms: s.hlc.wall_ms as i64,
+                counter: s.hlc.counter,
+                text: text.clone(),
+            };
+            atoms.push(self.atom(id, kind));
+        }
+        if let Some(r) = v.status.reached() {
+            let kind = KindW::Status {
+                ms: r.stamp.hlc.wall_ms as i64,
+                counter: r.stamp.hlc.counter,
+                status: SymW::of(r.status.as_str()),
+            };
+            atoms.push(self.atom(&r.id, kind));
+        }
+        // By replica (in table order), then sequence number: ids of a
+        // replica's run of ops come out one apart.
+        atoms.sort_by_key(|(r, seq, _)| (*r, *seq));
+        let (mut seq, mut ms) = (0u64, 0i64);
+        let atoms = atoms
+            .into_iter()
+            .map(|(r, s, mut kind)| {
+                let d = s.wrapping_sub(seq) as i64;
+                seq = s;
+                if let Some(m) = kind.ms() {
+                    let abs = *m;
+                    *m = abs.wrapping_sub(ms);
+                    ms = abs;
+                }
+                AtomW { r, seq: d, kind }
+            })
+            .collect();
         VisitW {
             id: v.id,
             operation: v.operation.map(|(s, o)| (self.stamp(&s), o)),
             first: v.first.map(|s| self.stamp(&s)),
-            fields: v
-                .fields
-                .iter()
-                .map(|(f, r)| (SymW::of(f.as_str()), self.reg(r)))
-                .collect(),
-            sets: v
-                .sets
-                .iter()
-                .map(|(k, s)| (SymW::of(k.as_str()), self.set(s)))
-                .collect(),
-            arrests: v
-                .arrests
-                .iter()
-                .map(|(o, r)| (SymW::of(o.as_str()), self.reg(r)))
-                .collect(),
-            persons: v
-                .persons
-                .iter()
-                .map(|(id, p)| {
-                    let w = PersonW {
-                        first: self.stamp(&p.first),
-                        fields: p
-                            .fields
-                            .iter()
-                            .map(|(f, r)| (SymW::of(f.as_str()), self.reg(r)))
-                            .collect(),
-                        sets: p
-                            .sets
-                            .iter()
-                            .map(|(k, s)| (SymW::of(k.as_str()), self.set(s)))
-                            .collect(),
-                    };
-                    (*id, w)
-                })
-                .collect(),
-            notes: v
-                .notes
-                .iter()
-                .map(|((s, id), t)| (self.stamp(s), self.id(id), t.clone()))
-                .collect(),
-            status,
+            persons,
+            atoms,
             unrecognised_status: v.status.unrecognised().map(str::to_owned).collect(),
         }
     }
@@ -289,24 +336,10 @@ pub fn encode<'a>(visits: impl IntoIterator<Item = &'a Visit>) -> Vec<u8> {
         index: BTreeMap::new(),
     };
     let visits: Vec<VisitW> = visits.into_iter().map(|v| w.visit(v)).collect();
-    let mut batch = Batch {
+    let batch = Batch {
         replicas: w.replicas,
         visits,
     };
-    let (mut seq, mut ms) = (0i64, 0i64);
-    walk(
-        &mut batch,
-        &mut |x| {
-            let d = x.wrapping_sub(seq);
-            seq = *x;
-            *x = d;
-        },
-        &mut |x| {
-            let d = x.wrapping_sub(ms);
-            ms = *x;
-            *x = d;
-        },
-    );
     let mut out = SNAPSHOT_MAGIC.to_vec();
     out.push(SNAPSHOT_VERSION);
     // Serialising plain data to a Vec cannot fail.
@@ -314,12 +347,19 @@ pub fn encode<'a>(visits: impl IntoIterator<Item = &'a Visit>) -> Vec<u8> {
     out
 }
 
-/// Reads the relative encodings back against the replica table.
+type R<T> = Result<T, SnapshotError>;
+
+/// Reads a visit back against the batch's replica table.
 struct Reader<'a> {
     replicas: &'a [ReplicaId],
+    persons: Vec<PersonId>,
 }
 
-type R<T> = Result<T, SnapshotError>;
+fn wall(ms: u64) -> R<u64> {
+    (ms <= crate::hlc::MAX_WALL_MS)
+        .then_some(ms)
+        .ok_or(SnapshotError::Inconsistent("clock reading"))
+}
 
 impl Reader<'_> {
     fn replica(&self, i: u32) -> R<ReplicaId> {
@@ -330,97 +370,116 @@ impl Reader<'_> {
             .ok_or(SnapshotError::Inconsistent("replica index"))
     }
 
-    fn id(&self, id: IdW) -> R<OpId> {
-        Ok(OpId::new(self.replica(id.0)?, id.1 as u64))
-    }
-
-    fn ms(&self, ms: i64) -> R<u64> {
-        u64::try_from(ms)
-            .ok()
-            .filter(|ms| *ms <= crate::hlc::MAX_WALL_MS)
-            .ok_or(SnapshotError::Inconsistent("clock reading"))
-    }
-
     fn stamp(&self, s: StW) -> R<Stamp> {
         Ok(Stamp {
-            hlc: Hlc::new(self.ms(s.0)?, s.1),
+            hlc: Hlc::new(wall(s.0)?, s.1),
             replica: self.replica(s.2)?,
         })
     }
 
-    fn reg(&self, w: RegW) -> R<MvRegister<Value>> {
-        let mut r = MvRegister::default();
-        for (id, ms, counter, value) in w.live {
-            let id = self.id(id)?;
-            let stamp = Stamp {
-                hlc: Hlc::new(self.ms(ms)?, counter),
-                replica: id.replica,
-            };
-            r.apply(id, stamp, value.value()?, &[]);
-        }
-        for id in w.superseded {
-            r.supersede(self.id(id)?);
-        }
-        Ok(r)
+    fn person(&self, i: u32) -> R<PersonId> {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.persons.get(i))
+            .copied()
+            .ok_or(SnapshotError::Inconsistent("person index"))
     }
 
-    fn set(&self, w: SetW) -> R<OrSet<String>> {
-        let mut s = OrSet::default();
-        for (elem, adds, removed) in w.0 {
-            let elem = elem.text()?;
-            for tag in adds {
-                s.add(elem.clone(), self.id(tag)?);
-            }
-            let removed = removed
-                .into_iter()
-                .map(|t| self.id(t))
-                .collect::<R<Vec<_>>>()?;
-            s.remove(&elem, &removed);
-        }
-        Ok(s)
+    fn reg<'v>(&self, v: &'v mut Visit, t: TargetW) -> R<&'v mut MvRegister<Value>> {
+        Ok(match t {
+            TargetW::Visit(f) => v
+                .fields
+                .get_or_insert_with(VisitField::parse(&f.text()?), Default::default),
+            TargetW::Arrests(o) => v
+                .arrests
+                .get_or_insert_with(Offence::parse(&o.text()?), Default::default),
+            TargetW::Person(p, f) => self
+                .person_of(v, p)?
+                .fields
+                .get_or_insert_with(PersonField::parse(&f.text()?), Default::default),
+        })
     }
 
-    fn regs<K: Ord>(
-        &self,
-        w: Vec<(SymW, RegW)>,
-        key: impl Fn(&str) -> K,
-    ) -> R<VecMap<K, MvRegister<Value>>> {
-        let mut m = VecMap::default();
-        for (k, r) in w {
-            m.insert_if_absent(key(&k.text()?), self.reg(r)?);
-        }
-        Ok(m)
+    fn set<'v>(&self, v: &'v mut Visit, t: SetTW) -> R<&'v mut OrSet<String>> {
+        Ok(match t {
+            SetTW::Visit(s) => v
+                .sets
+                .get_or_insert_with(VisitSet::parse(&s.text()?), Default::default),
+            SetTW::Person(p, s) => self
+                .person_of(v, p)?
+                .sets
+                .get_or_insert_with(PersonSet::parse(&s.text()?), Default::default),
+        })
     }
 
-    fn sets<K: Ord>(
-        &self,
-        w: Vec<(SymW, SetW)>,
-        key: impl Fn(&str) -> K,
-    ) -> R<VecMap<K, OrSet<String>>> {
-        let mut m = VecMap::default();
-        for (k, s) in w {
-            m.insert_if_absent(key(&k.text()?), self.set(s)?);
-        }
-        Ok(m)
+    fn person_of<'v>(&self, v: &'v mut Visit, i: u32) -> R<&'v mut Person> {
+        let id = self.person(i)?;
+        v.persons
+            .get_mut(&id)
+            .ok_or(SnapshotError::Inconsistent("person index"))
     }
 
     fn visit(&mut self, w: VisitW) -> R<Visit> {
-        let mut persons = VecMap::default();
-        for (id, p) in w.persons {
-            let person = Person {
-                first: self.stamp(p.first)?,
-                fields: self.regs(p.fields, PersonField::parse)?,
-                sets: self.sets(p.sets, PersonSet::parse)?,
+        let mut v = Visit::new(w.id);
+        v.operation = w
+            .operation
+            .map(|(s, o)| self.stamp(s).map(|s| (s, o)))
+            .transpose()?;
+        v.first = w.first.map(|s| self.stamp(s)).transpose()?;
+        self.persons.clear();
+        for (id, first) in w.persons {
+            v.persons
+                .insert_if_absent(id, Person::new(self.stamp(first)?));
+            self.persons.push(id);
+        }
+        let (mut seq, mut ms) = (0u64, 0i64);
+        for a in w.atoms {
+            seq = seq.wrapping_add(a.seq as u64);
+            let id = OpId::new(self.replica(a.r)?, seq);
+            let mut stamp = |delta: i64, counter: u32| -> R<Stamp> {
+                ms = ms.wrapping_add(delta);
+                Ok(Stamp {
+                    hlc: Hlc::new(wall(u64::try_from(ms).unwrap_or(u64::MAX))?, counter),
+                    replica: id.replica,
+                })
             };
-            persons.insert_if_absent(id, person);
-        }
-        let mut notes = VecMap::default();
-        for (s, id, text) in w.notes {
-            notes.insert_if_absent((self.stamp(s)?, self.id(id)?), text);
-        }
-        let mut status = StatusRegister::default();
-        if let Some((s, id, stamp)) = w.status {
-            status.apply(Status::parse(&s.text()?), self.id(id)?, self.stamp(stamp)?);
+            match a.kind {
+                KindW::Live {
+                    ms: d,
+                    counter,
+                    target,
+                    value,
+                } => {
+                    let stamp = stamp(d, counter)?;
+                    let value = value.value()?;
+                    self.reg(&mut v, target)?.apply(id, stamp, value, &[]);
+                }
+                KindW::Superseded(t) => self.reg(&mut v, t)?.supersede(id),
+                KindW::Tag(t, elem) => {
+                    let elem = elem.text()?;
+                    self.set(&mut v, t)?.add(elem, id);
+                }
+                KindW::Removed(t, elem) => {
+                    let elem = elem.text()?;
+                    self.set(&mut v, t)?.remove(&elem, &[id]);
+                }
+                KindW::Note {
+                    ms: d,
+                    counter,
+                    text,
+                } => {
+                    let stamp = stamp(d, counter)?;
+                    v.notes.insert_if_absent((stamp, id), text);
+                }
+                KindW::Status {
+                    ms: d,
+                    counter,
+                    status,
+                } => {
+                    let stamp = stamp(d, counter)?;
+                    v.status.apply(Status::parse(&status.text()?), id, stamp);
+                }
+            }
         }
         for s in w.unrecognised_status {
             // An unrecognised status changes no rank: its id and stamp are unused.
@@ -429,22 +488,9 @@ impl Reader<'_> {
                 hlc: Hlc::default(),
                 replica: none.replica,
             };
-            status.apply(Status::parse(&s), none, at);
+            v.status.apply(Status::parse(&s), none, at);
         }
-        Ok(Visit {
-            id: w.id,
-            operation: w
-                .operation
-                .map(|(s, o)| self.stamp(s).map(|s| (s, o)))
-                .transpose()?,
-            first: w.first.map(|s| self.stamp(s)).transpose()?,
-            fields: self.regs(w.fields, VisitField::parse)?,
-            sets: self.sets(w.sets, VisitSet::parse)?,
-            arrests: self.regs(w.arrests, Offence::parse)?,
-            persons,
-            notes,
-            status,
-        })
+        Ok(v)
     }
 }
 
@@ -454,24 +500,13 @@ pub fn decode_limited(bytes: &[u8], max_visits: usize) -> Result<Vec<Visit>, Sna
         .strip_prefix(SNAPSHOT_MAGIC.as_slice())
         .and_then(|b| b.strip_prefix(&[SNAPSHOT_VERSION]))
         .ok_or(SnapshotError::Format)?;
-    let mut batch: Batch = postcard::from_bytes(body)?;
+    let batch: Batch = postcard::from_bytes(body)?;
     if batch.visits.len() > max_visits {
         return Err(SnapshotError::TooManyVisits { max: max_visits });
     }
-    let (mut seq, mut ms) = (0i64, 0i64);
-    walk(
-        &mut batch,
-        &mut |x| {
-            seq = seq.wrapping_add(*x);
-            *x = seq;
-        },
-        &mut |x| {
-            ms = ms.wrapping_add(*x);
-            *x = ms;
-        },
-    );
     let mut r = Reader {
         replicas: &batch.replicas,
+        persons: Vec::new(),
     };
     batch.visits.into_iter().map(|v| r.visit(v)).collect()
 }
@@ -496,58 +531,4 @@ pub(crate) fn latest(v: &Visit) -> Option<Hlc> {
     .into_iter()
     .flatten()
     .max()
-}
-
-/// Visits every sequence number and every wall time of a batch in one fixed
-/// order, for [`encode`] to turn them into differences and
-/// [`decode_limited`] back.
-fn walk(b: &mut Batch, seq: &mut dyn FnMut(&mut i64), ms: &mut dyn FnMut(&mut i64)) {
-    let id = |i: &mut IdW, seq: &mut dyn FnMut(&mut i64)| seq(&mut i.1);
-    fn reg(r: &mut RegW, seq: &mut dyn FnMut(&mut i64), ms: &mut dyn FnMut(&mut i64)) {
-        for (i, t, _, _) in &mut r.live {
-            seq(&mut i.1);
-            ms(t);
-        }
-        for i in &mut r.superseded {
-            seq(&mut i.1);
-        }
-    }
-    fn set(s: &mut SetW, seq: &mut dyn FnMut(&mut i64)) {
-        for (_, adds, removed) in &mut s.0 {
-            for i in adds.iter_mut().chain(removed.iter_mut()) {
-                seq(&mut i.1);
-            }
-        }
-    }
-    for v in &mut b.visits {
-        if let Some((s, _)) = &mut v.operation {
-            ms(&mut s.0);
-        }
-        if let Some(s) = &mut v.first {
-            ms(&mut s.0);
-        }
-        for (_, r) in v.fields.iter_mut().chain(v.arrests.iter_mut()) {
-            reg(r, seq, ms);
-        }
-        for (_, s) in &mut v.sets {
-            set(s, seq);
-        }
-        for (_, p) in &mut v.persons {
-            ms(&mut p.first.0);
-            for (_, r) in &mut p.fields {
-                reg(r, seq, ms);
-            }
-            for (_, s) in &mut p.sets {
-                set(s, seq);
-            }
-        }
-        for (s, i, _) in &mut v.notes {
-            ms(&mut s.0);
-            id(i, seq);
-        }
-        if let Some((_, i, s)) = &mut v.status {
-            id(i, seq);
-            ms(&mut s.0);
-        }
-    }
 }
