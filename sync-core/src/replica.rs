@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod forget;
+mod journal;
 mod rekey;
+
+pub use journal::{SaveMark, CHUNK_MAGIC, CHUNK_VERSION};
 
 /// Per replica, the highest sequence number such that every op up to it is held.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +220,14 @@ pub enum LoadError {
     /// The op log is unreadable.
     #[error("stored op log is unreadable: {0}")]
     Log(#[from] crate::wire::WireError),
+    /// A journal chunk saved by another replica id than the one loading it.
+    #[error("stored chunk belongs to replica {found}, not {expected}")]
+    WrongReplica {
+        /// The loading replica's id.
+        expected: ReplicaId,
+        /// The id the chunk names.
+        found: ReplicaId,
+    },
 }
 
 impl Replica {
