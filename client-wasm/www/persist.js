@@ -61,31 +61,48 @@ export function indexAll(store) {
   return { v: 1, visits };
 }
 
-/** Brings the index's entries for `ids` up to date with the store. */
+/**
+ * Brings the index's entries for `ids` up to date with the store; true when
+ * one changed (most edits change nothing the list shows, and then the index
+ * is not written again).
+ */
 export function refreshIndex(index, store, ids) {
+  let changed = false;
   for (const id of ids) {
+    let entry = null;
     try {
-      index.visits[id] = indexEntry(JSON.parse(store.visitJson(id)));
+      entry = indexEntry(JSON.parse(store.visitJson(id)));
     } catch {
-      delete index.visits[id]; // no visit (its ops were all rejected)
+      // No visit (its ops were all rejected).
+    }
+    const old = index.visits[id];
+    if (entry && (!old || JSON.stringify(old) !== JSON.stringify(entry))) {
+      index.visits[id] = entry;
+      changed = true;
+    } else if (!entry && old) {
+      delete index.visits[id];
+      changed = true;
     }
   }
+  return changed;
 }
 
 /** A fresh record of what is on disk: none yet. */
-export const emptyJournal = () => ({ store: null, next: 1, count: 0, bytes: 0, base: 0, timer: null });
+export const emptyJournal = () => ({ store: null, next: 1, count: 0, bytes: 0, base: 0, indexDirty: false, timer: null });
 
 /**
- * Queues a save of `app.store`: a chunk of what it gained (whole when `full`,
- * when the store object changed since the base, or when nothing was saved
- * yet), with the index, meta and lockbox. Resolves once committed.
+ * Queues a save of `app.store`: a chunk of what it gained (whole when `full`
+ * or `compact`, when the store object changed since the base, or when
+ * nothing was saved yet), with the index, meta and lockbox. Resolves once
+ * committed. A whole save rebuilds the index from every visit, except a
+ * compaction of the same store, whose index is kept current by the chunks.
  */
-export function persist(app, { full = false } = {}) {
-  app.saving = app.saving.catch(() => {}).then(() => step(app, full));
+export function persist(app, { full = false, compact = false } = {}) {
+  app.saving = app.saving.catch(() => {}).then(() => step(app, full || compact, compact));
   return app.saving;
 }
 
-async function step(app, full) {
+async function step(app, full, compact) {
   const { key, store, meta, journal } = app;
   if (!key || !store || !meta) throw lockedError();
   const whole = full || journal.store !== store || !app.index;
@@ -93,22 +110,26 @@ async function step(app, full) {
   let done = () => {};
   if (whole) {
     const bytes = store.save();
-    const index = indexAll(store);
+    // Compacting the same store: the index in memory is up to date.
+    const index = compact && app.index && journal.store === store ? app.index : indexAll(store);
     entries.replica = await vault.encrypt(key, bytes, 'replica');
     entries.index = await vault.encryptJson(key, index, 'index');
     done = () => {
       app.index = index;
-      Object.assign(journal, { store, count: 0, bytes: 0, base: bytes.length });
+      Object.assign(journal, { store, count: 0, bytes: 0, base: bytes.length, indexDirty: false });
     };
   } else {
     const changed = JSON.parse(store.changedVisitsJson());
     const bytes = store.saveChunk();
     if (bytes) {
       const name = db.chunkKey(journal.next);
-      refreshIndex(app.index, store, changed);
+      // Written when an entry changed now, or in a save that did not commit.
+      if (refreshIndex(app.index, store, changed)) journal.indexDirty = true;
+      const listed = journal.indexDirty;
       entries[name] = await vault.encrypt(key, bytes, name);
-      entries.index = await vault.encryptJson(key, app.index, 'index');
+      if (listed) entries.index = await vault.encryptJson(key, app.index, 'index');
       done = () => {
+        if (listed) journal.indexDirty = false;
         journal.next += 1;
         journal.count += 1;
         journal.bytes += bytes.length;
@@ -139,7 +160,7 @@ export function scheduleCompaction(app) {
   j.timer = setTimeout(() => {
     j.timer = null;
     if (app.key && app.store && dueForCompaction(j)) {
-      persist(app, { full: true }).catch((e) => console.warn('compaction', e));
+      persist(app, { compact: true }).catch((e) => console.warn('compaction', e));
     }
   }, now ? 0 : COMPACT_DELAY_MS);
 }

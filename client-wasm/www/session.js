@@ -6,7 +6,7 @@ import { Store } from './pkg/client_wasm.js';
 import * as db from './db.js';
 import * as vault from './vault.js';
 import { app, unsynced } from './state.js';
-import { dueForCompaction, emptyJournal, load, loadIndex, Unreadable } from './persist.js';
+import { dueForCompaction, emptyJournal, load, loadIndex, scheduleCompaction, Unreadable } from './persist.js';
 import { $, toast } from './ui.js';
 import { render } from './app.js';
 import { requestPersistence } from './settings.js';
@@ -56,8 +56,9 @@ async function loadStore(key) {
   }
   app.journal = journal;
   app.store = store || new Store(app.meta.replicaId || app.meta.deviceId);
-  // A fresh store, no index yet, or many chunks: save whole (compacts).
-  if (!store || !app.index || dueForCompaction(journal)) await app.saveAll();
+  // A fresh store, or no index yet: save whole. Many chunks: compact soon.
+  if (!store || !app.index) await app.saveAll();
+  else if (dueForCompaction(journal)) scheduleCompaction(app);
   performance.mark('aidant-store-loaded');
   if (app.meta.token) {
     requestPersistence().then(() => { if (!location.hash.replace(/^#\/?/, '')) render(); });

@@ -20,8 +20,12 @@ export function h(tag, props, ...kids) {
 }
 
 export const $ = (sel) => document.querySelector(sel);
-export const hhmm = (ms) => new Date(ms).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
-export const londonDate = (ms) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date(ms));
+// Made once: a formatter costs far more to make than to use (the home
+// screen formats two dates per visit).
+const HHMM = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
+const LONDON_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' });
+export const hhmm = (ms) => HHMM.format(new Date(ms));
+export const londonDate = (ms) => LONDON_DATE.format(new Date(ms));
 
 export function toast(text, kind = 'info') {
   const t = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);

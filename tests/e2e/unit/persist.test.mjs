@@ -75,7 +75,11 @@ test('the home index refreshed from the changed visits equals one built from eve
   s.setField(2_004, V1, JSON.stringify({ person: [P1, 'potential_victim'] }), JSON.stringify({ bool: true }));
   const changed = JSON.parse(s.changedVisitsJson());
   assert.deepEqual(changed.sort(), [V1, V2].sort());
-  refreshIndex(index, s, changed);
+  assert.equal(refreshIndex(index, s, changed), true);
+  assert.deepEqual(index, indexAll(s));
+  // An edit of something the list does not show leaves the index as it was.
+  s.setField(2_005, V1, T('summary'), text('Two rooms, one locked'));
+  assert.equal(refreshIndex(index, s, [V1]), false);
   assert.deepEqual(index, indexAll(s));
   assert.deepEqual(index.visits[V1], {
     kind: 'car_wash', what: 'Foam Car Wash', started: 1_000, persons: 1, pv: 1, status: 'draft', voided: false, conflicts: 0,
