@@ -186,7 +186,12 @@ export async function load(key, Store) {
   const journal = emptyJournal();
   const last = chunks.length ? Number(chunks[chunks.length - 1][0].slice('chunk-'.length)) : 0;
   journal.next = last + 1;
-  if (!base) return { store: null, journal };
+  if (!base && !chunks.length) return { store: null, journal };
+  if (!base) {
+    // Chunks without their base: never dropped by a fresh save.
+    const e = Object.assign(new Error('the stored replica has chunks but no base'), { code: 'corrupt_store' });
+    throw new Unreadable(e, Object.fromEntries(chunks));
+  }
   let store = null;
   try {
     const bytes = await vault.decrypt(key, base, 'replica');
