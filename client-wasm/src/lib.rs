@@ -9,15 +9,30 @@ use error::ClientError;
 use interop::{from_json, parse_id, to_json};
 use sync_core::summary::{day_summary, LocalDate};
 use sync_core::{
-    wire, LocationKind, OperationId, PersonId, Replica, ReplicaId, SetTarget, Status, Target,
-    Value, VisitId, VisitView,
+    wire, LocationKind, OperationId, PersonId, Replica, ReplicaId, SaveMark, SetTarget, Status,
+    Target, Value, VisitId, VisitView,
 };
 use wasm_bindgen::prelude::*;
 
-/// One device's store of visits: a sync-core replica.
+/// One device's store of visits: a sync-core replica, and how much of it
+/// is known to be on disk (for incremental saves: a base and chunks).
 #[wasm_bindgen]
 pub struct Store {
     replica: Replica,
+    /// What the last committed save (full or chunk) covered.
+    saved: SaveMark,
+    /// What the save handed out last covers, until `markSaved`.
+    pending: Option<SaveMark>,
+}
+
+impl Store {
+    fn of(replica: Replica) -> Store {
+        Store {
+            saved: replica.save_mark(),
+            replica,
+            pending: None,
+        }
+    }
 }
 
 fn now(ms: f64) -> u64 {
@@ -36,18 +51,59 @@ impl Store {
         let id: ReplicaId = parse_id(replica_id, "replica id")?;
         Ok(Store {
             replica: Replica::new(id),
+            saved: SaveMark::default(),
+            pending: None,
         })
     }
 
-    /// Opens a store from bytes made by `save`.
+    /// Opens a store from bytes made by `save` (the base).
     pub fn load(bytes: &[u8]) -> Result<Store, JsValue> {
         let replica = Replica::load(bytes).map_err(|e| ClientError::new("corrupt_store", e))?;
-        Ok(Store { replica })
+        Ok(Store::of(replica))
     }
 
-    /// The bytes to persist (IndexedDB).
-    pub fn save(&self) -> Vec<u8> {
+    /// Applies a chunk made by `saveChunk`, after the base and the chunks
+    /// before it; returns how many ops were new. A damaged chunk is a
+    /// `corrupt_store` error and applies nothing.
+    #[wasm_bindgen(js_name = loadChunk)]
+    pub fn load_chunk(&mut self, bytes: &[u8]) -> Result<u32, JsValue> {
+        let new = self
+            .replica
+            .load_chunk(bytes)
+            .map_err(|e| ClientError::new("corrupt_store", e))?;
+        self.saved = self.replica.save_mark();
+        Ok(new as u32)
+    }
+
+    /// The whole store's bytes to persist (the base). Call `markSaved` once
+    /// they are committed.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.pending = Some(self.replica.save_mark());
         self.replica.save()
+    }
+
+    /// The ops gained since the last committed save, as a chunk to append
+    /// (`undefined` when there are none). Call `markSaved` once it is
+    /// committed; until then the next chunk starts from the same point.
+    #[wasm_bindgen(js_name = saveChunk)]
+    pub fn save_chunk(&mut self) -> Option<Vec<u8>> {
+        self.pending = Some(self.replica.save_mark());
+        self.replica.save_chunk(&self.saved)
+    }
+
+    /// The ids of the visits touched since the last committed save, as a
+    /// JSON array (what a home-screen index must refresh).
+    #[wasm_bindgen(js_name = changedVisitsJson)]
+    pub fn changed_visits_json(&self) -> Result<String, JsValue> {
+        to_json(&self.replica.visits_since(&self.saved))
+    }
+
+    /// The save (or chunk) handed out last is committed.
+    #[wasm_bindgen(js_name = markSaved)]
+    pub fn mark_saved(&mut self) {
+        if let Some(mark) = self.pending.take() {
+            self.saved = mark;
+        }
     }
 
     /// This device's replica id.
@@ -215,7 +271,12 @@ impl Store {
         let id: ReplicaId = parse_id(new_replica_id, "replica id")?;
         let refused: Vec<u64> = from_json(refused_json, "refused sequence numbers")?;
         let (replica, _) = self.replica.rekey(id, &refused, now(pushed_up_to));
-        Ok(Store { replica })
+        // Nothing of the new store is on disk yet: its first save is whole.
+        Ok(Store {
+            replica,
+            saved: SaveMark::default(),
+            pending: None,
+        })
     }
 
     /// Retention: forgets the synced visits (no own op after `acked_seq`)

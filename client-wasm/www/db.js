@@ -1,6 +1,8 @@
 // The phone's durable store: one IndexedDB database, one key-value object
-// store. `replica` holds sync-core's saved bytes and `meta` the device's
-// enrolment and sync state, both encrypted under the data key (vault.js);
+// store. `replica` holds sync-core's saved bytes (the base), `chunk-…` the
+// ops gained since, one record per save, in key order (persist.js), `index`
+// what the home screen lists and `meta` the device's enrolment and sync
+// state, all encrypted under the data key (vault.js);
 // `lockbox` is the one record in clear (the wrapped data key, the wrong-PIN
 // counter, the lock settings and the number of unsynced changes); `notice`,
 // also in clear, says why the store was last wiped. Writes resolve only once
@@ -40,15 +42,56 @@ export async function read(...keys) {
   });
 }
 
-/** Writes several keys in one transaction; resolves after the commit. */
-export async function write(entries) {
+/** The key of the `n`th chunk: sorts in chunk order. */
+export const chunkKey = (n) => `chunk-${String(n).padStart(12, '0')}`;
+const chunks = () => IDBKeyRange.bound('chunk-', 'chunk-\uffff');
+
+/**
+ * Reads keys and every chunk in one transaction (a consistent view):
+ * resolves to { values: key → value, chunks: [[key, value], …] in order }.
+ */
+export async function readWithChunks(...keys) {
+  const db = await open();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction('kv', 'readonly');
+    const kv = tx.objectStore('kv');
+    const values = {};
+    let chunkKeys = [];
+    let chunkValues = [];
+    for (const k of keys) {
+      const r = kv.get(k);
+      r.onsuccess = () => { values[k] = r.result; };
+    }
+    const ks = kv.getAllKeys(chunks());
+    ks.onsuccess = () => { chunkKeys = ks.result; };
+    const vs = kv.getAll(chunks());
+    vs.onsuccess = () => { chunkValues = vs.result; };
+    tx.oncomplete = () => resolve({ values, chunks: chunkKeys.map((k, i) => [k, chunkValues[i]]) });
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+/**
+ * Writes several keys in one transaction; resolves after the commit. With
+ * `dropChunks`, every chunk is deleted in the same transaction (the new
+ * base holds their ops): it commits whole or not at all.
+ */
+export async function write(entries, { dropChunks = false } = {}) {
   const db = await open();
   return new Promise((resolve, reject) => {
     const tx = db.transaction('kv', 'readwrite', { durability: 'strict' });
-    for (const [k, v] of Object.entries(entries)) tx.objectStore('kv').put(v, k);
     tx.oncomplete = () => resolve();
     tx.onerror = () => reject(tx.error);
     tx.onabort = () => reject(tx.error || new Error('storage write aborted'));
+    try {
+      const kv = tx.objectStore('kv');
+      for (const [k, v] of Object.entries(entries)) kv.put(v, k);
+      if (dropChunks) kv.delete(chunks());
+    } catch (e) {
+      // Nothing of a half-made transaction is kept.
+      try { tx.abort(); } catch { /* already finished */ }
+      reject(e);
+    }
   });
 }
 

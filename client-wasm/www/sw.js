@@ -11,6 +11,7 @@ importScripts('/pkg/build.js');
 const CACHE = `aidant-shell-${self.AIDANT_BUILD || 'dev'}`;
 const SHELL = [
   '/', '/index.html', '/app.css', '/app.js', '/db.js', '/sync.js', '/labels.js', '/vault.js', '/lock.js',
+  '/state.js', '/persist.js', '/session.js', '/ui.js', '/widgets.js', '/home.js', '/visit.js', '/lock-screens.js', '/settings.js',
   '/manifest.webmanifest', '/icon.svg', '/pkg/build.js',
   // The wasm module, its JS glue and the glue's snippets (listed by the build).
   ...(self.AIDANT_PKG || ['/pkg/client_wasm.js', '/pkg/client_wasm_bg.wasm']),

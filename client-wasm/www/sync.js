@@ -21,8 +21,9 @@ export class SyncError extends Error {
 export class Syncer {
   /**
    * `app` gives: store (wasm Store), meta (persisted state), key (the data
-   * key: null when wiped or locked out), saveAll() (replica and meta in one
-   * IndexedDB transaction), saveMeta(), onSyncState(state), onRevoked(error),
+   * key: null when wiped or locked out), saveAll() (the whole replica and
+   * meta in one IndexedDB transaction), saveChanges() (what the replica
+   * gained and meta, likewise), saveMeta(), onSyncState(state), onRevoked(error),
    * onWipe(code, detail), onRemoteChange(), onSkew(ms).
    *
    * Revocation: `device_revoked` (lost or stolen) wipes at once, pushing
@@ -278,7 +279,7 @@ export class Syncer {
       if (Number.isFinite(cursor)) meta.cursor = cursor;
       // The merged replica and the cursor commit together: a crash in between
       // cannot skip ops (and re-applying a page is a no-op anyway).
-      await this.app.saveAll();
+      await this.app.saveChanges();
       if (changed) this.app.onRemoteChange();
       if (!more) break;
     }

@@ -51,7 +51,7 @@ pub use model::{
     Conflict, Note, Person, PersonField, PersonSet, Position, Value, Visit, VisitField, VisitSet,
 };
 pub use op::{Action, Op, OpError, Reason, SetTarget, Target};
-pub use replica::{ApplyReport, Outcome, Replica, VersionVector};
+pub use replica::{ApplyReport, Outcome, Replica, SaveMark, VersionVector};
 pub use view::VisitView;
 pub use vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,

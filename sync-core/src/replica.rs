@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod forget;
+mod journal;
 mod rekey;
+
+pub use journal::{SaveMark, CHUNK_MAGIC, CHUNK_VERSION};
 
 /// Per replica, the highest sequence number such that every op up to it is held.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +237,14 @@ pub enum LoadError {
     /// The adopted snapshots are unreadable.
     #[error("stored snapshots are unreadable: {0}")]
     Bases(#[from] crate::model::snapshot::SnapshotError),
+    /// A journal chunk saved by another replica id than the one loading it.
+    #[error("stored chunk belongs to replica {found}, not {expected}")]
+    WrongReplica {
+        /// The loading replica's id.
+        expected: ReplicaId,
+        /// The id the chunk names.
+        found: ReplicaId,
+    },
 }
 
 impl Replica {

@@ -223,3 +223,13 @@ export async function setVisibility(page, state) {
     document.dispatchEvent(new Event('visibilitychange'));
   }, state);
 }
+
+/** The record keys of a store read by readStore, chunks left out, sorted. */
+export function recordKeys(store) {
+  return Object.keys(store).filter((k) => !k.startsWith('chunk-')).sort();
+}
+
+/** The chunk keys of a store read by readStore, in order. */
+export function chunkKeys(store) {
+  return Object.keys(store).filter((k) => k.startsWith('chunk-')).sort();
+}

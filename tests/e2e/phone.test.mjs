@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, seedOfficer, launchBrowser, launchProfile, shot } from './harness.mjs';
-import { fieldKit, PHONE, PIN, text, readStore, patchLockbox, setVisibility } from './field-kit.mjs';
+import { fieldKit, PHONE, PIN, text, readStore, patchLockbox, setVisibility, recordKeys, chunkKeys } from './field-kit.mjs';
 
 let srv;
 let browser;
@@ -181,14 +181,14 @@ test('enrolment refuses a weak PIN or two different PINs (and the one-time code 
   await shot(page, 'phone-01-enrol-weak-pin-360x740');
   await enrol(page, seed.code, 'Marsh phone');
   const store = await readStore(page);
-  assert.deepEqual(Object.keys(store).sort(), ['lockbox', 'meta', 'notice', 'replica']);
+  assert.deepEqual(recordKeys(store), ['index', 'lockbox', 'meta', 'notice', 'replica']);
   // Only the lockbox is in clear; it holds no token, name or PIN.
   const lb = store.lockbox;
   assert.equal(lb.pin.iterations, 600_000);
   assert.ok(lb.recovery, 'a recovery wrap (the server gave a recovery code)');
   assert.deepEqual([lb.failures, lb.maxFailures, lb.idleMs, lb.backgroundMs, lb.lockedOut], [0, 10, 300_000, 30_000, false]);
   assert.doesNotMatch(JSON.stringify(lb), /Marsh|token|270419|pc5002/);
-  for (const k of ['meta', 'replica']) assert.deepEqual(Object.keys(store[k]).sort(), ['ct', 'iv', 'v'], `${k} is not encrypted`);
+  for (const k of ['meta', 'replica', 'index', ...chunkKeys(store)]) assert.deepEqual(Object.keys(store[k]).sort(), ['ct', 'iv', 'v'], `${k} is not encrypted`);
   await context.close();
 });
 
@@ -459,7 +459,7 @@ test('sign-out of a shared phone refuses to erase unsynced changes without two c
   await page.click('[data-test=sign-out-cancel]');
   await page.waitForSelector('[data-test=sign-out]');
   assert.equal(Number(await page.evaluate(() => document.body.dataset.unsynced)), n);
-  assert.deepEqual(Object.keys(await readStore(page)).sort(), ['lockbox', 'meta', 'notice', 'replica']);
+  assert.deepEqual(recordKeys(await readStore(page)), ['index', 'lockbox', 'meta', 'notice', 'replica']);
   await page.click('a.back[href="#/"]');
   assert.match(await page.textContent('[data-test=visit-card]'), /Shiny Tips/);
 

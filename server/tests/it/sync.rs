@@ -599,7 +599,10 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded() 
         rusqlite::params![empty, visit.to_string()],
     )
     .expect("make the state stale");
-    assert!(before["fields"].is_object() || before["fields"].is_array(), "{before}");
+    assert!(
+        before["fields"].is_object() || before["fields"].is_array(),
+        "{before}"
+    );
     let after = w.srv.get(&path, Some(&w.sup1)).expect(200).body;
     assert_eq!(after, before, "a stale state was used");
     // The next push writes it afresh from the ops.

@@ -1,7 +1,7 @@
 // Unit tests of the field app's vault (client-wasm/www/vault.js) under Node's
 // WebCrypto: key derivation, wrapping, the encryption round trip, a wrong PIN,
 // a wrong recovery code, tampered records, and the PIN rules. No browser.
-// Run: node --test tests/e2e/unit/ (scripts/e2e.sh runs it first).
+// Run: node --test tests/e2e/unit/ (scripts/e2e.sh runs it before the browser tests).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
