@@ -249,6 +249,26 @@ impl Store {
         wire::encode(self.replica.own_ops_after(now(seq)).take(max as usize))
     }
 
+    /// The number of visits held (0 on a new phone, which starts from
+    /// snapshots).
+    #[wasm_bindgen(js_name = visitCount)]
+    pub fn visit_count(&self) -> u32 {
+        u32::try_from(self.replica.visits().count()).unwrap_or(u32::MAX)
+    }
+
+    /// Joins a snapshot batch (`GET /sync/snapshot`: a new phone's first
+    /// sync, each visit's merged state without its history) into the store.
+    /// Returns `{"changed": [visit ids], "skew": null | {"ahead_by_ms": n}}`
+    /// as JSON. A chunk carries ops only, so the caller then saves whole.
+    #[wasm_bindgen(js_name = adoptSnapshot)]
+    pub fn adopt_snapshot(&mut self, now_ms: f64, bytes: &[u8]) -> Result<String, JsValue> {
+        // A page is at most the server's page limit (1,000 visits).
+        let visits = sync_core::snapshot::decode_limited(bytes, 10_000)
+            .map_err(|e| ClientError::new("malformed_batch", e))?;
+        let (changed, skew) = self.replica.adopt(now(now_ms), visits);
+        to_json(&serde_json::json!({ "changed": changed, "skew": skew }))
+    }
+
     /// Applies a wire batch; returns the per-op report as JSON.
     #[wasm_bindgen(js_name = applyWire)]
     pub fn apply_wire(&mut self, now_ms: f64, bytes: &[u8]) -> Result<String, JsValue> {

@@ -120,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/devices/{id}/recovery-code").post(admin::recovery_code))
                 .service(resource("/sync/push").post(sync::push))
                 .service(resource("/sync/pull").get(sync::pull))
+                .service(resource("/sync/snapshot").get(sync::snapshot))
                 .service(resource("/sync/rekey").post(sync::rekey))
                 .service(resource("/visits").get(visits::list))
                 .service(resource("/visits/{id}").get(visits::read))

@@ -364,6 +364,65 @@ pub async fn pull(
     Ok(gzipped(&req, r, body.into_bytes()))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotQuery {
+    #[serde(default)]
+    after_visit: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/sync/snapshot?after_visit=ID&limit=N`: a new phone's first
+/// sync. The merged state of each visit the phone holds (the pull rule), as
+/// a sync-core snapshot batch, by visit id: about the size of automerge's
+/// document per visit gzipped, where the whole history is larger (the peers
+/// benchmark). `X-Aidant-Cursor` is where the phone's pulls then start (the
+/// first page's); `X-Aidant-Next`, when present, is the `after_visit` of the
+/// next page. Audited like a pull.
+pub async fn snapshot(
+    req: HttpRequest,
+    auth: Auth,
+    state: web::Data<AppState>,
+    q: web::Query<SnapshotQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = auth.0;
+    let device = device_of(&caller)?;
+    let after =
+        match q.after_visit.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(s.parse::<sync_core::VisitId>().map_err(|_| {
+                ApiError::bad_request("bad_query", "after_visit must be a visit id")
+            })?),
+        };
+    let limit = q
+        .limit
+        .unwrap_or(200)
+        .clamp(1, state.config.limits.page_max);
+    let user = caller.user.id;
+    let page = state
+        .db
+        .read(move |c| db::bootstrap::snapshot_page(c, user, after, limit))
+        .await?;
+    let touch = state.due_for_last_seen(device);
+    if touch || !page.visits.is_empty() {
+        let detail = serde_json::json!({
+            "visits": page.visits.len(),
+            "after_visit": after,
+            "cursor": page.cursor,
+        });
+        let read = (!page.visits.is_empty()).then_some(("sync.snapshot", detail));
+        book_read(&state, &caller, device, touch, read).await?;
+    }
+    let mut r = HttpResponse::Ok();
+    r.content_type("application/octet-stream")
+        .insert_header(("X-Aidant-Cursor", page.cursor.to_string()));
+    if let Some(next) = page.next {
+        r.insert_header(("X-Aidant-Next", next.to_string()));
+    }
+    Ok(gzipped(&req, r, sync_core::snapshot::encode(&page.visits)))
+}
+
 /// A page's body, gzipped when the phone accepts gzip and the page is big
 /// enough to gain (a new phone's first sync is mostly history: about a
 /// sixth of its size gzipped, see the peers benchmark). A page is at most

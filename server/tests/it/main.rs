@@ -3,6 +3,7 @@
 
 mod audit;
 mod bad_input;
+mod bootstrap;
 mod crash;
 mod demo;
 mod demo_week;

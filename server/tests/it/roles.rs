@@ -241,6 +241,7 @@ fn role_matrix() {
         ("POST", format!("/api/v1/devices/{}/recovery-code", spare.id), Some(&recovery), [200, 403, 403, 403, 403, 403, 403, 401, 401]),
         ("POST", "/api/v1/sync/push".into(), Some(&no_ops), [403, 403, 200, 200, 403, 200, 200, 401, 401]),
         ("GET", "/api/v1/sync/pull".into(), None, [403, 403, 200, 200, 403, 200, 200, 401, 401]),
+        ("GET", "/api/v1/sync/snapshot".into(), None, [403, 403, 200, 200, 403, 200, 200, 401, 401]),
         ("GET", "/api/v1/visits".into(), None, [200, 200, 403, 403, 200, 403, 403, 401, 401]),
         ("GET", format!("/api/v1/visits/{v1}?reason=matrix"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
         ("POST", format!("/api/v1/visits/{v1}/review"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),

@@ -121,8 +121,6 @@ impl ValueW {
     }
 }
 
-/// An op id: replica index, sequence number (as written: a difference; see
-
 /// A stamp: wall ms, counter, replica index (absolute; only atoms are
 /// written as differences).
 #[derive(Clone, Copy, Serialize, Deserialize)]

@@ -1,0 +1,74 @@
+//! A new phone's first sync: the merged state of each visit it holds
+//! (sync-core snapshots) instead of every op of their histories.
+
+use super::scope::HOLDS;
+use super::DbError;
+use crate::domain::UserId;
+use rusqlite::{named_params, Connection};
+use sync_core::{Visit, VisitId};
+
+/// A page of visit states.
+pub struct SnapshotPage {
+    /// The visits' merged states, by id.
+    pub visits: Vec<Visit>,
+    /// Where the phone's pulls start once it has every page: the cursor
+    /// sequence as it stood when the first page was read.
+    pub cursor: i64,
+    /// The last visit of the page when more follow (`after_visit` for the next page).
+    pub next: Option<VisitId>,
+}
+
+/// The merged states of the visits `user` holds (the rule pulls use), by id
+/// after `after`, at most `limit`.
+///
+/// The cursor is read first: every op at or before it had committed, so
+/// each state read after it holds it. A state may also hold later ops,
+/// which the phone's pulls then bring again, harmlessly (ops are a set).
+/// A visit the user comes to hold later arrives through a pull's grant.
+pub fn snapshot_page(
+    c: &Connection,
+    user: UserId,
+    after: Option<VisitId>,
+    limit: i64,
+) -> Result<SnapshotPage, DbError> {
+    // The high-water mark of the cursor sequence: ops' AUTOINCREMENT, from
+    // which grants also reserve their places (see `scope`).
+    let cursor: i64 = c.query_row(
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0)",
+        [],
+        |r| r.get(0),
+    )?;
+    let ids: Vec<String> = c
+        .prepare_cached(&format!(
+            "SELECT v.id FROM visits v WHERE v.id > :after AND {HOLDS} ORDER BY v.id LIMIT :limit"
+        ))?
+        .query_map(
+            named_params! {
+                ":after": after.map(|v| v.to_string()).unwrap_or_default(),
+                ":holder": user.0.to_string(),
+                ":limit": limit + 1,
+            },
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    let page = usize::try_from(limit).unwrap_or(0);
+    let mut visits = Vec::with_capacity(ids.len().min(page));
+    for id in ids.iter().take(page) {
+        let id: VisitId = id
+            .parse()
+            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+        if let Some(v) = super::sync::visit_state(c, id)? {
+            visits.push(v);
+        }
+    }
+    let next = if ids.len() > page {
+        visits.last().map(Visit::id)
+    } else {
+        None
+    };
+    Ok(SnapshotPage {
+        visits,
+        cursor,
+        next,
+    })
+}
