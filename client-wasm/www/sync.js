@@ -304,7 +304,14 @@ export class Syncer {
     let after = '';
     let cursor = null;
     for (let pages = 0; pages < 10_000; pages++) {
-      const r = await this.#fetch(`/api/v1/sync/snapshot?limit=${SNAPSHOT_PAGE}&after_visit=${after}`);
+      let r;
+      try {
+        r = await this.#fetch(`/api/v1/sync/snapshot?limit=${SNAPSHOT_PAGE}&after_visit=${after}`);
+      } catch (e) {
+        // A server from before snapshots: pull the history from 0 instead.
+        if (e.status === 404 && cursor === null) return;
+        throw e;
+      }
       const bytes = new Uint8Array(await r.arrayBuffer());
       if (cursor === null) cursor = Number(r.headers.get('x-aidant-cursor'));
       const report = JSON.parse(a.store.adoptSnapshot(Date.now(), bytes));

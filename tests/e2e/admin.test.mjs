@@ -147,6 +147,20 @@ test('admin pages at desktop width', async () => {
   await page.waitForFunction(() => /^[0-9a-f]{64}$/.test(document.querySelector('#exports-list .sha')?.textContent.trim() || ''));
   await shot(page, 'admin-desktop-exports');
 
+  // Names asked for with the visits CSV: the persons table is chosen, and
+  // the file holds the names (admins only).
+  await page.check('#exp-identifying');
+  assert.equal(await page.inputValue('#exp-format'), 'csv-persons');
+  assert.match(await page.textContent('#exp-table-note'), /persons table/);
+  const [named] = await Promise.all([page.waitForEvent('download'), page.click('#exp-go')]);
+  const people = csvRows(readFileSync(await named.path(), 'utf8').replace(/^\uFEFF/, ''));
+  const nameAt = people[0].indexOf('name');
+  assert.ok(nameAt >= 0, `no name column in ${people[0]}`);
+  const withName = people.slice(1).filter((row) => (row[nameAt] || '').trim());
+  assert.ok(withName.length > 0, 'no person has a name in an identifying persons CSV');
+  await page.uncheck('#exp-identifying');
+  await page.selectOption('#exp-format', 'csv');
+
   // An export without a reason is refused before it is asked for.
   await page.fill('#exp-reason', '');
   await page.click('#exp-go');
@@ -204,3 +218,23 @@ test('the admin pages live under /admin/ for the same operation', async () => {
   assert.equal(s.status, 200);
   assert.ok(s.body.total.visits > 150, JSON.stringify(s.body.total));
 });
+
+/** RFC 4180 rows (quoted cells may hold commas, quotes and line breaks). */
+function csvRows(text) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell); rows.push(row); row = []; cell = '';
+    } else cell += c;
+  }
+  if (cell || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}

@@ -544,9 +544,22 @@ function showConflicts(li, row, view, body, nameMap) {
 function renderExports(section) {
   if (needOperation(section)) return;
   const range = rangeInputs('exp');
-  const format = h('select', { id: 'exp-format' }, ['csv', 'xlsx', 'json', 'html'].map((f) => h('option', { value: f }, f.toUpperCase())));
+  // A CSV holds one table: visits (no names), or persons (with names and
+  // dates of birth when an admin asks for them). The other formats hold both.
+  const formats = [['csv', 'CSV — visits'], ['csv-persons', 'CSV — persons'], ['xlsx', 'XLSX'], ['json', 'JSON'], ['html', 'HTML']];
+  const format = h('select', { id: 'exp-format' }, formats.map(([v, label]) => h('option', { value: v }, label)));
   const reason = h('input', { id: 'exp-reason', placeholder: 'e.g. Weekly return to the NCA', maxlength: '500' });
   const identifying = h('input', { type: 'checkbox', id: 'exp-identifying' });
+  const tableNote = h('p', { class: 'hint', id: 'exp-table-note', role: 'status' });
+  // Names are in the persons table: asking for them with the visits CSV
+  // would give a file marked identifying that holds none.
+  const matchTable = () => {
+    const switched = identifying.checked && format.value === 'csv';
+    if (switched) format.value = 'csv-persons';
+    tableNote.textContent = switched ? 'Names and dates of birth are in the persons table: switched to CSV — persons.' : '';
+  };
+  identifying.addEventListener('change', matchTable);
+  format.addEventListener('change', matchTable);
   const err = h('p', { class: 'error', role: 'alert' });
   const done = h('p', { class: 'ok', id: 'exp-done', role: 'status' });
   const list = h('div', { id: 'exports-list' });
@@ -555,7 +568,9 @@ function renderExports(section) {
     done.textContent = '';
     err.textContent = '';
     if (!reason.value.trim()) { err.textContent = 'Say why you are exporting: the reason is audited with the export.'; reason.focus(); return; }
-    const q = new URLSearchParams({ from: range.from.value, to: range.to.value, format: format.value, reason: reason.value.trim() });
+    const [fmt, table] = format.value === 'csv-persons' ? ['csv', 'persons'] : [format.value, null];
+    const q = new URLSearchParams({ from: range.from.value, to: range.to.value, format: fmt, reason: reason.value.trim() });
+    if (table) q.set('table', table);
     if (identifying.checked) q.set('identifying', 'true');
     go.disabled = true;
     done.textContent = 'Preparing the file…';
@@ -569,7 +584,7 @@ function renderExports(section) {
       }
       const blob = await r.blob();
       const cd = r.headers.get('content-disposition') || '';
-      const name = (cd.match(/filename="([^"]+)"/) || [])[1] || `aidant-export.${format.value}`;
+      const name = (cd.match(/filename="([^"]+)"/) || [])[1] || `aidant-export.${fmt}`;
       const url = URL.createObjectURL(blob);
       const a = h('a', { href: url, download: name, hidden: true });
       document.body.append(a);
@@ -588,6 +603,7 @@ function renderExports(section) {
         h('div', { class: 'field' }, h('label', { for: format.id }, 'Format'), format),
         h('div', { class: 'field' }, h('label', { for: reason.id }, 'Reason (audited)'), reason)),
       isAdmin() ? h('label', { class: 'check', for: identifying.id }, identifying, 'Include names and dates of birth (victim-identifying)') : null,
+      tableNote,
       h('p', { class: 'hint' }, 'Exports leave out names and dates of birth unless an admin asks for them. Every export is logged with who, when and why.'),
       h('div', { class: 'actions' }, go), err, done),
     h('h2', null, 'Stored exports'), list);
