@@ -49,9 +49,12 @@ export function renderStatus() {
   bar.replaceChildren(
     h('div', { class: 'brand' }, 'Aidant', h('small', null, app.meta.user?.display_name || '')),
     h('button', {
-      type: 'button', id: 'sync-button', class: `chip ${n ? 'pending' : 'clean'}`, 'aria-label': 'Sync now',
+      type: 'button', id: 'sync-button', class: `chip ${n ? 'pending' : 'clean'}`,
       onclick: () => app.syncer.run(),
     },
+    // Its accessible name is "Sync now:" and what it shows (the unsynced
+    // count), never a label that hides the count.
+    h('span', { class: 'sr-only' }, 'Sync now: '),
     h('span', { 'data-test': 'unsynced' }, n ? `${n} unsynced` : 'All synced'),
     h('small', { 'data-test': 'last-sync' }, s === 'syncing' ? 'Syncing…' : (online ? last : `Offline · ${last}`))),
   );
@@ -94,7 +97,8 @@ export function render() {
     else screen = homeScreen();
   }
   main.replaceChildren(screen);
-  if (main.dataset.route === location.hash) scrollTo(0, y);
+  // The same screen redrawn keeps its place; another screen opens at its top.
+  scrollTo(0, main.dataset.route === location.hash ? y : 0);
   main.dataset.route = location.hash;
 }
 
@@ -142,6 +146,12 @@ async function boot() {
     onLock: lock,
   });
   app.watch.start();
+  // At large text sizes the sticky header would cover too much of a small
+  // screen (more than a fifth): it scrolls with the page instead.
+  const header = $('#top');
+  const fit = () => header.classList.toggle('tall', header.offsetHeight > innerHeight / 5);
+  new ResizeObserver(fit).observe(header);
+  addEventListener('resize', fit);
   addEventListener('hashchange', () => {
     app.signOutStep = 0;
     // Locked: a link followed is remembered for after the PIN, not shown.

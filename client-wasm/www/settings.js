@@ -32,7 +32,7 @@ export function summaryScreen() {
 
 export function settingsScreen() {
   const m = app.meta;
-  return h('section', null,
+  return h('section', { class: 'settings-screen' },
     h('a', { href: '#/', class: 'back' }, '‹ Today'),
     h('h1', null, 'This phone'),
     h('table', { class: 'figures' },
