@@ -7,12 +7,13 @@ use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
 use crate::lattice::VecMap;
 use crate::model::{Value, Visit, VisitField};
 use crate::op::{Action, Op, OpError, Reason, SetTarget, Target, MAX_SAFE_INTEGER};
-use crate::vocab::{LocationKind, Status};
+use crate::vocab::LocationKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod forget;
 mod rekey;
+mod status;
 
 /// Per replica, the highest sequence number such that every op up to it is held.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -512,17 +513,6 @@ impl Replica {
                 text: text.to_owned(),
             },
         )
-    }
-
-    /// Moves the status forward.
-    pub fn set_status(
-        &mut self,
-        now_ms: u64,
-        visit: VisitId,
-        status: Status,
-    ) -> Result<&Op, OpError> {
-        self.existing(visit, Some("status".into()))?;
-        self.commit(now_ms, visit, Action::Status { status })
     }
 
     /// Serialises the replica (id, clock, log) for storage on the device,

@@ -4,6 +4,7 @@
 //! ([`Db::write`], [`Db::read`]), never on the async executor.
 
 pub mod audit;
+pub mod checks;
 pub mod export;
 pub mod people;
 pub mod scope;
@@ -21,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_need_to_know.sql"),
     include_str!("migrations/0004_replicas.sql"),
     include_str!("migrations/0005_phone_recovery.sql"),
+    include_str!("migrations/0006_returns.sql"),
 ];
 
 /// Number of read connections.
@@ -169,6 +171,7 @@ impl Db {
             tx.commit()?;
         }
         export::refresh_snapshots(&mut writer)?;
+        checks::backfill(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
                 let c = Connection::open_with_flags(

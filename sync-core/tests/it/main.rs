@@ -10,6 +10,9 @@ mod hostile;
 #[cfg(not(target_arch = "wasm32"))]
 mod laws;
 pub mod mutate;
+mod returns;
 mod scenarios;
+#[cfg(not(target_arch = "wasm32"))]
+mod status_laws;
 mod summary;
 pub mod world;
