@@ -365,3 +365,55 @@ fn review_list_carries_the_checks() {
         listed["warnings"]
     );
 }
+
+/// A database written before returns existed (migration 5): its stored
+/// status ops load as round 0 and mean what they meant, and opening it
+/// computes every visit's checks.
+#[test]
+fn a_database_from_before_returns_migrates_and_keeps_its_statuses() {
+    let mut w = World::new();
+    let v = submitted(&mut w);
+    let dir = w.srv.stop();
+    let path = dir.path().join("aidant.sqlite3");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "ALTER TABLE visits DROP COLUMN checks;
+         ALTER TABLE visits DROP COLUMN status_round;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    drop(c);
+    drop(server::db::Db::open(&path).unwrap());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let (status, round, checks): (String, i64, String) = c
+        .query_row(
+            "SELECT status, status_round, checks FROM visits WHERE id = ?1",
+            [v.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), round), ("submitted", 0));
+    let checks: Value = serde_json::from_str(&checks).unwrap();
+    assert_eq!(checks["blocking"], json!([]), "{checks}");
+    // The stored status op is the old form, and reads as round 0.
+    let body: String = c
+        .query_row(
+            "SELECT body FROM ops WHERE visit_id = ?1 AND body LIKE '%\"type\":\"status\"%'",
+            [v.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        body.ends_with(r#""type":"status","status":"submitted"}"#),
+        "{body}"
+    );
+    let op: Op = serde_json::from_str(&body).unwrap();
+    assert!(matches!(
+        op.action,
+        Action::Status {
+            round: 0,
+            reason: None,
+            ..
+        }
+    ));
+}
