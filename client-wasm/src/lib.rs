@@ -7,6 +7,7 @@ mod interop;
 
 use error::ClientError;
 use interop::{from_json, parse_id, to_json};
+use sync_core::checks::{self, Dates};
 use sync_core::summary::{day_summary, LocalDate};
 use sync_core::{
     wire, LocationKind, OperationId, PersonId, Replica, ReplicaId, SaveMark, SetTarget, Status,
@@ -32,6 +33,20 @@ impl Store {
             replica,
             pending: None,
         }
+    }
+}
+
+/// The operation's dates for the checks: both or neither.
+fn dates(starts_on: Option<String>, ends_on: Option<String>) -> Result<Option<Dates>, ClientError> {
+    let parse = |s: &str| {
+        LocalDate::parse(s).ok_or_else(|| ClientError::new("bad_date", "dates must be YYYY-MM-DD"))
+    };
+    match (starts_on.as_deref(), ends_on.as_deref()) {
+        (Some(s), Some(e)) => Ok(Some(Dates {
+            starts_on: parse(s)?,
+            ends_on: parse(e)?,
+        })),
+        _ => Ok(None),
     }
 }
 
@@ -205,7 +220,78 @@ impl Store {
         Ok(())
     }
 
-    /// Moves the status forward (`submitted`, `reviewed`).
+    /// The checks before submit of a visit (sync-core's `checks::check`), as
+    /// JSON `{"blocking": [..], "warnings": [..]}`; each problem is
+    /// `{code, severity, message, person?}`. `starts_on`/`ends_on`: the
+    /// operation's dates (`YYYY-MM-DD`), when known, for the date warning.
+    #[wasm_bindgen(js_name = checksJson)]
+    pub fn checks_json(
+        &self,
+        visit_id: &str,
+        starts_on: Option<String>,
+        ends_on: Option<String>,
+    ) -> Result<String, JsValue> {
+        let visit: VisitId = parse_id(visit_id, "visit id")?;
+        let v = self
+            .replica
+            .visit(&visit)
+            .ok_or_else(|| ClientError::new("unknown_visit", "no such visit on this device"))?;
+        to_json(&checks::check(v, dates(starts_on, ends_on)?))
+    }
+
+    /// Submits (or, after a return, resubmits) a visit, unless its checks
+    /// find a blocking problem: then nothing is written and the error's code
+    /// is `blocking_problems` (its message lists them). Returns the checks
+    /// as JSON (the warnings to show).
+    pub fn submit(
+        &mut self,
+        now_ms: f64,
+        visit_id: &str,
+        starts_on: Option<String>,
+        ends_on: Option<String>,
+    ) -> Result<String, JsValue> {
+        let visit: VisitId = parse_id(visit_id, "visit id")?;
+        let dates = dates(starts_on, ends_on)?;
+        let v = self
+            .replica
+            .visit(&visit)
+            .ok_or_else(|| ClientError::new("unknown_visit", "no such visit on this device"))?;
+        let c = checks::check(v, dates);
+        if !c.can_submit() {
+            let list: Vec<&str> = c.blocking.iter().map(|p| p.message.as_str()).collect();
+            return Err(ClientError::new("blocking_problems", list.join("; ")).into());
+        }
+        let found = to_json(&c)?;
+        self.replica
+            .set_status(now(now_ms), visit, Status::Submitted)
+            .map_err(ClientError::from)?;
+        Ok(found)
+    }
+
+    /// Voids a visit with a reason (the record is kept). Whether this
+    /// phone may is the server's permission table: the recording officer
+    /// while a draft, supervisors and admins always.
+    pub fn void(&mut self, now_ms: f64, visit_id: &str, reason: &str) -> Result<(), JsValue> {
+        let visit: VisitId = parse_id(visit_id, "visit id")?;
+        self.replica
+            .void(now(now_ms), visit, reason)
+            .map_err(ClientError::from)?;
+        Ok(())
+    }
+
+    /// Un-voids a visit (a supervisor's or admin's act; the server refuses
+    /// it from an officer's phone).
+    pub fn unvoid(&mut self, now_ms: f64, visit_id: &str) -> Result<(), JsValue> {
+        let visit: VisitId = parse_id(visit_id, "visit id")?;
+        self.replica
+            .unvoid(now(now_ms), visit)
+            .map_err(ClientError::from)?;
+        Ok(())
+    }
+
+    /// Moves the status forward (`submitted`, `reviewed`), in the round the
+    /// visit is in (the next one after a return). Prefer `submit`, which
+    /// runs the checks first.
     #[wasm_bindgen(js_name = setStatus)]
     pub fn set_status(&mut self, now_ms: f64, visit_id: &str, status: &str) -> Result<(), JsValue> {
         let visit: VisitId = parse_id(visit_id, "visit id")?;

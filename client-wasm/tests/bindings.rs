@@ -123,3 +123,39 @@ fn a_malformed_batch_is_refused_and_changes_nothing() {
     assert_eq!(s.visits_json().unwrap(), before);
     assert!(Store::load(&[1, 2, 3]).is_err());
 }
+
+#[wasm_bindgen_test]
+fn submit_runs_the_checks_and_void_is_explicit() {
+    let mut s = Store::new(R).unwrap();
+    s.create_visit(1_790_000_000_000.0, V, O, "car_wash")
+        .unwrap();
+    let checks = s.checks_json(V, None, None).unwrap();
+    assert!(checks.contains("no_place"), "{checks}");
+    let err = s.submit(2.0e12, V, None, None).unwrap_err();
+    let code = js_sys::Reflect::get(&err, &"code".into()).unwrap();
+    assert_eq!(code.as_string().as_deref(), Some("blocking_problems"));
+    assert!(s.visit_json(V).unwrap().contains(r#""status":"draft""#));
+    s.set_field(
+        2.0e12,
+        V,
+        r#"{"visit":"postcode"}"#,
+        r#"{"text":"OX4 1AA"}"#,
+    )
+    .unwrap();
+    // The visit's day (2026-09-21) is outside these dates: a warning only.
+    let found = s
+        .submit(
+            2.0e12,
+            V,
+            Some("2026-10-01".into()),
+            Some("2026-10-07".into()),
+        )
+        .unwrap();
+    assert!(found.contains("outside_operation_dates"), "{found}");
+    assert!(s.visit_json(V).unwrap().contains(r#""status":"submitted""#));
+    s.void(2.0e12, V, "entered twice").unwrap();
+    let json = s.visit_json(V).unwrap();
+    assert!(json.contains(r#""void_reason":"entered twice""#), "{json}");
+    s.unvoid(2.0e12, V).unwrap();
+    assert!(s.visit_json(V).unwrap().contains(r#""voided":false"#));
+}

@@ -32,6 +32,7 @@
 //! assert_eq!(v.conflicts().len(), 1); // the other value is kept and visible
 //! ```
 
+pub mod checks;
 mod crc32;
 pub mod hlc;
 pub mod ids;
@@ -52,7 +53,7 @@ pub use model::{
 };
 pub use op::{Action, Op, OpError, Reason, SetTarget, Target};
 pub use replica::{ApplyReport, Outcome, Replica, SaveMark, VersionVector};
-pub use view::VisitView;
+pub use view::{ReturnView, VisitView};
 pub use vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,
     PartnerAgency, PersonRole, SafeguardingAction, Status, StopPower, VisitType,

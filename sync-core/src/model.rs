@@ -457,7 +457,13 @@ impl Visit {
             Action::Note { text } => {
                 self.notes.insert_if_absent((stamp, op.id), text.clone());
             }
-            Action::Status { status } => self.status.apply(status.clone(), op.id, stamp),
+            Action::Status {
+                status,
+                round,
+                reason,
+            } => self
+                .status
+                .apply(status.clone(), *round, reason.clone(), op.id, stamp),
         }
     }
 
@@ -635,10 +641,24 @@ impl Visit {
         self.status.get()
     }
 
-    /// True when the shown void reason is non-empty.
+    /// True when voided. The void register is the `void_reason` field's
+    /// multi-value register (so every op ever written to it keeps its
+    /// meaning: a reason voids, an empty value un-voids), read **void-wins**:
+    /// the visit is voided while any live write (one no later write has
+    /// seen) holds a reason. A concurrent void and un-void therefore leave
+    /// it voided, whatever the clocks or replica ids, until someone who has
+    /// seen the void un-voids it again.
     pub fn is_voided(&self) -> bool {
-        self.text(&VisitField::VoidReason)
-            .is_some_and(|r| !r.trim().is_empty())
+        self.void_reason().is_some()
+    }
+
+    /// The reason of the live void (the newest when several are live), if voided.
+    pub fn void_reason(&self) -> Option<&str> {
+        self.fields
+            .get(&VisitField::VoidReason)?
+            .versions()
+            .into_iter()
+            .find_map(|v| v.value.as_text().filter(|r| !r.trim().is_empty()))
     }
 
     /// True when any field holds concurrent values (cheaper than [`Visit::conflicts`]).

@@ -118,12 +118,26 @@ pub enum Action {
         /// The text.
         text: String,
     },
-    /// Moves the status forward (a lower status is a no-op).
+    /// Moves the status forward within the lattice of rounds (a lower
+    /// `(round, status)` is a no-op; see [`crate::lattice::StatusRegister`]).
     Status {
         /// The status.
         status: Status,
+        /// The round (absent, 0, in every op written before rounds existed).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        round: u32,
+        /// The supervisor's reason, required on a `returned`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Longest reason for returning a visit, in characters.
+pub const MAX_REASON_CHARS: usize = 2_000;
 
 /// One operation on one visit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,8 +217,16 @@ impl Op {
             Action::Note { text } => {
                 check_text(text, MAX_TEXT_CHARS, true).map_err(|r| err(Some("note".into()), r))
             }
-            Action::Status { status } => {
-                check_identifier(status.as_str()).map_err(|r| err(Some("status".into()), r))
+            Action::Status { status, reason, .. } => {
+                check_identifier(status.as_str()).map_err(|r| err(Some("status".into()), r))?;
+                let field = || Some("status.reason".to_owned());
+                match (status, reason) {
+                    (Status::Returned, None) => Err(err(field(), Reason::Empty)),
+                    (_, Some(text)) => {
+                        check_text(text, MAX_REASON_CHARS, true).map_err(|r| err(field(), r))
+                    }
+                    (_, None) => Ok(()),
+                }
             }
         }
     }

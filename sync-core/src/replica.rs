@@ -7,13 +7,14 @@ use crate::ids::{OpId, OperationId, PersonId, ReplicaId, VisitId};
 use crate::lattice::VecMap;
 use crate::model::{Value, Visit, VisitField};
 use crate::op::{Action, Op, OpError, Reason, SetTarget, Target, MAX_SAFE_INTEGER};
-use crate::vocab::{LocationKind, Status};
+use crate::vocab::LocationKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod forget;
 mod journal;
 mod rekey;
+mod status;
 
 pub use journal::{SaveMark, CHUNK_MAGIC, CHUNK_VERSION};
 
@@ -541,17 +542,6 @@ impl Replica {
                 text: text.to_owned(),
             },
         )
-    }
-
-    /// Moves the status forward.
-    pub fn set_status(
-        &mut self,
-        now_ms: u64,
-        visit: VisitId,
-        status: Status,
-    ) -> Result<&Op, OpError> {
-        self.existing(visit, Some("status".into()))?;
-        self.commit(now_ms, visit, Action::Status { status })
     }
 
     /// Serialises the replica (id, clock, log) for storage on the device,

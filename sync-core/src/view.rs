@@ -91,6 +91,19 @@ pub struct NoteView {
     pub at_ms: u64,
 }
 
+/// A return for correction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnView {
+    /// The supervisor's reason.
+    pub reason: String,
+    /// The round it sent back.
+    pub round: u32,
+    /// The writing replica (the server's, for a return made on the review page).
+    pub by: ReplicaId,
+    /// When, by the writer's clock.
+    pub at_ms: u64,
+}
+
 /// A whole visit, as shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VisitView {
@@ -102,8 +115,18 @@ pub struct VisitView {
     pub status: Status,
     /// Who moved it to that status and when, if anyone did.
     pub status_by: Option<ReplicaId>,
-    /// True when voided (see the `void_reason` field).
+    /// The status's round: 0 until the visit is first returned.
+    #[serde(default)]
+    pub round: u32,
+    /// The latest return for correction (kept after a resubmit, so the
+    /// reason stays visible); `status` says whether it is still returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<ReturnView>,
+    /// True when voided (void-wins; see [`Visit::is_voided`]).
     pub voided: bool,
+    /// Why, when voided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub void_reason: Option<String>,
     /// Scalar fields by name.
     pub fields: VecMap<String, FieldView>,
     /// Set fields by name.
@@ -127,7 +150,15 @@ impl From<&Visit> for VisitView {
             operation: v.operation(),
             status: v.status(),
             status_by: v.status_register().reached().map(|r| r.stamp.replica),
+            round: v.status_register().round(),
+            returned: v.status_register().last_return().map(|r| ReturnView {
+                reason: r.reason.clone().unwrap_or_default(),
+                round: r.round,
+                by: r.stamp.replica,
+                at_ms: r.stamp.hlc.wall_ms,
+            }),
             voided: v.is_voided(),
+            void_reason: v.void_reason().map(str::to_owned),
             fields: v
                 .fields()
                 .filter_map(|(f, r)| field(r).map(|x| (f.as_str().to_owned(), x)))

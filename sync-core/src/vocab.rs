@@ -357,21 +357,28 @@ impl Indicator {
 }
 
 vocab!(
-    /// Where a visit record stands. Ordered: `draft < submitted < reviewed`.
+    /// Where a visit record stands. Within a round ordered
+    /// `draft < submitted < reviewed < returned`; see
+    /// [`crate::lattice::StatusRegister`]. (`returned` is appended last: the
+    /// wire's symbol table is append-only.)
     Status {
         Draft = "draft",
         Submitted = "submitted",
         Reviewed = "reviewed",
+        Returned = "returned",
     }
 );
 
 impl Status {
-    /// Rank in the status lattice; `None` for a status this version does not know.
+    /// Rank within a round of the status lattice; `None` for a status this
+    /// version does not know. A return outranks a review of the same round
+    /// (see [`crate::lattice::StatusRegister`] for why).
     pub fn rank(&self) -> Option<u8> {
         match self {
             Status::Draft => Some(0),
             Status::Submitted => Some(1),
             Status::Reviewed => Some(2),
+            Status::Returned => Some(3),
             Status::Unrecognised(_) => None,
         }
     }

@@ -14,6 +14,8 @@
 //!            | 4 add-visit sym sym | 5 add-person-set other:v sym sym
 //!            | 6 remove-visit sym sym preds | 7 remove-person-set other:v sym sym preds
 //!            | 8 add-person other:v | 9 note str | 10 status sym
+//!            | 11 status-in-round sym round:v reason
+//! reason  := 0 (none) | 1 str
 //! sym     := v = index << 1 (known identifier) | len << 1 | 1 followed by UTF-8
 //! value   := 0 empty | 1 text sym | 2 int zz | 3 false | 4 true | 5 time zz
 //!            | 6 position zz zz v
@@ -26,6 +28,13 @@
 //! identifiers are indices into a frozen, append-only symbol table
 //! ([`SYMBOLS_V1`]); an identifier not in it (a newer client's) travels as text,
 //! so nothing is lost. A typical field edit costs 6–10 bytes plus its text.
+//!
+//! Opcode 11 (a status with a round or a reason: returns and resubmits) was
+//! added after version 1 shipped; a status of round 0 without a reason is
+//! still written as opcode 10, byte for byte as before, so every stored
+//! batch and saved replica decodes unchanged. A build older than opcode 11
+//! refuses a batch holding one ("unknown opcode") and pulls it again once
+//! its app has updated; nothing is acknowledged or lost meanwhile.
 //!
 //! Encoding is lossless for every op, valid or not (sequence numbers up to
 //! `u64::MAX`, any clock), so an op relays unchanged: `decode(encode(ops))`
@@ -406,9 +415,29 @@ pub fn encode<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Vec<u8> {
                 body.u8(9);
                 body.str(text);
             }
-            Action::Status { status } => {
+            Action::Status {
+                status,
+                round: 0,
+                reason: None,
+            } => {
                 body.u8(10);
                 body.sym(status.as_str());
+            }
+            Action::Status {
+                status,
+                round,
+                reason,
+            } => {
+                body.u8(11);
+                body.sym(status.as_str());
+                body.v(u64::from(*round));
+                match reason {
+                    None => body.u8(0),
+                    Some(text) => {
+                        body.u8(1);
+                        body.str(text);
+                    }
+                }
             }
         }
     }
@@ -733,7 +762,31 @@ pub fn decode_with(bytes: &[u8], limits: DecodeLimits) -> Result<Vec<Op>, WireEr
                 9 => Action::Note { text: r.str()? },
                 10 => Action::Status {
                     status: Status::parse(&r.sym_ref()?),
+                    round: 0,
+                    reason: None,
                 },
+                11 => {
+                    let status = Status::parse(&r.sym_ref()?);
+                    let round = u32::try_from(r.v()?).map_err(|_| WireError::Malformed {
+                        at: r.at,
+                        what: "round too large",
+                    })?;
+                    let reason = match r.u8()? {
+                        0 => None,
+                        1 => Some(r.str()?),
+                        _ => {
+                            return Err(WireError::Malformed {
+                                at: r.at,
+                                what: "bad reason tag",
+                            })
+                        }
+                    };
+                    Action::Status {
+                        status,
+                        round,
+                        reason,
+                    }
+                }
                 _ => {
                     return Err(WireError::Malformed {
                         at,
@@ -756,67 +809,4 @@ pub fn decode_with(bytes: &[u8], limits: DecodeLimits) -> Result<Vec<Op>, WireEr
 }
 
 #[cfg(test)]
-mod tests {
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    use super::*;
-
-    #[test]
-    fn symbol_table_v1_is_frozen() {
-        // If this fails, the v1 symbol table changed: existing devices would decode
-        // identifiers wrongly. Only append (new groups at the end of SYMBOLS_V1,
-        // new identifiers at the end of the last group), then update the figures.
-        let (list, _) = symbols();
-        let joined = list.join(",");
-        let fnv = joined.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        assert_eq!(
-            (list.len(), fnv),
-            (list.len(), fnv_pinned()),
-            "symbols: {joined}"
-        );
-    }
-
-    fn fnv_pinned() -> u64 {
-        include!("wire_symbols_v1.fnv")
-    }
-
-    #[test]
-    fn zigzag_round_trips() {
-        for n in [0, 1, -1, 63, -64, i64::MAX, i64::MIN] {
-            assert_eq!(unzigzag(zigzag(n)), n);
-        }
-    }
-
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        let cases: &[&[u8]] = &[
-            &[],
-            &[1, 2, 3],
-            &[FORMAT_VERSION, 200, 200, 200, 200],
-            &[9, 0, 0, 0, 0],
-            &[FORMAT_VERSION, 0, 0, 0, 1, 0, 1, 1],
-            &[FORMAT_VERSION, 0, 0, 0, 0, 7],
-            &[
-                FORMAT_VERSION,
-                0xff,
-                0xff,
-                0xff,
-                0xff,
-                0xff,
-                0xff,
-                0xff,
-                0xff,
-                0xff,
-                0xff,
-                0x01,
-            ],
-        ];
-        for bytes in cases {
-            assert!(decode(bytes).is_err(), "{bytes:?}");
-        }
-        assert_eq!(decode(&[FORMAT_VERSION, 0, 0, 0, 0]), Ok(vec![]));
-    }
-}
+mod tests;

@@ -125,6 +125,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/visits").get(visits::list))
                 .service(resource("/visits/{id}").get(visits::read))
                 .service(resource("/visits/{id}/review").post(visits::review))
+                .service(resource("/visits/{id}/return").post(visits::return_visit))
                 .service(resource("/visits/{id}/resolve").post(visits::resolve))
                 .service(resource("/visits/{id}/share").post(visits::share))
                 .service(resource("/visits/{id}/audit").get(visits::audit))

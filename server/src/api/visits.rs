@@ -1,5 +1,6 @@
-//! Supervisors and admins read visits (with their conflicts), mark them
-//! reviewed and resolve conflicts. Every read of a visit's detail is audited
+//! Supervisors and admins read visits (with their conflicts and the checks
+//! before submit), mark them reviewed or return them for correction, and
+//! resolve conflicts. Every read of a visit's detail is audited
 //! with who, when, what and why; so is every resolution.
 
 use crate::auth::Auth;
@@ -39,7 +40,7 @@ pub async fn list(
         if Status::parse(s).rank().is_none() {
             return Err(ApiError::bad_request(
                 "bad_query",
-                "status must be draft, submitted or reviewed",
+                "status must be draft, submitted, reviewed or returned",
             ));
         }
     }
@@ -129,23 +130,38 @@ pub async fn read(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// What a review answers: the visit's place in the index, no personal data
-/// (reading the record is a separate, audited request).
+/// What a review or a return answers: the visit's place in the index, no
+/// personal data (reading the record is a separate, audited request).
 #[derive(serde::Serialize)]
 struct Reviewed {
     id: VisitId,
     status: Status,
+    round: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    return_reason: Option<String>,
     voided: bool,
 }
 
 impl From<&sync_core::Visit> for Reviewed {
     fn from(v: &sync_core::Visit) -> Self {
+        let reg = v.status_register();
         Self {
             id: v.id(),
             status: v.status().clone(),
+            round: reg.round(),
+            return_reason: (v.status() == Status::Returned)
+                .then(|| reg.reached().and_then(|r| r.reason.clone()))
+                .flatten(),
             voided: v.is_voided(),
         }
     }
+}
+
+/// Which status act the server's replica writes.
+#[derive(Clone, Copy)]
+enum Act {
+    Review,
+    Return,
 }
 
 /// `POST /api/v1/visits/{id}/review`: a supervisor of the visit's operation (or
@@ -157,6 +173,55 @@ pub async fn review(
 ) -> Result<HttpResponse, ApiError> {
     let c = auth.require(READERS)?.clone();
     let id = visit_id(&path)?;
+    status_act(&state, c, id, Act::Review, String::new()).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/visits/{id}/return`: a supervisor of the visit's operation
+/// (or an admin) sends a submitted (or reviewed) visit back to its officer
+/// for correction, with a reason the officer's phone shows. The server's
+/// replica writes the return in the visit's current round; the officer's
+/// resubmit opens the next. Audited with the reason.
+pub async fn return_visit(
+    auth: Auth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let c = auth.require(READERS)?.clone();
+    let id = visit_id(&path)?;
+    let body = super::read_body(&req, &state, payload, &c).await?;
+    let b: ReturnBody = super::parse_json(&body)?;
+    let reason = b.reason.unwrap_or_default().trim().to_owned();
+    if reason.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+            "say what the officer must correct (reason)",
+        ));
+    }
+    super::check_len("reason", &reason, 1, sync_core::op::MAX_REASON_CHARS)?;
+    status_act(&state, c, id, Act::Return, reason).await
+}
+
+/// Writes a review or a return as an op of the server's replica, audited.
+/// A review needs a submitted visit (a reviewed one is answered unchanged);
+/// a return needs a submitted or reviewed one (a returned one is answered
+/// unchanged: the officer has not resubmitted yet).
+async fn status_act(
+    state: &web::Data<AppState>,
+    c: crate::domain::Caller,
+    id: VisitId,
+    act: Act,
+    reason: String,
+) -> Result<HttpResponse, ApiError> {
     let replica = state.server_replica;
     let now = now_rfc3339();
     let wall = chrono::Utc::now().timestamp_millis().max(0) as u64;
@@ -171,37 +236,66 @@ pub async fn review(
             }
             let v = db::sync::visit_state(tx, id)?
                 .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
-            match v.status() {
-                Status::Submitted => {}
-                Status::Reviewed => return Ok(Ok(Reviewed::from(&v))),
-                other => {
-                    return Ok(Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "not_submitted",
-                        format!("the visit is {other}; an officer must submit it first"),
-                    )))
+            let not_ready = |what: &str| {
+                Ok(Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "not_submitted",
+                    format!("the visit is {}; {what}", v.status()),
+                )))
+            };
+            let (status, op_reason, action) = match (act, v.status()) {
+                (Act::Review, Status::Submitted) => (Status::Reviewed, None, "visit.review"),
+                (Act::Review, Status::Reviewed) | (Act::Return, Status::Returned) => {
+                    return Ok(Ok(Reviewed::from(&v)))
+                }
+                (Act::Review, Status::Returned) => {
+                    return not_ready("the officer must correct and resubmit it first")
+                }
+                (Act::Review, _) => return not_ready("an officer must submit it first"),
+                (Act::Return, Status::Submitted | Status::Reviewed) => {
+                    (Status::Returned, Some(reason.clone()), "visit.return")
+                }
+                (Act::Return, _) => return not_ready("only a submitted visit can be returned"),
+            };
+            // After the status it supersedes, so it also shows first on a
+            // device that has not yet seen it (as a resolution does).
+            let mut hlc = Hlc::new(wall, 0);
+            if let Some(h) = v.status_register().reached().map(|r| r.stamp.hlc) {
+                if h >= hlc {
+                    hlc = Hlc::new(h.wall_ms, h.counter.saturating_add(1));
                 }
             }
             let seq = db::sync::next_seq(tx, &replica.to_string())?;
             let op = Op {
                 id: OpId::new(replica, seq),
-                hlc: Hlc::new(wall, 0),
+                hlc,
                 visit: id,
                 action: Action::Status {
-                    status: Status::Reviewed,
+                    status,
+                    round: v.status_register().round(),
+                    reason: op_reason,
                 },
             };
             let who = db::sync::Pusher::Server;
-            db::sync::push(tx, &who, vec![Incoming::Op(op)], &now)?;
+            let results = db::sync::push(tx, &who, vec![Incoming::Op(op.clone())], &now)?;
+            if results.first() != Some(&db::sync::PushResult::Accepted) {
+                return Err(db::DbError::Corrupt(format!(
+                    "server status op refused: {results:?}"
+                )));
+            }
             db::audit::append(
                 tx,
                 &now,
                 &Entry {
                     actor: &c.actor(),
-                    action: "visit.review",
+                    action,
                     subject: &format!("visit:{id}"),
-                    reason: "",
-                    detail: "{}",
+                    reason: &reason,
+                    detail: &serde_json::json!({
+                        "op": op.id.to_string(),
+                        "round": v.status_register().round(),
+                    })
+                    .to_string(),
                 },
             )?;
             let v = db::sync::visit_state(tx, id)?

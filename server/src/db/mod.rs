@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod checks;
 pub mod export;
 pub mod people;
 pub mod scope;
@@ -22,7 +23,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_need_to_know.sql"),
     include_str!("migrations/0004_replicas.sql"),
     include_str!("migrations/0005_phone_recovery.sql"),
-    include_str!("migrations/0006_visit_states.sql"),
+    include_str!("migrations/0006_returns.sql"),
+    include_str!("migrations/0007_visit_states.sql"),
 ];
 
 /// Number of read connections.
@@ -171,6 +173,7 @@ impl Db {
             tx.commit()?;
         }
         export::refresh_snapshots(&mut writer)?;
+        checks::backfill(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
                 let c = Connection::open_with_flags(

@@ -198,19 +198,28 @@ pub fn push(
 
 /// The facts the permission table needs about an existing visit, for `user`.
 fn lookup(c: &Connection, visit: VisitId, user: UserId) -> Result<Option<Known>, DbError> {
-    let row: Option<(String, String, bool, bool, bool)> = c
+    let row: Option<(String, String, bool, bool, bool, u32)> = c
         .prepare_cached(&format!(
             "SELECT v.operation_id, v.status, v.created_by IS :holder,
                     EXISTS (SELECT 1 FROM members WHERE user_id = :holder AND operation_id = v.operation_id),
-                    {HOLDS}
+                    {HOLDS}, v.status_round
                FROM visits v WHERE v.id = :visit"
         ))?
         .query_row(
             named_params! { ":visit": visit.to_string(), ":holder": user.0.to_string() },
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
         )
         .optional()?;
-    let Some((operation, status, creator, member, holds)) = row else {
+    let Some((operation, status, creator, member, holds, round)) = row else {
         return Ok(None);
     };
     let operation = operation
@@ -222,6 +231,7 @@ fn lookup(c: &Connection, visit: VisitId, user: UserId) -> Result<Option<Known>,
             member,
             holds,
             creator,
+            round,
             status_rank: Status::parse(&status).rank().unwrap_or(0),
         },
         written: false,
@@ -258,6 +268,7 @@ fn push_one(
                     member: true,
                     holds: true,
                     creator: false,
+                    round: 0,
                     status_rank: 0,
                 },
                 written: true,
@@ -280,6 +291,7 @@ fn push_one(
                     member,
                     holds: true,
                     creator: true,
+                    round: 0,
                     status_rank: 0,
                 };
                 if let Err(r) = permissions::decide(role, kind, facts) {
@@ -308,6 +320,7 @@ fn push_one(
                         member: true,
                         holds: true,
                         creator: true,
+                        round: 0,
                         status_rank: 0,
                     },
                     written: false,
@@ -355,9 +368,8 @@ fn push_one(
     if inserted == 1 {
         touched.insert(op.visit);
         if let Some(k) = known.get_mut(&op.visit) {
-            if let Action::Status { status } = &op.action {
-                let rank = status.rank().unwrap_or(0);
-                k.facts.status_rank = k.facts.status_rank.max(rank);
+            if let Action::Status { status, round, .. } = &op.action {
+                k.facts.observe_status(status, *round);
             }
             if let (false, Pusher::Device { user, .. }) = (k.written, who) {
                 super::scope::add_writer(c, op.visit, *user)?;
@@ -445,7 +457,8 @@ fn store_state(c: &Connection, v: &Visit, through: i64) -> Result<(), DbError> {
 fn reindex(c: &Connection, v: &Visit, now: &str) -> Result<(), DbError> {
     let visit = v.id();
     c.execute(
-        "UPDATE visits SET status = ?2, location_kind = ?3, started_at = ?4, voided = ?5, conflicts = ?6, updated_at = ?7
+        "UPDATE visits SET status = ?2, location_kind = ?3, started_at = ?4, voided = ?5, conflicts = ?6, updated_at = ?7,
+                status_round = ?8
          WHERE id = ?1",
         params![
             visit.to_string(),
@@ -454,9 +467,11 @@ fn reindex(c: &Connection, v: &Visit, now: &str) -> Result<(), DbError> {
             v.started_at(),
             v.is_voided(),
             v.conflicts().len() as i64,
-            now
+            now,
+            v.status_register().round()
         ],
     )?;
+    super::checks::store(c, visit, v)?;
     super::export::store_snapshot(c, visit, &crate::export::cells::snapshot(v))?;
     Ok(())
 }
@@ -564,6 +579,13 @@ pub struct VisitRow {
     pub conflicts: i64,
     /// Last change stored.
     pub updated_at: String,
+    /// The status's round (0 until first returned).
+    pub round: u32,
+    /// Problems that would stop an officer's phone submitting it
+    /// (`sync_core::checks`; the server refuses nothing for them).
+    pub blocking: Vec<sync_core::checks::Problem>,
+    /// Problems a supervisor should look at (`sync_core::checks`).
+    pub warnings: Vec<sync_core::checks::Problem>,
 }
 
 /// Visits in the given operations (`None`: all), newest first, optionally by
@@ -576,7 +598,8 @@ pub fn visits(
     limit: i64,
 ) -> Result<Vec<VisitRow>, DbError> {
     let mut sql = String::from(
-        "SELECT id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at FROM visits WHERE 1 = 1",
+        "SELECT id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at,
+                status_round, checks FROM visits WHERE 1 = 1",
     );
     let mut args: Vec<String> = Vec::new();
     if !super::filter_operations(&mut sql, &mut args, scope, operation) {
@@ -591,6 +614,7 @@ pub fn visits(
     let mut stmt = c.prepare(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(args.iter()), |r| {
+            let checks = super::checks::parse(r.get::<_, Option<String>>(9)?.as_deref());
             Ok(VisitRow {
                 id: r.get(0)?,
                 operation_id: r.get(1)?,
@@ -600,6 +624,9 @@ pub fn visits(
                 voided: r.get(5)?,
                 conflicts: r.get(6)?,
                 updated_at: r.get(7)?,
+                round: r.get(8)?,
+                blocking: checks.blocking,
+                warnings: checks.warnings,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -211,7 +211,8 @@ pub fn snapshot(v: &Visit) -> Snapshot {
         f(VisitField::EndedAt),
         v.status().as_str().to_owned(),
         voided.to_owned(),
-        f(VisitField::VoidReason),
+        // The live void's reason (void-wins), not the newest write's.
+        v.void_reason().unwrap_or_default().to_owned(),
         location_kind.clone(),
         f(VisitField::VisitType),
         f(VisitField::Reference),

@@ -17,6 +17,7 @@ mod openapi;
 mod operability;
 mod phone;
 mod resolve;
+mod returns;
 mod roles;
 mod simulator;
 mod sync;

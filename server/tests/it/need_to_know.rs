@@ -209,12 +209,34 @@ fn push_by_role_matrix() {
                 "forbidden_action"
             },
         );
+        let unvoid = dev.replica.unvoid(now_ms(), v).unwrap().clone();
+        check(
+            "un-void",
+            outcome(&r.srv, dev, &unvoid),
+            if staff {
+                "accepted"
+            } else {
+                "forbidden_action"
+            },
+        );
         let submit = dev
             .replica
             .set_status(now_ms(), v, Status::Submitted)
             .unwrap()
             .clone();
         check("submit", outcome(&r.srv, dev, &submit), "accepted");
+        // Last on this visit: the refused return stays in this phone's own
+        // replica (its next submit would name a round the server never opened).
+        let give_back = dev
+            .replica
+            .return_visit(now_ms(), v, "from a phone")
+            .unwrap()
+            .clone();
+        check(
+            "return",
+            outcome(&r.srv, dev, &give_back),
+            "forbidden_action",
+        );
 
         // Its own visits: void while a draft, void once submitted.
         let own_draft = r.visit_by(Some(i), false);

@@ -210,6 +210,7 @@ fn role_matrix() {
     let new_user = json!({ "username": "pc.new", "display_name": "PC New", "role": "officer" });
     let no_ops = json!({ "ops": [] });
     // The postcode it already holds alone: answered with the visit unchanged.
+    let give_back = json!({ "reason": "matrix: add the postcode" });
     let share = json!({ "user_id": officer_user, "reason": "matrix" });
     let recovery = json!({ "reason": "officer locked out" });
     let retention = json!({ "retention_days": 10 });
@@ -245,6 +246,8 @@ fn role_matrix() {
         ("GET", "/api/v1/visits".into(), None, [200, 200, 403, 403, 200, 403, 403, 401, 401]),
         ("GET", format!("/api/v1/visits/{v1}?reason=matrix"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
         ("POST", format!("/api/v1/visits/{v1}/review"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
+        // After the review: returning a reviewed visit is allowed, then unchanged.
+        ("POST", format!("/api/v1/visits/{v1}/return"), Some(&give_back), [200, 200, 403, 403, 404, 403, 403, 401, 401]),
         ("POST", format!("/api/v1/visits/{v1}/share"), Some(&share), [204, 204, 403, 403, 404, 403, 403, 401, 401]),
         ("GET", format!("/api/v1/visits/{v1}/audit"), None, [200, 200, 403, 403, 404, 403, 403, 401, 401]),
         ("POST", format!("/api/v1/visits/{v1}/resolve"), Some(&resolve), [200, 200, 403, 403, 404, 403, 403, 401, 401]),

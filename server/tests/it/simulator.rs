@@ -409,6 +409,8 @@ impl Sim {
             5 => forged(
                 Action::Status {
                     status: Status::Reviewed,
+                    round: 0,
+                    reason: None,
                 },
                 visits[pick as usize % visits.len()],
                 Hlc::new(now_ms(), 0),

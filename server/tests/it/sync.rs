@@ -493,7 +493,8 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
             matches!(
                 &o.action,
                 Action::Status {
-                    status: Status::Reviewed
+                    status: Status::Reviewed,
+                    ..
                 }
             )
         })

@@ -179,6 +179,8 @@ enum KindW {
         ms: i64,
         counter: u32,
         status: SymW,
+        round: u32,
+        reason: Option<String>,
     },
 }
 
@@ -291,11 +293,17 @@ impl Writer {
             };
             atoms.push(self.atom(id, kind));
         }
-        if let Some(r) = v.status.reached() {
+        // The status register holds the top write and the latest return.
+        for r in [v.status.reached(), v.status.last_return()]
+            .into_iter()
+            .flatten()
+        {
             let kind = KindW::Status {
                 ms: r.stamp.hlc.wall_ms as i64,
                 counter: r.stamp.hlc.counter,
                 status: SymW::of(r.status.as_str()),
+                round: r.round,
+                reason: r.reason.clone(),
             };
             atoms.push(self.atom(&r.id, kind));
         }
@@ -473,9 +481,12 @@ impl Reader<'_> {
                     ms: d,
                     counter,
                     status,
+                    round,
+                    reason,
                 } => {
                     let stamp = stamp(d, counter)?;
-                    v.status.apply(Status::parse(&status.text()?), id, stamp);
+                    let status = Status::parse(&status.text()?);
+                    v.status.apply(status, round, reason, id, stamp);
                 }
             }
         }
@@ -486,7 +497,7 @@ impl Reader<'_> {
                 hlc: Hlc::default(),
                 replica: none.replica,
             };
-            v.status.apply(Status::parse(&s), none, at);
+            v.status.apply(Status::parse(&s), 0, None, none, at);
         }
         Ok(v)
     }
@@ -525,6 +536,7 @@ pub(crate) fn latest(v: &Visit) -> Option<Hlc> {
         v.persons.values().filter_map(|p| regs(&p.fields)).max(),
         v.notes.keys().map(|(s, _)| s.hlc).max(),
         v.status.reached().map(|r| r.stamp.hlc),
+        v.status.last_return().map(|r| r.stamp.hlc),
     ]
     .into_iter()
     .flatten()

@@ -58,12 +58,13 @@ pub fn check_seed(seed: u64, replicas: usize, steps: usize) {
             .iter()
             .filter(|o| o.visit == v.id())
             .filter_map(|o| match &o.action {
-                Action::Status { status } => status.rank(),
+                Action::Status { status, round, .. } => status.rank().map(|r| (*round, r)),
                 _ => None,
             })
             .max()
-            .unwrap_or(0);
-        assert_eq!(v.status().rank(), Some(top), "seed {seed}");
+            .unwrap_or((0, 0));
+        let key = v.status().rank().map(|r| (v.status_register().round(), r));
+        assert_eq!(key, Some(top), "seed {seed}");
     }
     // 5. The wire format round-trips the whole history.
     let bytes = wire::encode(&w.universe);

@@ -10,7 +10,10 @@ mod hostile;
 #[cfg(not(target_arch = "wasm32"))]
 mod laws;
 pub mod mutate;
+mod returns;
 mod scenarios;
 mod snapshot;
+#[cfg(not(target_arch = "wasm32"))]
+mod status_laws;
 mod summary;
 pub mod world;

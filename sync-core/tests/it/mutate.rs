@@ -275,6 +275,8 @@ pub fn random_ops(rng: &mut Rng, n: usize) -> Vec<Op> {
             7 => Action::Note { text: text(rng) },
             _ => Action::Status {
                 status: Status::parse(&identifier(rng)),
+                round: rng.below(3) as u32,
+                reason: rng.chance(50).then(|| text(rng)),
             },
         };
         out.push(Op {

@@ -182,15 +182,12 @@ impl World {
             8 => rep
                 .note(now, visit, &format!("note {}", self.rng.below(1000)))
                 .cloned(),
-            _ => rep
-                .set_status(
-                    now,
-                    visit,
-                    Status::parse(
-                        ["draft", "submitted", "reviewed", "archived"][self.rng.below(4) as usize],
-                    ),
-                )
-                .cloned(),
+            _ => match ["draft", "submitted", "reviewed", "archived", "returned"]
+                [self.rng.below(5) as usize]
+            {
+                "returned" => rep.return_visit(now, visit, "check the address").cloned(),
+                s => rep.set_status(now, visit, Status::parse(s)).cloned(),
+            },
         };
         self.universe.push(op.expect("generated edits are valid"));
     }
@@ -210,15 +207,16 @@ impl World {
             .collect();
         ops.extend(dups);
         self.rng.shuffle(&mut ops);
-        let before: Vec<Option<u8>> = VISITS
+        let key = |x: &Visit| x.status().rank().map(|r| (x.status_register().round(), r));
+        let before: Vec<Option<(u32, u8)>> = VISITS
             .iter()
-            .map(|v| self.replicas[to].visit(v).and_then(|x| x.status().rank()))
+            .map(|v| self.replicas[to].visit(v).and_then(key))
             .collect();
         let now = self.phone_time(to);
         let report = self.replicas[to].apply(now, ops);
         assert!(report.rejected().is_empty(), "{:?}", report.rejected());
         for (v, b) in VISITS.iter().zip(before) {
-            let after = self.replicas[to].visit(v).and_then(|x| x.status().rank());
+            let after = self.replicas[to].visit(v).and_then(key);
             if after < b {
                 self.status_regressions
                     .push(format!("replica {to} visit {v}: {b:?} -> {after:?}"));

@@ -1,4 +1,4 @@
--- Aidant server schema, version 6: each visit's merged state, kept up to date
+-- Aidant server schema, version 7: each visit's merged state, kept up to date
 -- with only the new ops of each push (ops commute, so this is exact) instead
 -- of re-folding the visit's whole history (issue 12). `state` is a sync-core
 -- snapshot batch of the one visit; `through` is the greatest op cursor it
