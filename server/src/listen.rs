@@ -317,7 +317,95 @@ pub fn rewrite(buf: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::rewrite;
+    use super::{rewrite, JsonErrors};
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    use tokio::io::AsyncWrite;
+
+    /// A socket that takes at most `step` bytes a call and is full (Pending)
+    /// every other call.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+        calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let this = self.get_mut();
+            this.calls += 1;
+            if this.calls % 2 == 0 {
+                return Poll::Pending;
+            }
+            let n = buf.len().min(this.step);
+            this.out.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Writes `parts` as actix-http's dispatcher does: each part appended to
+    /// its write buffer, the buffer written until the stream takes no more,
+    /// the rest kept for the next round; then flushed.
+    fn dispatch(parts: &[&[u8]], step: usize) -> Vec<u8> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut io = JsonErrors::new(Trickle {
+            out: Vec::new(),
+            step,
+            calls: 0,
+        });
+        let mut write_buf = Vec::new();
+        for part in parts {
+            write_buf.extend_from_slice(part);
+            // One round: as far as it goes before Pending.
+            while !write_buf.is_empty() {
+                match Pin::new(&mut io).poll_write(&mut cx, &write_buf) {
+                    Poll::Ready(Ok(n)) => drop(write_buf.drain(..n)),
+                    Poll::Pending => break,
+                    Poll::Ready(Err(e)) => panic!("{e}"),
+                }
+            }
+        }
+        loop {
+            while !write_buf.is_empty() {
+                if let Poll::Ready(r) = Pin::new(&mut io).poll_write(&mut cx, &write_buf) {
+                    drop(write_buf.drain(..r.unwrap()));
+                }
+            }
+            if let Poll::Ready(r) = Pin::new(&mut io).poll_shutdown(&mut cx) {
+                r.unwrap();
+                break;
+            }
+        }
+        io.io.out
+    }
+
+    /// Partial writes and a full socket neither split nor lose the head that
+    /// is replaced, nor change anything around it.
+    #[test]
+    fn partial_writes_deliver_the_rewritten_answer_whole() {
+        let earlier: &[u8] =
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-content-type-options: nosniff\r\n\r\n{}";
+        let own = format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n{DATE}\r\n\r\n");
+        let own = own.as_bytes();
+        let whole = [earlier, own].concat();
+        let expected = rewrite(&whole).unwrap();
+        for step in [1, 7, 64, 4096] {
+            assert_eq!(dispatch(&[earlier, own], step), expected, "step {step}");
+            assert_eq!(dispatch(&[&whole], step), expected, "step {step}");
+            assert_eq!(dispatch(&[earlier], step), earlier, "step {step}");
+        }
+    }
 
     const DATE: &str = "date: Tue, 01 Dec 2026 11:00:00 GMT";
 

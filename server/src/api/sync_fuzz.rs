@@ -326,7 +326,7 @@ fn check(body: &[u8], ct: &str, max: usize) {
 fn fuzz_push_parsing() {
     let seed = env("AIDANT_FUZZ_SEED", 0xA1DA_7E57);
     let from = env("AIDANT_FUZZ_FROM", 0);
-    let cases = env("AIDANT_FUZZ_CASES", 20_000);
+    let cases = env("AIDANT_FUZZ_CASES", 3_000);
     let corpus = corpus();
     let start = std::time::Instant::now();
     for n in from..cases {
