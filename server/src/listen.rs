@@ -339,7 +339,7 @@ mod tests {
         ) -> Poll<io::Result<usize>> {
             let this = self.get_mut();
             this.calls += 1;
-            if this.calls % 2 == 0 {
+            if this.calls.is_multiple_of(2) {
                 return Poll::Pending;
             }
             let n = buf.len().min(this.step);
@@ -469,7 +469,7 @@ mod tests {
             format!("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n{DATE}\r\n\r\n"),
             format!("HTTP/1.1 400 Nope\r\ncontent-length: 0\r\n{DATE}\r\n\r\n"),
             format!("HTTP/1.1 400 Bad Request\r\n{DATE}\r\n\r\n"),
-            format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"),
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n".to_owned(),
             format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n{DATE}\r\n\r\nx"),
             format!("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n{DATE}\r\n"),
             "HTTP/1.1 204 No Content\r\n\r\n".to_owned(),
