@@ -151,6 +151,18 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code
     }
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The JSON body `{code, message}`, as `error_response` sends it.
+    pub fn json_body(&self) -> Vec<u8> {
+        serde_json::to_vec(&Body {
+            code: self.code,
+            message: &self.message,
+        })
+        .unwrap_or_default()
+    }
 }
 
 impl fmt::Display for ApiError {

@@ -11,6 +11,7 @@ pub mod demo_week;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod listen;
 pub mod metrics;
 pub mod permissions;
 pub mod ratelimit;
@@ -24,7 +25,7 @@ pub mod secrets;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use actix_web::{dev::Server, middleware, web, App, HttpServer};
+use actix_web::{dev::Server, middleware, web, App};
 use config::Config;
 use db::Db;
 use std::net::TcpListener;
@@ -247,11 +248,13 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
         config: config.clone(),
     });
     let limits = config.limits.clone();
+    // The head of a request; its body has its own deadline (`body`).
+    let head_timeout = limits.request_timeout.min(Duration::from_secs(10));
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let max_connections = fit_connections(limits.max_connections);
     let static_dir = config.static_dir.clone();
     let hsts = tls.is_some();
-    let server = HttpServer::new(move || {
+    let app = move || {
         let mut headers = middleware::DefaultHeaders::new()
             .add(("X-Content-Type-Options", "nosniff"))
             .add(("X-Frame-Options", "DENY"))
@@ -269,8 +272,14 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
             .app_data(state.clone())
             // Handlers read bodies through `body::Bodies`; this bounds any that
             // would still take `web::Bytes`.
-            .app_data(web::PayloadConfig::new(body::SMALL_BODY.min(limits.body_bytes)))
-            .app_data(web::JsonConfig::default().limit(limits.body_bytes).error_handler(error::json_error))
+            .app_data(web::PayloadConfig::new(
+                body::SMALL_BODY.min(limits.body_bytes),
+            ))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(limits.body_bytes)
+                    .error_handler(error::json_error),
+            )
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .wrap(middleware::ErrorHandlers::new().default_handler(error::json_fallback))
@@ -289,28 +298,29 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
                         Ok(r) => r.status().as_u16(),
                         Err(e) => e.as_response_error().status_code().as_u16(),
                     };
-                    m.metrics.observe(&route, status, start.elapsed().as_secs_f64());
+                    m.metrics
+                        .observe(&route, status, start.elapsed().as_secs_f64());
                     res
                 }
             })
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(api::configure)
             .service(api::service::static_files(&static_dir))
-    })
-    .workers(workers)
-    // Per worker: together they stay within the open-files limit, so an
-    // accept never fails for want of a descriptor; the rest wait in the backlog.
-    .max_connections(max_connections.div_ceil(workers))
-    .backlog(2048)
-    // The head of a request; its body has its own deadline (`body`).
-    .client_request_timeout(limits.request_timeout.min(Duration::from_secs(10)))
-    .client_disconnect_timeout(Duration::from_secs(1))
-    .keep_alive(Duration::from_secs(15))
-    .shutdown_timeout(30);
-    let server = match tls {
-        Some(t) => server.listen_rustls_0_23(listener, t)?,
-        None => server.listen(listener)?,
-    }
-    .run();
+    };
+    let settings = listen::Settings {
+        workers,
+        // Per worker: together they stay within the open-files limit, so an
+        // accept never fails for want of a descriptor; the rest wait in the
+        // backlog.
+        max_connections_per_worker: max_connections.div_ceil(workers),
+        backlog: 2048,
+        head_timeout,
+        disconnect_timeout: Duration::from_secs(1),
+        keep_alive: Duration::from_secs(15),
+        shutdown_timeout_secs: 30,
+    };
+    // `listen` rather than actix-web's `HttpServer`: the same settings, and
+    // actix-http's own 400, 408 and 431 answered in JSON too.
+    let server = listen::serve(listener, tls, settings, app)?;
     Ok(Running { server, setup_code })
 }

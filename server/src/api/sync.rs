@@ -120,6 +120,12 @@ fn incoming(req: &HttpRequest, body: &[u8], max: usize) -> Result<Vec<Incoming>,
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
+    parse_push(ct, body, max)
+}
+
+/// A push body of content type `ct` as ops, at most `max` of them: each op
+/// parsed or kept as malformed, or the whole body refused (a 4xx).
+pub fn parse_push(ct: &str, body: &[u8], max: usize) -> Result<Vec<Incoming>, ApiError> {
     if ct.starts_with("application/octet-stream") {
         // The op limit is checked while decoding, before ops are built.
         let ops = wire::decode_limited(body, max).map_err(|e| match e {
@@ -543,3 +549,7 @@ pub async fn rekey(auth: Auth, state: web::Data<AppState>) -> Result<HttpRespons
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "replica_id": replica })))
 }
+
+#[cfg(test)]
+#[path = "sync_fuzz.rs"]
+mod fuzz;

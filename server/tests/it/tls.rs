@@ -3,12 +3,17 @@
 
 use crate::harness::Server;
 use server::config::Tls;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
-#[test]
-fn serves_https_with_a_given_certificate_and_sends_hsts() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+/// A self-signed certificate for `localhost` and its key, made by `openssl`
+/// with `extra` arguments, in `dir`.
+fn self_signed(dir: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let made = Command::new("openssl")
         .args([
             "req",
@@ -21,6 +26,7 @@ fn serves_https_with_a_given_certificate_and_sends_hsts() {
             "-subj",
             "/CN=localhost",
         ])
+        .args(extra)
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -32,6 +38,13 @@ fn serves_https_with_a_given_certificate_and_sends_hsts() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
+    (cert, key)
+}
+
+#[test]
+fn serves_https_with_a_given_certificate_and_sends_hsts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path(), &[]);
     let server = Server::start_with(|c| {
         c.tls = Some(Tls {
             cert: cert.clone(),
@@ -93,4 +106,52 @@ fn a_missing_certificate_is_a_clear_start_error() {
         .expect("start fails");
     let msg = err.to_string();
     assert!(msg.starts_with("TLS:") && msg.contains("nope.pem"), "{msg}");
+}
+
+/// actix-http's own answers (malformed head, head over 128 KiB, head that
+/// never ends) are JSON over TLS too: the rewrite happens on the plaintext.
+#[test]
+fn malformed_heads_get_a_json_error_over_tls_too() {
+    let dir = tempfile::tempdir().unwrap();
+    // A leaf certificate with a name, as rustls's client requires.
+    let (cert, key) = self_signed(
+        dir.path(),
+        &[
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+    );
+    let server = Server::start_with(|c| {
+        c.tls = Some(Tls {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+        c.limits.request_timeout = Duration::from_secs(2);
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut &std::fs::read(&cert).unwrap()[..]) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let client = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    crate::hostile::check_own_answers(|bytes| -> Box<dyn Read> {
+        let tcp = TcpStream::connect(&addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let name = "localhost".try_into().unwrap();
+        let conn = rustls::ClientConnection::new(client.clone(), name).unwrap();
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        // The server may close before taking all of an oversized head.
+        let _ = s.write_all(bytes).and_then(|()| s.flush());
+        Box::new(s)
+    });
 }
