@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod body;
 pub mod config;
 pub mod db;
@@ -100,6 +101,8 @@ pub struct Running {
     pub server: Server,
     /// Printed once at first start; used with `POST /api/v1/setup`.
     pub setup_code: Option<String>,
+    /// The database, for [`Db::checkpoint`] once the server has stopped.
+    pub db: Db,
 }
 
 /// Opens the database, creates the first admin (or a setup code) and the
@@ -230,7 +233,7 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
     let (db, server_replica, setup_code) = bootstrap(&config)?;
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
     let state = web::Data::new(AppState {
-        db,
+        db: db.clone(),
         auth_limiter: ratelimit::RateLimiter::new(
             config.limits.auth_per_minute,
             Duration::from_secs(60),
@@ -312,5 +315,9 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
         None => server.listen(listener)?,
     }
     .run();
-    Ok(Running { server, setup_code })
+    Ok(Running {
+        server,
+        setup_code,
+        db,
+    })
 }
