@@ -195,7 +195,7 @@ impl Phone {
             .unwrap();
         while out.len() < n {
             self.now_ms += 1_000;
-            let op = if out.len() % 2 == 0 {
+            let op = if out.len().is_multiple_of(2) {
                 self.replica.note(
                     self.now_ms,
                     v,
@@ -323,7 +323,7 @@ fn a_backup_taken_while_serving_restores_everything_acknowledged_before_it() {
             let mut phones = vec![first];
             let mut pushes = 0usize;
             while !stop.load(Ordering::Acquire) || pushes < 40 {
-                if pushes % 8 == 0 && phones.len() < 7 {
+                if pushes.is_multiple_of(8) && phones.len() < 7 {
                     let p = field.phone(&a, &format!("pc.{}", phones.len()));
                     acks.lock()
                         .unwrap()
