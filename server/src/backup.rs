@@ -140,6 +140,11 @@ pub fn backup_cli(
     )?;
     let (db, key) = locations(&f, &env)?;
     let to = PathBuf::from(f.get("--to").ok_or("--to FILE is required")?);
+    // The key first: a refused key destination stops before any copying.
+    let key_to = f.get("--key-to").map(PathBuf::from);
+    if let Some(key_to) = &key_to {
+        backup::copy_key(&key, key_to, overwrite(&f)).map_err(|e| e.to_string())?;
+    }
     let started = std::time::Instant::now();
     let got = backup::backup(&db, &to, overwrite(&f)).map_err(|e| e.to_string())?;
     println!(
@@ -149,14 +154,12 @@ pub fn backup_cli(
         started.elapsed().as_millis(),
         describe(&got)
     );
-    match f.get("--key-to") {
-        Some(key_to) => {
-            backup::copy_key(&key, Path::new(key_to), overwrite(&f)).map_err(|e| e.to_string())?;
-            println!(
-                "audit key {} copied to {key_to}: keep it apart from the backups",
-                key.display()
-            );
-        }
+    match key_to {
+        Some(key_to) => println!(
+            "audit key {} copied to {}: keep it apart from the backups",
+            key.display(),
+            key_to.display()
+        ),
         None => println!(
             "the audit key is not in the backup: restoring and verifying it needs {} \
              (keep one copy apart from the backups, or give --key-to)",

@@ -643,6 +643,39 @@ fn backup_and_restore_explain_their_flags_and_refuse_what_they_cannot_do() {
         assert!(!out.status.success(), "{args:?}");
         assert!(said(&out).contains(says), "{args:?}: {}", said(&out));
     }
+    // A key destination holding another key: refused before anything is copied.
+    let live = dir.path().join("live");
+    drop(server::db::Db::open(&live.join("aidant.sqlite3")).unwrap());
+    let other_key = dir.path().join("other.key");
+    std::fs::write(&other_key, format!("{}\n", "ef".repeat(32))).unwrap();
+    let to = dir.path().join("b.sqlite3");
+    let args = |extra: &[&str]| {
+        let mut v = vec!["backup", "--data-dir", live.to_str().unwrap()];
+        v.extend([
+            "--to",
+            to.to_str().unwrap(),
+            "--key-to",
+            other_key.to_str().unwrap(),
+        ]);
+        v.extend(extra);
+        aidant(v)
+    };
+    let out = args(&[]);
+    assert!(!out.status.success());
+    assert!(said(&out).contains("already exists"), "{}", said(&out));
+    assert!(!to.exists());
+    let out = args(&["--force"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert_eq!(
+        std::fs::read(&other_key).unwrap(),
+        std::fs::read(live.join("audit.key")).unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&other_key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // Not a database, or a database that is not Aidant's: nothing restored.
     let key = dir.path().join("k");
     std::fs::write(&key, format!("{}\n", "cd".repeat(32))).unwrap();
