@@ -163,7 +163,7 @@ fn main() {
         );
         let t = Instant::now();
         let n = load(&db, &opts);
-        dbx::checkpoint(&db).expect("checkpoint");
+        db.checkpoint().expect("checkpoint");
         std::fs::write(&marker, n.to_string()).expect("marker");
         eprintln!("  {n} visits loaded in {:.1} s", t.elapsed().as_secs_f64());
     }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod body;
 pub mod config;
 pub mod db;
@@ -101,6 +102,8 @@ pub struct Running {
     pub server: Server,
     /// Printed once at first start; used with `POST /api/v1/setup`.
     pub setup_code: Option<String>,
+    /// The database, for [`Db::checkpoint`] once the server has stopped.
+    pub db: Db,
 }
 
 /// Opens the database, creates the first admin (or a setup code) and the
@@ -231,7 +234,7 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
     let (db, server_replica, setup_code) = bootstrap(&config)?;
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
     let state = web::Data::new(AppState {
-        db,
+        db: db.clone(),
         auth_limiter: ratelimit::RateLimiter::new(
             config.limits.auth_per_minute,
             Duration::from_secs(60),
@@ -322,5 +325,9 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
     // `listen` rather than actix-web's `HttpServer`: the same settings, and
     // actix-http's own 400, 408 and 431 answered in JSON too.
     let server = listen::serve(listener, tls, settings, app)?;
-    Ok(Running { server, setup_code })
+    Ok(Running {
+        server,
+        setup_code,
+        db,
+    })
 }

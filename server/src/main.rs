@@ -12,7 +12,12 @@ const USAGE: &str = "usage: aidant <command>
                          (see `aidant demo --help`)
   demo-sync              two phones edit one visit offline and converge
   export --operation ID (--date D | --from D --to D) --format csv|xlsx|json|html -o FILE
-                         export an operation's visits (see `aidant export --help`)";
+                         export an operation's visits (see `aidant export --help`)
+  backup --to FILE [--key-to KEYFILE]
+                         a consistent copy of the database while the server
+                         runs (see `aidant backup --help`)
+  restore --from FILE [--key-from KEYFILE] --data-dir DIR
+                         check a backup and put it in place (see `aidant restore --help`)";
 
 fn env(k: &str) -> Option<String> {
     std::env::var(k).ok()
@@ -34,6 +39,8 @@ fn main() -> ExitCode {
             .and_then(serve),
         Some("audit") => audit(&args[1..]),
         Some("export") => server::export::cli::run(rest()),
+        Some("backup") => server::backup::backup_cli(rest(), env),
+        Some("restore") => server::backup::restore_cli(rest(), env),
         Some("demo") => server::demo_week::cli(rest(), env, &mut std::io::stdout().lock()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -73,7 +80,7 @@ fn serve(config: Config) -> Result<(), String> {
     } else {
         "http"
     };
-    actix_web::rt::System::new().block_on(async move {
+    let (stopped, db) = actix_web::rt::System::new().block_on(async move {
         let running = server::run(listener, config).map_err(|e| e.to_string())?;
         if let Some(code) = &running.setup_code {
             println!("FIRST START: no admin yet. Create one within this run with the one-time setup code {code}");
@@ -81,8 +88,20 @@ fn serve(config: Config) -> Result<(), String> {
             println!("       -d '{{\"code\":\"{code}\",\"username\":\"admin\",\"display_name\":\"Admin\",\"password\":\"<12+ characters>\"}}'");
         }
         println!("listening on {scheme}://{addr}");
-        running.server.await.map_err(|e| e.to_string())
-    })
+        Ok::<_, String>((running.server.await, running.db))
+    })?;
+    // Stopped: every write is in; fold the WAL into the database file so
+    // that a copy of that file alone holds everything.
+    match db.checkpoint() {
+        Ok(c) if !c.busy => tracing::info!(frames = c.frames.1, "WAL checkpointed at shutdown"),
+        Ok(c) => tracing::warn!(
+            frames = ?c.frames,
+            "WAL checkpoint at shutdown could not finish (another process reading?); \
+             copy the -wal file along with the database"
+        ),
+        Err(e) => tracing::error!(error = %e, "WAL checkpoint at shutdown failed"),
+    }
+    stopped.map_err(|e| e.to_string())
 }
 
 const AUDIT_USAGE: &str = "usage: aidant audit <verify|anchor> [options]

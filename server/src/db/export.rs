@@ -284,14 +284,6 @@ pub fn counts(c: &Connection, scope: &Scope, persons: bool) -> Result<(u64, u64)
     )?)
 }
 
-/// Moves the write-ahead log into the database file and empties it (after a
-/// bulk load).
-pub fn checkpoint(db: &Db) -> Result<(), DbError> {
-    let conn = super::lock(&db.0.writer);
-    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-    Ok(())
-}
-
 /// Which stored cells to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cells {

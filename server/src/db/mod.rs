@@ -4,6 +4,7 @@
 //! ([`Db::write`], [`Db::read`]), never on the async executor.
 
 pub mod audit;
+pub mod backup;
 pub mod bootstrap;
 pub mod checks;
 pub mod export;

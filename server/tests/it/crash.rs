@@ -51,14 +51,19 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(db: &Path, log: &Path) -> Server {
+        Self::start_with(&[std::ffi::OsStr::new("--db"), db.as_os_str()], log)
+    }
+
+    /// `aidant serve --bind 127.0.0.1:0` with `args` (which name the database).
+    pub(crate) fn start_with(args: &[&std::ffi::OsStr], log: &Path) -> Server {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_aidant"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--db"])
-            .arg(db)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(args)
             .env("AIDANT_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("AIDANT_LOG", "warn")
             .stdin(Stdio::null())
@@ -84,6 +89,21 @@ impl Server {
             }
         };
         Server { child, base }
+    }
+
+    /// SIGTERM, then waits (at most 40 s) for the exit, and returns its status.
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(term.success());
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "no exit within 40 s of SIGTERM");
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix) and reap.

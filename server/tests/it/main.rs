@@ -2,6 +2,7 @@
 //! SQLite file in a temporary folder.
 
 mod audit;
+mod backup;
 mod bad_input;
 mod bootstrap;
 mod crash;
