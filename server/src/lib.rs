@@ -237,7 +237,7 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
         db: db.clone(),
         auth_limiter: ratelimit::RateLimiter::new(
             config.limits.auth_per_minute,
-            Duration::from_secs(60),
+            config.limits.auth_window,
         ),
         bodies: body::Bodies::new(body::BodyLimits {
             push_bytes: config.limits.body_bytes,
