@@ -32,7 +32,7 @@ const L = {
   controlling_prostitution: 'Controlling prostitution', drug_supply: 'Drug supply', drug_possession: 'Drug possession',
   immigration: 'Immigration', illegal_working: 'Illegal working', money_laundering: 'Money laundering',
   weapon: 'Weapon', theft: 'Theft', driving: 'Driving',
-  draft: 'Draft', submitted: 'Submitted', reviewed: 'Reviewed',
+  draft: 'Draft', submitted: 'Submitted', reviewed: 'Reviewed', returned: 'Returned for correction',
   cw_many_workers_per_car_low_price: 'Many workers per car, low price',
   ht_young_person_with_older_adult: 'Young person with older adult',
   vs_young_person_with_unrelated_adults: 'Young person with unrelated adults',

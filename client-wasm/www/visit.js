@@ -24,6 +24,10 @@ export function visitScreen(vid) {
     h('p', { class: 'meta' }, `Started ${hhmm(plain(f.started_at?.value) || 0)} · `, h('span', { class: `badge ${v.status}` }, label(v.status)),
       v.voided ? h('span', { class: 'badge void' }, ' Voided') : null,
       v.conflicts ? h('span', { class: 'badge conflict', 'data-test': 'conflict-count' }, `${v.conflicts} conflict${v.conflicts > 1 ? 's' : ''} to settle`) : null),
+    v.status === 'returned' && v.returned ? h('div', { class: 'returned', 'data-test': 'returned', role: 'status' },
+      h('strong', null, 'Returned for correction'), h('p', null, v.returned.reason || '(no reason given)'),
+      h('small', null, `${who(v.returned.by)}, ${hhmm(v.returned.at_ms)}. Correct the visit, then resubmit it.`)) : null,
+    v.voided ? h('p', { class: 'hint', 'data-test': 'voided' }, `Voided: ${v.void_reason || ''}. The record is kept; nothing more to submit.`) : null,
     section('place', vehicle ? 'Vehicle and stop' : 'Place', true,
       vehicle ? [
         tf('vrm', 'Registration (VRM)', { upper: true, max: 16 }),
@@ -82,14 +86,44 @@ export function visitScreen(vid) {
         h('textarea', { name: 'note', rows: 3, maxlength: 8000, 'aria-label': 'New note', placeholder: 'Add a note' }),
         h('button', { type: 'submit' }, 'Add note'))),
     h('div', { class: 'actions' },
-      v.status === 'draft' ? h('button', { type: 'button', class: 'primary big', 'data-test': 'submit', onclick: () => edit((now) => app.store.setStatus(now, vid, 'submitted')) }, 'Submit visit') : h('p', { class: 'hint' }, `${label(v.status)}: still editable; changes sync as usual.`),
-      !f.ended_at ? h('button', { type: 'button', class: 'big', onclick: () => edit((now) => set('ended_at')(now, V.time(now))) }, 'Mark visit ended') : h('p', { class: 'hint' }, `Ended ${hhmm(plain(f.ended_at.value))}`),
+      v.voided ? null : submitOrStatus(v, vid),
+      v.voided ? null : !f.ended_at ? h('button', { type: 'button', class: 'big', onclick: () => edit((now) => set('ended_at')(now, V.time(now))) }, 'Mark visit ended') : h('p', { class: 'hint' }, `Ended ${hhmm(plain(f.ended_at.value))}`),
       // The server lets an officer void only a draft they recorded (a
       // supervisor's phone, any visit it holds): do not offer what it refuses.
       v.voided || (v.status !== 'draft' && (app.meta.user?.role || 'officer') === 'officer') ? null : h('button', { type: 'button', class: 'danger', onclick: () => {
         const why = prompt('Why void this visit? (the record is kept)');
-        if (why && why.trim()) edit((now) => set('void_reason')(now, V.text(why.trim().slice(0, 500))));
+        if (why && why.trim()) edit((now) => app.store.void(now, vid, why.trim().slice(0, 500)));
       } }, 'Void visit…')));
+}
+
+/**
+ * Submit (a draft) or resubmit (a returned visit), after sync-core's checks:
+ * problems that block are listed and nothing is written; warnings are shown
+ * and the officer confirms. Other statuses: where the visit stands.
+ */
+function submitOrStatus(v, vid) {
+  if (v.status !== 'draft' && v.status !== 'returned') {
+    return h('p', { class: 'hint' }, `${label(v.status)}: still editable; changes sync as usual.`);
+  }
+  const op = (app.meta.operations || []).find((o) => o.id === v.operation);
+  const dates = [op?.starts_on, op?.ends_on];
+  const out = h('div', { class: 'checks', 'data-test': 'checks', role: 'alert' });
+  const go = h('button', {
+    type: 'button', class: 'primary big', 'data-test': 'submit',
+    onclick: () => {
+      const c = JSON.parse(app.store.checksJson(vid, ...dates));
+      if (c.blocking.length) {
+        out.replaceChildren(h('strong', null, 'Not yet: fix these first'), h('ul', null, c.blocking.map((p) => h('li', { 'data-code': p.code }, p.message))));
+        return;
+      }
+      if (c.warnings.length && !confirm(`Before you submit:\n${c.warnings.map((w) => `• ${w.message}`).join('\n')}\n\nSubmit anyway?`)) {
+        out.replaceChildren(h('strong', null, 'Check before submitting'), h('ul', null, c.warnings.map((w) => h('li', { 'data-code': w.code }, w.message))));
+        return;
+      }
+      edit((now) => app.store.submit(now, vid, ...dates));
+    },
+  }, v.status === 'returned' ? 'Resubmit visit' : 'Submit visit');
+  return h('div', null, go, out);
 }
 
 /** The indicators sync-core says apply to this kind, the kind's own first. */

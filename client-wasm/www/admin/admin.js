@@ -387,7 +387,15 @@ function visitLine(v) {
     h('span', null, when(v.started_at)),
     v.conflicts > 0 ? h('span', { class: 'badge warn' }, `${v.conflicts} conflict${v.conflicts === 1 ? '' : 's'}`) : null,
     v.voided ? h('span', { class: 'badge bad' }, 'voided') : null,
+    v.round > 0 ? h('span', { class: 'badge warn' }, 'resubmitted') : null,
     h('span', { class: 'mono' }, v.id.slice(0, 8)));
+}
+
+/** sync-core's checks before submit, as the server keeps them per visit. */
+function checksLine(v) {
+  const all = [...(v.blocking || []), ...(v.warnings || [])];
+  if (!all.length) return null;
+  return h('ul', { class: 'checks', 'data-test': 'checks' }, all.map((c) => h('li', { 'data-code': c.code, class: c.severity === 'blocking' ? 'bad' : 'warn' }, c.message)));
 }
 
 /** The visit's fields, read with a reason (the read is audited). */
@@ -441,9 +449,25 @@ async function renderReview(section) {
         } else btn.disabled = false;
       },
     }, 'Mark reviewed');
+    // Sent back for correction with a reason the officer's phone shows.
+    const why = h('input', { class: 'return-reason', maxlength: '2000', placeholder: 'What must the officer correct?', 'aria-label': 'Reason for returning' });
+    const back = h('button', {
+      type: 'button', class: 'return',
+      onclick: async () => {
+        if (!why.value.trim()) { rowErr.textContent = 'Say what must be corrected: the officer sees it, and it is audited.'; why.focus(); return; }
+        back.disabled = true;
+        const r = await guard(() => api('POST', `/api/v1/visits/${v.id}/return`, { reason: why.value.trim() }), rowErr);
+        if (r) {
+          li.replaceChildren(visitLine(v), h('p', { class: 'ok' }, 'Returned for correction.'));
+          toast('Visit returned to the officer.');
+        } else back.disabled = false;
+      },
+    }, 'Return for correction');
     li.append(visitLine(v));
+    const checks = checksLine(v);
+    if (checks) li.append(checks);
     detailBlock(v, li);
-    li.append(h('div', { class: 'actions' }, btn), rowErr);
+    li.append(h('div', { class: 'actions' }, btn), h('div', { class: 'actions' }, why, back), rowErr);
     list.append(li);
   }
 }

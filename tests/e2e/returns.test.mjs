@@ -1,0 +1,95 @@
+// Return for correction, end to end: an officer submits a visit; a
+// supervisor (here the admin) returns it with a reason from the review page;
+// the officer's phone, offline and then online, shows the reason; the
+// officer corrects the visit and resubmits it; the supervisor reviews it.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, seedOfficer, launchBrowser, shot } from './harness.mjs';
+import { fieldKit } from './field-kit.mjs';
+
+let srv;
+let browser;
+
+before(async () => {
+  srv = await startServer();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+});
+
+const { phone, enrol, syncNow, fillField } = fieldKit(() => ({ srv, browser }));
+
+async function adminPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'Europe/London' });
+  const page = await context.newPage();
+  page.on('dialog', (d) => d.accept());
+  await page.goto(`${srv.url}/admin/`);
+  await page.fill('#username', 'admin');
+  await page.fill('#password', srv.adminPassword);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#nav a[data-section=review]');
+  return { context, page };
+}
+
+test('a returned visit shows its reason on the phone, is corrected, resubmitted and reviewed', async () => {
+  const a = await seedOfficer(srv, { username: 'pc4001', displayName: 'PC 4001 Okafor' });
+  const P = await phone();
+  await enrol(P.page, a.code, 'Okafor phone');
+  await P.page.click('[data-kind=nail_bar]');
+  await P.page.waitForSelector('.visit-screen');
+  const visitId = await P.page.getAttribute('.visit-screen', 'data-visit');
+  await fillField(P.page, 'premises_name', 'Glamour Nails');
+  await P.page.click('[data-test=submit]');
+  await P.page.waitForSelector('.visit-screen .badge.submitted');
+  await syncNow(P.page);
+
+  // The supervisor returns it with a reason.
+  const S = await adminPage();
+  await S.page.click('#nav a[data-section=review]');
+  const item = S.page.locator(`#review-list li[data-visit="${visitId}"]`);
+  await item.waitFor();
+  await item.locator('button.return').click();
+  await item.getByText('Say what must be corrected').waitFor();
+  await item.locator('input.return-reason').fill('Add the postcode of the premises.');
+  await item.locator('button.return').click();
+  await item.getByText('Returned for correction.').waitFor();
+
+  // Offline, the phone still shows it as submitted; online, as returned with the reason.
+  await P.context.setOffline(true);
+  await P.page.click('#sync-button');
+  await P.page.waitForTimeout(300);
+  assert.equal(await P.page.$('[data-test=returned]'), null);
+  await P.context.setOffline(false);
+  await syncNow(P.page);
+  await P.page.waitForSelector('[data-test=returned]');
+  assert.match(await P.page.textContent('[data-test=returned]'), /Add the postcode of the premises/);
+  assert.equal((await P.page.textContent('[data-test=submit]')).trim(), 'Resubmit visit');
+  await P.page.evaluate(() => scrollTo(0, 0));
+  await shot(P.page, 'field-returned-360x740');
+
+  // Corrected and resubmitted.
+  await fillField(P.page, 'postcode', 'OX1 2AB');
+  await P.page.click('[data-test=submit]');
+  await P.page.waitForSelector('.visit-screen .badge.submitted');
+  await syncNow(P.page);
+
+  // Back in the review list, marked resubmitted; reviewed.
+  await S.page.click('#nav a[data-section=conflicts]');
+  await S.page.click('#nav a[data-section=review]');
+  const again = S.page.locator(`#review-list li[data-visit="${visitId}"]`);
+  await again.waitFor();
+  await again.getByText('resubmitted').waitFor();
+  await shot(S.page, 'admin-desktop-review-resubmitted');
+  await again.locator('button.review').click();
+  await again.getByText('Reviewed.').waitFor();
+  const onServer = await srv.api('GET', `/api/v1/visits/${visitId}?reason=e2e%20check`, undefined, a.adminToken);
+  assert.equal(onServer.body.status, 'reviewed');
+  assert.equal(onServer.body.fields.postcode.value.text, 'OX1 2AB');
+  await syncNow(P.page);
+  await P.page.waitForSelector('.visit-screen .badge.reviewed');
+  await P.context.close();
+  await S.context.close();
+});
