@@ -101,6 +101,12 @@ test('admin pages at desktop width', async () => {
   // Review a submitted visit: its details only with a reason, and then who
   // has read it.
   await section(page, 'review');
+  // The list shows the case: who recorded it, potential victims, children first.
+  await page.locator('#review-list [data-test=recorded-by]').first().waitFor();
+  assert.ok(await page.locator('#review-list [data-test=victims]').count() > 0, 'no potential victims shown in the review list');
+  if (await page.locator('#review-list [data-test=child]').count() > 0) {
+    assert.equal(await page.locator('#review-list li').first().locator('[data-test=child]').count(), 1, 'a visit with a child is not first');
+  }
   const item = page.locator('#review-list li').first();
   const visit = await item.getAttribute('data-visit');
   await item.getByRole('button', { name: 'Show details' }).click();

@@ -382,9 +382,16 @@ function summaryTable(rows) {
 // Visits awaiting review.
 
 function visitLine(v) {
+  const b = v.brief || {};
+  const pv = b.potential_victims || { adult: 0, child: 0, unknown: 0 };
+  const victims = pv.adult + pv.child + pv.unknown;
   return h('div', { class: 'row' },
-    h('span', { class: 'title' }, label(v.location_kind || 'other')),
+    h('span', { class: 'title' }, label(v.location_kind || 'other'), b.place ? ` · ${b.place}` : ''),
     h('span', null, when(v.started_at)),
+    b.recorded_by?.length ? h('span', { 'data-test': 'recorded-by' }, b.recorded_by.join(', ')) : null,
+    pv.child ? h('span', { class: 'badge bad', 'data-test': 'child' }, `child ×${pv.child}`) : null,
+    victims ? h('span', { class: 'badge warn', 'data-test': 'victims' },
+      `${victims} potential victim${victims === 1 ? '' : 's'} · NRM ${b.nrm_referrals || 0} · DtN ${b.duty_to_notify || 0}`) : null,
     v.conflicts > 0 ? h('span', { class: 'badge warn' }, `${v.conflicts} conflict${v.conflicts === 1 ? '' : 's'}`) : null,
     v.voided ? h('span', { class: 'badge bad' }, 'voided') : null,
     v.round > 0 ? h('span', { class: 'badge warn' }, 'resubmitted') : null,
@@ -431,10 +438,16 @@ async function renderReview(section) {
   const err = h('p', { class: 'error', role: 'alert' });
   const list = h('ul', { class: 'list', id: 'review-list' });
   section.append(h('h1', null, 'Visits awaiting review'),
-    h('p', { class: 'hint' }, 'Submitted by officers and not yet reviewed, newest first. Marking a visit reviewed syncs to every phone.'), err, list);
+    h('p', { class: 'hint' }, 'Submitted by officers and not yet reviewed: visits with a child potential victim first, then other potential victims, newest first within each. Marking a visit reviewed, or returning it for correction, syncs to every phone.'), err, list);
   const rows = await guard(() => api('GET', `/api/v1/visits?operation=${state.operation}&status=submitted&limit=500`), err);
   if (!rows) return;
   if (!rows.length) { list.replaceWith(h('p', { class: 'ok' }, 'Nothing awaits review.')); return; }
+  // Children first, then other potential victims, then the rest; newest first within each.
+  const rank = (v) => {
+    const pv = v.brief?.potential_victims || {};
+    return pv.child ? 0 : (pv.adult || pv.unknown) ? 1 : 2;
+  };
+  rows.sort((x, y) => rank(x) - rank(y));
   for (const v of rows) {
     const li = h('li', { 'data-visit': v.id });
     const rowErr = h('p', { class: 'error', role: 'alert' });

@@ -48,16 +48,89 @@ pub async fn list(
     let rows = state
         .db
         .read(move |c| {
-            db::sync::visits(
+            let rows = db::sync::visits(
                 c,
                 scope.as_deref(),
                 q.operation.map(OperationId),
                 q.status.as_deref(),
                 limit,
-            )
+            )?;
+            rows.into_iter()
+                .map(|row| {
+                    let id: VisitId = row.id.parse().map_err(|e: uuid::Error| {
+                        db::DbError::Corrupt(format!("visit id {}: {e}", row.id))
+                    })?;
+                    let brief = match db::sync::visit_state(c, id)? {
+                        Some(v) => Brief::of(&v, db::scope::writer_names(c, id)?),
+                        None => Brief::default(),
+                    };
+                    Ok(Listed { row, brief })
+                })
+                .collect::<Result<Vec<_>, db::DbError>>()
         })
         .await?;
     Ok(HttpResponse::Ok().json(rows))
+}
+
+/// A row of the visit list with what a supervisor must see before opening
+/// the record: where, who recorded it, and its safeguarding figures (no
+/// names or dates of birth; reading those is the audited detail).
+#[derive(serde::Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    row: db::sync::VisitRow,
+    brief: Brief,
+}
+
+#[derive(serde::Serialize, Default)]
+struct Brief {
+    /// The premises' name, else the vehicle's registration.
+    place: Option<String>,
+    /// The people whose phones recorded it (display names).
+    recorded_by: Vec<String>,
+    /// Persons recorded (removed ones left out).
+    persons: u32,
+    /// Potential victims by age group (sync-core's one rule for children).
+    potential_victims: sync_core::summary::ByAge,
+    /// Potential victims with a safeguarding action, NRM referrals, Duty to Notify reports.
+    safeguarded: u32,
+    nrm_referrals: u32,
+    duty_to_notify: u32,
+    /// Arrests, all offences.
+    arrests: u32,
+    /// Partner agencies present.
+    agencies: Vec<String>,
+}
+
+impl Brief {
+    fn of(v: &sync_core::Visit, recorded_by: Vec<String>) -> Brief {
+        use sync_core::summary::{day_summary, london_date};
+        let place = [
+            sync_core::VisitField::PremisesName,
+            sync_core::VisitField::Vrm,
+        ]
+        .iter()
+        .find_map(|f| {
+            v.text(f)
+                .filter(|t| !t.trim().is_empty())
+                .map(str::to_owned)
+        });
+        // The visit's own figures: the day summary of this one visit on its
+        // day (a voided visit, left out of summaries, shows none).
+        let day = london_date(v.started_at().unwrap_or(0));
+        let s = day_summary([v], None, day);
+        Brief {
+            place,
+            recorded_by,
+            persons: s.people_spoken_to,
+            potential_victims: s.potential_victims.clone(),
+            safeguarded: s.safeguarded,
+            nrm_referrals: s.nrm_referrals,
+            duty_to_notify: s.duty_to_notify,
+            arrests: s.arrests(),
+            agencies: s.partner_agencies.iter().cloned().collect(),
+        }
+    }
 }
 
 fn visit_id(s: &str) -> Result<VisitId, ApiError> {

@@ -195,3 +195,15 @@ pub struct Holder {
     /// Their devices not revoked.
     pub devices: i64,
 }
+
+/// The display names of the people whose phones wrote to a visit, by name.
+pub fn writer_names(c: &Connection, visit: VisitId) -> Result<Vec<String>, DbError> {
+    let names = c
+        .prepare_cached(
+            "SELECT u.display_name FROM visit_writers w JOIN users u ON u.id = w.user_id
+              WHERE w.visit_id = ?1 ORDER BY u.display_name",
+        )?
+        .query_map([visit.to_string()], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(names)
+}

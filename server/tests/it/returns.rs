@@ -418,3 +418,82 @@ fn a_database_from_before_returns_migrates_and_keeps_its_statuses() {
         }
     ));
 }
+
+/// The review list shows the case without opening it: the place, who
+/// recorded it, and its potential victims by age group (a child counted by
+/// sync-core's one rule), with no name in it.
+#[test]
+fn the_review_list_shows_place_recorder_and_potential_victims() {
+    let mut w = World::new();
+    let (v, mut ops) = record_visit(&mut w.a, w.op1);
+    let t = now_ms() + 10;
+    let child = sync_core::PersonId(uuid::Uuid::new_v4());
+    let r = &mut w.a.replica;
+    ops.push(
+        r.set(
+            t,
+            v,
+            Target::Visit(sync_core::VisitField::PremisesName),
+            V::Text("Bubbles Car Wash".into()),
+        )
+        .unwrap()
+        .clone(),
+    );
+    ops.push(r.add_person(t + 1, v, child).unwrap().clone());
+    ops.push(
+        r.set(
+            t + 2,
+            v,
+            Target::Person(child, PersonField::Name),
+            V::Text("Zed Quillon".into()),
+        )
+        .unwrap()
+        .clone(),
+    );
+    ops.push(
+        r.set(
+            t + 3,
+            v,
+            Target::Person(child, PersonField::EstimatedAge),
+            V::Int(15),
+        )
+        .unwrap()
+        .clone(),
+    );
+    ops.push(
+        r.set(
+            t + 4,
+            v,
+            Target::Person(child, PersonField::PotentialVictim),
+            V::Bool(true),
+        )
+        .unwrap()
+        .clone(),
+    );
+    ops.push(r.set_status(t + 5, v, Status::Submitted).unwrap().clone());
+    w.srv.push_ok(&w.a, &ops);
+    let list = w
+        .srv
+        .get(
+            &format!("/api/v1/visits?operation={}&status=submitted", w.op1),
+            Some(&w.sup1),
+        )
+        .expect(200);
+    let row = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == json!(v.to_string()))
+        .expect("listed");
+    let brief = &row["brief"];
+    assert_eq!(brief["place"], json!("Bubbles Car Wash"), "{row}");
+    assert_eq!(brief["persons"], json!(2));
+    assert_eq!(
+        brief["potential_victims"],
+        json!({ "adult": 0, "child": 1, "unknown": 0 })
+    );
+    let by = brief["recorded_by"].as_array().unwrap();
+    assert_eq!(by.len(), 1, "{brief}");
+    assert!(!list.text.contains("Zed Quillon"), "a name in the list");
+}
