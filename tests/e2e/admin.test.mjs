@@ -115,6 +115,13 @@ test('admin pages at desktop width', async () => {
   await item.getByRole('button', { name: 'Show details' }).click();
   await item.locator('[data-test=who-read] summary').click();
   assert.match(await item.locator('[data-test=who-read]').textContent(), /Checking before sign-off/);
+  // The case in full: each person with an age group, the indicators, notes.
+  const detail = item.locator('[data-test=case]');
+  const shownPersons = await detail.locator('[data-test=persons] li').count();
+  assert.ok(shownPersons > 0, 'no person in the details');
+  assert.ok(['adult', 'child', 'unknown'].includes(await detail.locator('[data-test=persons] li').first().getAttribute('data-age')));
+  assert.match(await detail.textContent(), /Indicators/);
+  await shot(page, 'admin-desktop-review-case');
   await item.locator('button.review').click();
   await item.getByText('Reviewed.').waitFor();
   const reviewed = await srv.api('GET', `/api/v1/visits/${visit}?reason=e2e%20check`, undefined, token);

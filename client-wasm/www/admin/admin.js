@@ -405,6 +405,49 @@ function checksLine(v) {
   return h('ul', { class: 'checks', 'data-test': 'checks' }, all.map((c) => h('li', { 'data-code': c.code, class: c.severity === 'blocking' ? 'bad' : 'warn' }, c.message)));
 }
 
+/**
+ * Everything a supervisor signs off: the place, each person (age group by
+ * sync-core's rule, potential victim, NRM, Duty to Notify, safeguarding
+ * actions, indicators), offences and arrests, agencies, officers, notes,
+ * and why it was returned or voided. Shown only after the audited read.
+ */
+function caseDetail(v) {
+  const f = v.fields || {};
+  const sets = v.sets || {};
+  const list = (ids) => (ids && ids.length ? ids.map(label).join(', ') : '—');
+  const keys = ['premises_name', 'address', 'postcode', 'vrm', 'vehicle_make', 'vehicle_model', 'occupants', 'visit_type', 'stop_power',
+    'search_conducted', 'search_found', 'premises_closed', 'intelligence_submitted', 'follow_up_required', 'summary'];
+  const pf = (p, k) => p.fields?.[k]?.value;
+  const yes = (x) => x?.bool === true;
+  const persons = (v.persons || []).filter((p) => !p.removed);
+  const arrests = Object.entries(v.arrests || {}).filter(([, fv]) => Number(showValue(fv.value)) > 0);
+  return h('div', { class: 'case', 'data-test': 'case' },
+    v.status === 'returned' && v.returned ? h('p', { class: 'error' }, `Returned for correction: ${v.returned.reason}`) : null,
+    v.voided ? h('p', { class: 'error' }, `Voided: ${v.void_reason || ''}`) : null,
+    h('dl', { class: 'kv' }, keys.filter((k) => f[k]).map((k) => [h('dt', null, label(k)), h('dd', null, showValue(f[k].value))]),
+      h('dt', null, 'Indicators'), h('dd', null, list(sets.indicators)),
+      h('dt', null, 'Safeguarding actions (visit)'), h('dd', null, list(sets.safeguarding_actions)),
+      h('dt', null, 'Offences'), h('dd', null, list(sets.offences)),
+      h('dt', null, 'Arrests'), h('dd', null, arrests.length ? arrests.map(([o, fv]) => `${label(o)}: ${showValue(fv.value)}`).join(', ') : '—'),
+      h('dt', null, 'Partner agencies'), h('dd', null, list(sets.partner_agencies)),
+      h('dt', null, 'Officers'), h('dd', null, (sets.officers || []).join(', ') || '—')),
+    h('h3', null, `People (${persons.length})`),
+    h('ul', { class: 'list persons', 'data-test': 'persons' }, persons.map((p) => h('li', { 'data-age': p.age },
+      h('div', { class: 'row' },
+        h('span', { class: 'title' }, pf(p, 'name') ? showValue(pf(p, 'name')) : 'No name recorded'),
+        h('span', { class: `badge ${p.age === 'child' ? 'bad' : ''}` }, label(p.age || 'unknown')),
+        yes(pf(p, 'potential_victim')) ? h('span', { class: 'badge warn' }, 'potential victim') : null,
+        pf(p, 'nrm_consent') ? h('span', null, `NRM: ${label(showValue(pf(p, 'nrm_consent')))}`) : null),
+      h('dl', { class: 'kv' },
+        pf(p, 'date_of_birth') ? [h('dt', null, 'Date of birth'), h('dd', null, showValue(pf(p, 'date_of_birth')))] : null,
+        pf(p, 'nationality') ? [h('dt', null, 'Nationality'), h('dd', null, showValue(pf(p, 'nationality')))] : null,
+        h('dt', null, 'Safeguarding actions'), h('dd', null, list(p.sets?.safeguarding_actions)),
+        h('dt', null, 'Indicators'), h('dd', null, list(p.sets?.indicators)),
+        h('dt', null, 'Exploitation'), h('dd', null, list(p.sets?.exploitation_types)))))),
+    h('h3', null, `Notes (${(v.notes || []).length})`),
+    h('ul', { class: 'list notes' }, (v.notes || []).map((n) => h('li', null, `${when(n.at_ms)} · ${n.text}`))));
+}
+
 /** The visit's fields, read with a reason (the read is audited). */
 function detailBlock(visit, where) {
   const reason = h('input', { placeholder: 'Why are you opening this record? (audited)', 'aria-label': 'Reason for reading' });
@@ -415,11 +458,7 @@ function detailBlock(visit, where) {
     err.textContent = '';
     const v = await guard(() => api('GET', `/api/v1/visits/${visit.id}?reason=${encodeURIComponent(reason.value.trim())}`), err);
     if (!v) return;
-    const f = v.fields || {};
-    const keys = ['premises_name', 'address', 'postcode', 'vrm', 'vehicle_make', 'occupants', 'visit_type', 'summary'];
-    fill(out, h('dl', { class: 'kv' }, keys.filter((k) => f[k]).map((k) => [h('dt', null, label(k)), h('dd', null, showValue(f[k].value))]),
-      h('dt', null, 'People'), h('dd', null, String((v.persons || []).filter((p) => !p.removed).length)),
-      h('dt', null, 'Officers'), h('dd', null, (v.sets?.officers || []).join(', ') || '—')));
+    fill(out, caseDetail(v));
     const trail = await guard(() => api('GET', `/api/v1/visits/${visit.id}/audit`), err);
     if (!trail) return;
     const reads = trail.entries.filter((e) => e.action !== 'visit.audit_read');
