@@ -345,8 +345,14 @@ function renderSummary(section) {
       label: dayLabel(d.date), adult: d.potential_victims?.adult || 0, child: d.potential_victims?.child || 0,
       unknown: d.potential_victims?.unknown || 0,
     });
+    const outside = r.outside_operation_dates || [];
+    const outsideCount = outside.reduce((n, d) => n + d.visits, 0);
     fill(out,
       h('p', { class: 'hint' }, `${r.from} to ${r.to}. Voided visits are not counted; provisional until every device has synced.`),
+      outsideCount ? h('p', { class: 'warn-note', 'data-test': 'outside-dates', role: 'note' },
+        `${outsideCount} visit${outsideCount === 1 ? ' was' : 's were'} recorded on days outside the operation's dates `,
+        `(${outside.map((d) => `${d.day}: ${d.visits}`).join(', ')}). `,
+        'They are not in a summary of the operation\'s days: choose those days above to include them.') : null,
       tiles(t),
       h('div', { class: 'charts' },
         barChart('Visits per day', days.map((d) => ({ label: dayLabel(d.date), visits: d.visits, vehicles: d.vehicles_stopped })),

@@ -95,7 +95,17 @@ pub async fn summary(
                 return Ok(None);
             };
             let s = export::range_summary(conn, &scope)?;
-            Ok(Some(export::summary_json(&op, &s)))
+            let mut body = export::summary_json(&op, &s);
+            // Visits recorded on days outside the operation's dates (a late
+            // entry, a wrong clock) are in no default summary: say so.
+            let outside = dbx::days_outside(conn, operation, &op.starts_on, &op.ends_on)?;
+            body["outside_operation_dates"] = serde_json::Value::Array(
+                outside
+                    .into_iter()
+                    .map(|(day, visits)| serde_json::json!({ "day": day, "visits": visits }))
+                    .collect(),
+            );
+            Ok(Some(body))
         })
         .await?
         .ok_or_else(|| ApiError::not_found("operation"))?;

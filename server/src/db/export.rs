@@ -513,3 +513,24 @@ pub fn export(c: &Connection, id: &str) -> Result<Option<ExportRow>, DbError> {
     )
     .optional()?)
 }
+
+/// Days outside `starts_on..=ends_on` on which visits of the operation were
+/// recorded, with how many: what the operation's default summary leaves out.
+pub fn days_outside(
+    c: &Connection,
+    operation: OperationId,
+    starts_on: &str,
+    ends_on: &str,
+) -> Result<Vec<(String, i64)>, DbError> {
+    let rows = c
+        .prepare_cached(
+            "SELECT day, COUNT(*) FROM visit_exports
+              WHERE operation_id = ?1 AND day IS NOT NULL AND (day < ?2 OR day > ?3)
+              GROUP BY day ORDER BY day",
+        )?
+        .query_map(params![operation.to_string(), starts_on, ends_on], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}

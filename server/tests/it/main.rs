@@ -16,6 +16,7 @@ mod hostile;
 mod need_to_know;
 mod openapi;
 mod operability;
+mod outside_dates;
 mod phone;
 mod resolve;
 mod returns;
