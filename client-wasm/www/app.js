@@ -152,7 +152,23 @@ async function boot() {
   const fit = () => header.classList.toggle('tall', header.offsetHeight > innerHeight / 5);
   new ResizeObserver(fit).observe(header);
   addEventListener('resize', fit);
+  // Back goes where the officer came from: a link up to the screen just
+  // before this one in the history (a visit's "‹ Today", a person's "Done")
+  // goes back to it instead of adding an entry, so Back never returns into
+  // a form the officer has left.
+  const route = () => (location.hash.replace(/^#\/?/, '') || '');
+  const trail = [route()];
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest('a.back, a[data-up]');
+    if (!a || trail.length < 2) return;
+    if (trail[trail.length - 2] === a.getAttribute('href').replace(/^#\/?/, '')) {
+      e.preventDefault();
+      history.back();
+    }
+  });
   addEventListener('hashchange', () => {
+    if (trail.length > 1 && trail[trail.length - 2] === route()) trail.pop();
+    else trail.push(route());
     app.signOutStep = 0;
     // Locked: a link followed is remembered for after the PIN, not shown.
     if (app.lockbox && !app.unlocked && location.hash.replace(/^#\/?/, '')) {

@@ -233,7 +233,7 @@ export function personScreen(vid, pid) {
       tf('estimated_age', 'Estimated age', { int: true, inputmode: 'numeric', type: 'number' })),
     tf('notes', 'Notes about this person', { multiline: true, max: 8000 }),
     h('div', { class: 'actions' },
-      h('a', { href: `#/visit/${vid}`, class: 'button primary big' }, 'Done'),
+      h('a', { href: `#/visit/${vid}`, class: 'button primary big', 'data-up': '' }, 'Done'),
       h('button', { type: 'button', class: 'danger', onclick: () => {
         if (confirm('Remove this person from the visit? (kept in the record history)')) {
           edit((now) => app.store.setField(now, vid, T.person(pid, 'removed'), V.bool(true)), { rerender: false }).then(() => { location.hash = `#/visit/${vid}`; });

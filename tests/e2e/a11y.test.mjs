@@ -80,11 +80,13 @@ test('field screens: no serious axe violation, open at the top, Back goes back, 
   assert.equal(await page.evaluate(() => scrollY), 0, 'the person form opened scrolled down');
   problems.push(...await axe(page, 'field: person'));
   small.person = await smallTargets(page);
-  // Back: to the visit, then home.
-  await page.goBack();
+  // Done on the person goes back to the visit, and Back then goes home:
+  // never back into the person's form.
+  await page.click('.person-screen a:has-text("Done")');
   await page.waitForSelector('.visit-screen');
   await page.goBack();
   await page.waitForSelector('[data-kind=hotel]');
+  assert.equal(await page.$('.person-screen'), null);
   // The sync button says what is unsynced.
   const name = await page.getAttribute('#sync-button', 'aria-label') || await page.textContent('#sync-button');
   const unsynced = Number(await page.evaluate(() => document.body.dataset.unsynced || 0));
