@@ -5,7 +5,7 @@ import { indicatorsFor } from './pkg/client_wasm.js';
 import { label, indicatorGroup, NATIONALITIES } from './labels.js';
 import { app, edit } from './state.js';
 import { h, $, hhmm, toast, T, V, plain, fmtPosition } from './ui.js';
-import { who, conflictBox, textField, choice, select, checklist, section } from './widgets.js';
+import { who, conflictBox, textField, choice, select, checklist, section, limitHint } from './widgets.js';
 import { visitTitle } from './home.js';
 
 export function visitScreen(vid) {
@@ -27,7 +27,9 @@ export function visitScreen(vid) {
     v.status === 'returned' && v.returned ? h('div', { class: 'returned', 'data-test': 'returned', role: 'status' },
       h('strong', null, 'Returned for correction'), h('p', null, v.returned.reason || '(no reason given)'),
       h('small', null, `${who(v.returned.by)}, ${hhmm(v.returned.at_ms)}. Correct the visit, then resubmit it.`)) : null,
-    v.voided ? h('p', { class: 'hint', 'data-test': 'voided' }, `Voided: ${v.void_reason || ''}. The record is kept; nothing more to submit.`) : null,
+    v.voided ? h('p', { class: 'hint', 'data-test': 'voided' }, `Voided: ${v.void_reason || ''}. The record is kept; nothing more to submit.`,
+      // Undoing a void is a supervisor's act (the server refuses it from an officer's phone).
+      (app.meta.user?.role || 'officer') !== 'officer' ? h('button', { type: 'button', 'data-test': 'unvoid', onclick: () => edit((now) => app.store.unvoid(now, vid)) }, 'Undo void') : null) : null,
     section('place', vehicle ? 'Vehicle and stop' : 'Place', true,
       vehicle ? [
         tf('vrm', 'Registration (VRM)', { upper: true, max: 16 }),
@@ -83,7 +85,7 @@ export function visitScreen(vid) {
     section('notes', `Notes (${v.notes.length})`, v.notes.length > 0,
       h('ul', { class: 'notes' }, v.notes.map((n) => h('li', null, h('small', null, `${hhmm(n.at_ms)} ${who(n.by)}`), h('p', null, n.text)))),
       h('form', { class: 'note-form', onsubmit: (e) => { e.preventDefault(); const t = e.target.note.value.trim(); if (t) edit((now) => app.store.note(now, vid, t)); } },
-        h('textarea', { name: 'note', rows: 3, maxlength: 8000, 'aria-label': 'New note', placeholder: 'Add a note' }),
+        ((t) => [t, limitHint(t, 8000)])(h('textarea', { name: 'note', id: 'new-note', rows: 3, maxlength: 8000, 'aria-label': 'New note', placeholder: 'Add a note' })),
         h('button', { type: 'submit' }, 'Add note'))),
     h('div', { class: 'actions' },
       v.voided ? null : submitOrStatus(v, vid),

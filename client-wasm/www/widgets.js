@@ -35,8 +35,28 @@ export function textField(fv, text, opts = {}) {
       else edit((now) => opts.set(now, V.text(v)), { rerender: false });
     },
   });
-  return h('div', { class: 'field' }, h('label', { for: id }, text), input,
+  return h('div', { class: 'field' }, h('label', { for: id }, text), input, limitHint(input, opts.max),
     conflictBox(fv, (val) => edit((now) => opts.set(now, JSON.stringify(val)))));
+}
+
+/**
+ * Says how close a text is to its limit where the officer types (from four
+ * fifths of it), and that the limit is reached: the field never cuts text
+ * without a word.
+ */
+export function limitHint(input, max) {
+  if (!max || input.type === 'number') return null;
+  const hint = h('small', { class: 'limit', id: `${input.id || input.name}-limit`, 'aria-live': 'polite', 'data-test': 'limit' });
+  input.setAttribute('aria-describedby', hint.id);
+  const show = () => {
+    const n = input.value.length;
+    hint.textContent = n >= max ? `Limit reached: ${max} characters. Anything longer is not kept.`
+      : n >= max * 0.8 ? `${n} of ${max} characters` : '';
+    hint.classList.toggle('full', n >= max);
+  };
+  input.addEventListener('input', show);
+  show();
+  return hint;
 }
 
 /** Big buttons for a small closed choice (age group, yes/no …). */

@@ -73,6 +73,13 @@ test('field screens: no serious axe violation, open at the top, Back goes back, 
   await fillField(page, 'premises_name', 'Kings Hotel');
   const visitId = await page.getAttribute('.visit-screen', 'data-visit');
   problems.push(...await axe(page, 'field: visit'));
+  // A text at its limit says so where the officer types.
+  await page.fill('[name=premises_name]', 'K'.repeat(600));
+  const hint = page.locator('[name=premises_name] ~ [data-test=limit]');
+  assert.match(await hint.textContent(), /Limit reached: 500 characters/);
+  assert.equal((await page.inputValue('[name=premises_name]')).length, 500);
+  await fillField(page, 'premises_name', 'Kings Hotel Ltd');
+  assert.equal(await hint.textContent(), '');
   small.visit = await smallTargets(page);
   await page.evaluate(() => scrollTo(0, document.body.scrollHeight));
   await page.click('text=Add person');
