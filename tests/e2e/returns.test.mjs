@@ -2,6 +2,8 @@
 // supervisor (here the admin) returns it with a reason from the review page;
 // the officer's phone, offline and then online, shows the reason; the
 // officer corrects the visit and resubmits it; the supervisor reviews it.
+// And a return made while the officer edits offline converges on the
+// officer's phone, a team-mate's phone and the server, the edit kept.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,4 +94,43 @@ test('a returned visit shows its reason on the phone, is corrected, resubmitted 
   await P.page.waitForSelector('.visit-screen .badge.reviewed');
   await P.context.close();
   await S.context.close();
+});
+
+test('a return made while the officer edits offline, and a second phone: all three converge', async () => {
+  const a = await seedOfficer(srv, { username: 'pc4101', displayName: 'PC 4101 Reyes', team: 'Crew 41' });
+  const b = await seedOfficer(srv, { username: 'pc4102', displayName: 'PC 4102 Sato', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const A = await phone();
+  await enrol(A.page, a.code, 'Reyes phone');
+  await A.page.click('[data-kind=hotel]');
+  await A.page.waitForSelector('.visit-screen');
+  const visitId = await A.page.getAttribute('.visit-screen', 'data-visit');
+  await fillField(A.page, 'premises_name', 'Riverside Inn');
+  await A.page.click('[data-test=submit]');
+  await A.page.waitForSelector('.visit-screen .badge.submitted');
+  await syncNow(A.page);
+  const B = await phone();
+  await enrol(B.page, b.code, 'Sato phone');
+
+  // Offline, A adds the postcode; meanwhile the supervisor returns the visit.
+  await A.context.setOffline(true);
+  await fillField(A.page, 'postcode', 'RG4 5BB');
+  const r = await srv.api('POST', `/api/v1/visits/${visitId}/return`, { reason: 'Which floor were the rooms on?' }, a.adminToken);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await A.context.setOffline(false);
+  await syncNow(A.page);
+  await syncNow(B.page);
+  await syncNow(A.page);
+  for (const { page } of [A, B]) {
+    if (!(await page.$(`.visit-screen[data-visit="${visitId}"]`))) {
+      await page.click('[data-test=visit-card]');
+    }
+    await page.waitForSelector(`.visit-screen[data-visit="${visitId}"] [data-test=returned]`);
+    assert.match(await page.textContent('[data-test=returned]'), /Which floor/);
+    assert.equal(await page.inputValue('[name=postcode]'), 'RG4 5BB');
+  }
+  const onServer = await srv.api('GET', `/api/v1/visits/${visitId}?reason=e2e%20check`, undefined, a.adminToken);
+  assert.equal(onServer.body.status, 'returned');
+  assert.equal(onServer.body.fields.postcode.value.text, 'RG4 5BB');
+  await A.context.close();
+  await B.context.close();
 });
