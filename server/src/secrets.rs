@@ -68,19 +68,66 @@ pub fn normalise_code(typed: &str) -> String {
     }
 }
 
+/// At most one password hash per core runs at once. Each takes a core and
+/// 19 MiB (argon2id's default memory cost), so a burst of logins (1,000 slow
+/// ones finishing together, under attack) would otherwise hold hundreds of
+/// megabytes and every core; beyond the limit they queue on the blocking
+/// pool, where they already run.
+struct Gate {
+    busy: std::sync::Mutex<usize>,
+    free: std::sync::Condvar,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+static GATE: Gate = Gate {
+    busy: std::sync::Mutex::new(0),
+    free: std::sync::Condvar::new(),
+    peak: std::sync::atomic::AtomicUsize::new(0),
+};
+
+fn hash_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
+
+/// Runs `f` once a hashing permit is free; the permit is given back even if
+/// `f` panics.
+fn gated<T>(f: impl FnOnce() -> T) -> T {
+    struct Permit;
+    impl Drop for Permit {
+        fn drop(&mut self) {
+            *GATE.busy.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+            GATE.free.notify_one();
+        }
+    }
+    let mut busy = GATE.busy.lock().unwrap_or_else(|e| e.into_inner());
+    while *busy >= hash_permits() {
+        busy = GATE.free.wait(busy).unwrap_or_else(|e| e.into_inner());
+    }
+    *busy += 1;
+    GATE.peak
+        .fetch_max(*busy, std::sync::atomic::Ordering::Relaxed);
+    drop(busy);
+    let _permit = Permit;
+    f()
+}
+
 /// Hashes a password with argon2id (slow on purpose: call off the executor).
 pub fn hash_password(password: &str) -> Result<String, String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+    gated(|| {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// Checks a password against a stored hash in constant time.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    Argon2::default()
-        .verify_password(password.as_bytes(), stored)
-        .is_ok()
+    gated(|| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), stored)
+            .is_ok()
+    })
 }
 
 /// A hash to verify against when the user does not exist, so a failed login
@@ -93,6 +140,19 @@ pub fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_more_password_hashes_run_at_once_than_there_are_cores() {
+        let threads: Vec<_> = (0..8)
+            .map(|i| std::thread::spawn(move || hash_password(&format!("password {i}")).unwrap()))
+            .collect();
+        let hashes: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(verify_password("password 3", &hashes[3]));
+        let peak = GATE.peak.load(std::sync::atomic::Ordering::Relaxed);
+        assert!((1..=hash_permits()).contains(&peak), "{peak} at once");
+        // Other tests may be hashing now: at most the permits are in use.
+        assert!(*GATE.busy.lock().unwrap() <= hash_permits());
+    }
 
     #[test]
     fn codes_are_readable_and_normalise() {
