@@ -12,7 +12,7 @@ use crate::domain::{DeviceId, Role, UserId};
 use crate::permissions::{self, Facts, OpKind};
 use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sync_core::{Action, Op, OperationId, Status, Visit, VisitId};
 
 /// One item of a push: a parsed op, or the raw text of one that did not parse.
@@ -151,7 +151,7 @@ pub fn push(
     now: &str,
 ) -> Result<Vec<PushResult>, DbError> {
     let mut out = Vec::with_capacity(items.len());
-    let mut touched = BTreeSet::new();
+    let mut touched = BTreeMap::new();
     let mut known = HashMap::new();
     // Each touched visit's merged state, loaded before its first new op is
     // stored and then updated op by op: a push costs its own ops, not the
@@ -174,21 +174,18 @@ pub fn push(
         }
         let r = push_one(c, who, &op, &body, now, &mut touched, &mut known)?;
         if r == PushResult::Accepted {
-            if let Some((state, through)) = states.get_mut(&op.visit) {
+            if let (Some((state, through)), Some(cursor)) =
+                (states.get_mut(&op.visit), touched.get(&op.visit))
+            {
                 state.apply(&op);
-                *through = (*through).max(
-                    c.prepare_cached("SELECT cursor FROM ops WHERE replica = ?1 AND seq = ?2")?
-                        .query_row(params![op.id.replica.to_string(), op.id.seq as i64], |r| {
-                            r.get(0)
-                        })?,
-                );
+                *through = (*through).max(*cursor);
             }
         }
         quarantine(c, who.device(), Some(&op), &body, &r, now)?;
         out.push(r);
     }
-    for v in touched {
-        if let Some((state, through)) = states.get(&v) {
+    for v in touched.keys() {
+        if let Some((state, through)) = states.get(v) {
             store_state(c, state, *through)?;
             reindex(c, state, now)?;
         }
@@ -244,7 +241,7 @@ fn push_one(
     op: &Op,
     body: &str,
     now: &str,
-    touched: &mut BTreeSet<VisitId>,
+    touched: &mut BTreeMap<VisitId, i64>,
     known: &mut HashMap<VisitId, Known>,
 ) -> Result<PushResult, DbError> {
     if let Some(r) = who.replica() {
@@ -366,7 +363,8 @@ fn push_one(
             now
         ])?;
     if inserted == 1 {
-        touched.insert(op.visit);
+        // The op's cursor, read before anything else is inserted.
+        touched.insert(op.visit, c.last_insert_rowid());
         if let Some(k) = known.get_mut(&op.visit) {
             if let Action::Status { status, round, .. } = &op.action {
                 k.facts.observe_status(status, *round);
