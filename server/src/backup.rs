@@ -5,110 +5,104 @@
 
 use crate::db::audit::default_key_path;
 use crate::db::backup::{self, Contents, Overwrite};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The database file's name in a `--data-dir`.
 pub const DB_FILE: &str = "aidant.sqlite3";
 
-/// `aidant backup --help`.
-pub const BACKUP_HELP: &str = "\
-aidant backup --to FILE [options]
-  a consistent copy of the database, taken while the server runs (it keeps
-  serving); written to a temporary file beside FILE, checked with SQLite's
-  integrity check, flushed to disk, then renamed to FILE
+/// `aidant backup`'s options.
+#[derive(Clone, Debug, Default, clap::Args)]
+#[command(
+    after_help = "Without --key-to the audit key is not copied: a backup restores without \
+                  it, but its audit chain cannot be verified, so keep one copy of the key \
+                  somewhere safe, apart from the backups."
+)]
+pub struct BackupArgs {
+    /// Where the copy goes (refused if it exists, unless --force)
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+    /// Where the database is.
+    #[command(flatten)]
+    pub place: Place,
+    /// Also copy the audit key there (mode 0600). Keep it apart from the
+    /// backups: the key and a database together let their holder rewrite the
+    /// audit trail undetected
+    #[arg(long, value_name = "KEYFILE")]
+    pub key_to: Option<PathBuf>,
+    /// Replace FILE (and KEYFILE) if they exist
+    #[arg(long)]
+    pub force: bool,
+}
 
-  --to FILE          where the copy goes (refused if it exists, unless --force)
-  --data-dir DIR     the server's data folder: DIR/aidant.sqlite3 and DIR/audit.key
-  --db PATH          the SQLite file instead (env AIDANT_DB, default data/aidant.sqlite3)
-  --audit-key PATH   the server's audit key file (env AIDANT_AUDIT_KEY_FILE,
-                     default audit.key beside the database)
-  --key-to KEYFILE   also copy the audit key there (mode 0600). Keep it apart
-                     from the backups: the key and a database together let
-                     their holder rewrite the audit trail undetected. Without
-                     the key a backup restores but its audit chain cannot be
-                     verified, so keep one copy of it somewhere safe.
-  --force            replace FILE (and KEYFILE) if they exist";
+/// `aidant restore`'s options.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup (`aidant backup --to FILE`)
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// The audit key saved with `--key-to`; copied to the key's place (mode
+    /// 0600). Without it, the key must already be there
+    #[arg(long, value_name = "KEYFILE")]
+    pub key_from: Option<PathBuf>,
+    /// Where to restore to.
+    #[command(flatten)]
+    pub place: Place,
+    /// Replace an existing database (and its -wal and -shm files) and a
+    /// different key file
+    #[arg(long)]
+    pub force: bool,
+}
 
-/// `aidant restore --help`.
-pub const RESTORE_HELP: &str = "\
-aidant restore --from FILE (--data-dir DIR | --db PATH) [options]
-  puts a backup in place for `aidant serve`. Stop the server first. A copy is
-  checked before anything is replaced: SQLite's integrity check, and the
-  audit chain under the key (as `aidant audit verify` does)
-
-  --from FILE        the backup (`aidant backup --to FILE`)
-  --key-from KEYFILE the audit key saved with `--key-to`; copied to the key's
-                     place (mode 0600). Without it, the key must already be there
-  --data-dir DIR     restore into DIR/aidant.sqlite3, key DIR/audit.key
-  --db PATH          restore as this SQLite file instead (env AIDANT_DB)
-  --audit-key PATH   where the server reads its key (env AIDANT_AUDIT_KEY_FILE,
-                     default audit.key beside the database)
-  --force            replace an existing database (and its -wal and -shm files)
-                     and a different key file";
-
-/// Flags with a value, and switches, after the subcommand.
-fn flags(
-    args: impl IntoIterator<Item = String>,
-    takes_value: &[&str],
-    switches: &[&str],
-    command: &str,
-) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (a.clone(), None),
-        };
-        if switches.contains(&flag.as_str()) && inline.is_none() {
-            out.insert(flag, String::new());
-        } else if takes_value.contains(&flag.as_str()) {
-            let v = inline
-                .or_else(|| it.next())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("{flag} needs a value"))?;
-            if out.insert(flag.clone(), v).is_some() {
-                return Err(format!("{flag} given twice"));
-            }
-        } else {
-            return Err(format!(
-                "unexpected argument {a:?}; see `aidant {command} --help`"
-            ));
-        }
-    }
-    Ok(out)
+/// The database and its audit key: a data folder, or a file.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Place {
+    /// The server's data folder: DIR/aidant.sqlite3 and DIR/audit.key
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The SQLite file instead (env AIDANT_DB, default data/aidant.sqlite3;
+    /// --data-dir wins over the environment); an alternative to --database-url
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of the embedded SQLite file; the
+    /// storage layer is being added. An alternative to --db and --data-dir
+    #[arg(long, env = "AIDANT_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The server's audit key file [default: audit.key beside the database]
+    #[arg(long, env = "AIDANT_AUDIT_KEY_FILE", value_name = "PATH")]
+    pub audit_key: Option<String>,
 }
 
 /// The database and audit key paths from `--data-dir`, `--db`,
-/// `--audit-key` and the environment.
+/// `--audit-key` and the environment (`AIDANT_DB` is read here rather than by
+/// the parser, so that `--data-dir` wins over it but not over `--db`).
 fn locations(
-    f: &BTreeMap<String, String>,
+    p: &Place,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<(PathBuf, PathBuf), String> {
-    let env = |k| env(k).filter(|v: &String| !v.is_empty()).map(PathBuf::from);
-    let db = match (f.get("--data-dir"), f.get("--db")) {
+    let db = match (&p.data_dir, &p.db) {
         (Some(_), Some(_)) => return Err("give --data-dir or --db, not both".into()),
-        (Some(dir), None) => Path::new(dir).join(DB_FILE),
-        (None, Some(db)) => PathBuf::from(db),
-        (None, None) => {
-            env("AIDANT_DB").unwrap_or_else(|| crate::config::Config::default().db_path)
-        }
+        (Some(dir), None) => dir.join(DB_FILE),
+        (None, Some(db)) => db.clone(),
+        (None, None) => env("AIDANT_DB")
+            .filter(|v| !v.is_empty())
+            .map_or_else(|| crate::config::Config::default().db_path, PathBuf::from),
     };
-    let key = f
-        .get("--audit-key")
+    let key = crate::config::given(&p.audit_key)
         .map(PathBuf::from)
-        .or_else(|| env("AIDANT_AUDIT_KEY_FILE"))
         .unwrap_or_else(|| default_key_path(&db));
     Ok((db, key))
 }
 
-fn overwrite(f: &BTreeMap<String, String>) -> Overwrite {
-    if f.contains_key("--force") {
+fn overwrite(force: bool) -> Overwrite {
+    if force {
         Overwrite::Replace
     } else {
         Overwrite::Refuse
     }
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok()
 }
 
 fn describe(c: &Contents) -> String {
@@ -118,35 +112,17 @@ fn describe(c: &Contents) -> String {
     )
 }
 
-fn wants_help(args: &[String]) -> bool {
-    args.iter().any(|a| a == "--help" || a == "-h")
-}
-
 /// `aidant backup …`.
-pub fn backup_cli(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<(), String> {
-    let args: Vec<String> = args.into_iter().collect();
-    if wants_help(&args) {
-        println!("{BACKUP_HELP}");
-        return Ok(());
-    }
-    let f = flags(
-        args,
-        &["--to", "--data-dir", "--db", "--audit-key", "--key-to"],
-        &["--force"],
-        "backup",
-    )?;
-    let (db, key) = locations(&f, &env)?;
-    let to = PathBuf::from(f.get("--to").ok_or("--to FILE is required")?);
+pub fn backup_cli(args: BackupArgs) -> Result<(), String> {
+    let (db, key) = locations(&args.place, &env)?;
+    let to = args.to.ok_or("--to FILE is required")?;
     // The key first: a refused key destination stops before any copying.
-    let key_to = f.get("--key-to").map(PathBuf::from);
+    let key_to = args.key_to;
     if let Some(key_to) = &key_to {
-        backup::copy_key(&key, key_to, overwrite(&f)).map_err(|e| e.to_string())?;
+        backup::copy_key(&key, key_to, overwrite(args.force)).map_err(|e| e.to_string())?;
     }
     let started = std::time::Instant::now();
-    let got = backup::backup(&db, &to, overwrite(&f)).map_err(|e| e.to_string())?;
+    let got = backup::backup(&db, &to, overwrite(args.force)).map_err(|e| e.to_string())?;
     println!(
         "backup of {} written to {} in {} ms: {}",
         db.display(),
@@ -170,28 +146,15 @@ pub fn backup_cli(
 }
 
 /// `aidant restore …`.
-pub fn restore_cli(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<(), String> {
-    let args: Vec<String> = args.into_iter().collect();
-    if wants_help(&args) {
-        println!("{RESTORE_HELP}");
-        return Ok(());
-    }
-    let f = flags(
-        args,
-        &["--from", "--key-from", "--data-dir", "--db", "--audit-key"],
-        &["--force"],
-        "restore",
-    )?;
-    if !f.contains_key("--data-dir") && !f.contains_key("--db") && env("AIDANT_DB").is_none() {
+pub fn restore_cli(args: RestoreArgs) -> Result<(), String> {
+    let p = &args.place;
+    if p.data_dir.is_none() && p.db.is_none() && env("AIDANT_DB").is_none() {
         return Err("say where to restore: --data-dir DIR or --db PATH".into());
     }
-    let (db, key) = locations(&f, &env)?;
-    let from = PathBuf::from(f.get("--from").ok_or("--from FILE is required")?);
-    let key_from = f.get("--key-from").map(PathBuf::from);
-    let got = backup::restore(&from, key_from.as_deref(), &db, &key, overwrite(&f))
+    let (db, key) = locations(p, &env)?;
+    let from = args.from.ok_or("--from FILE is required")?;
+    let key_from = args.key_from;
+    let got = backup::restore(&from, key_from.as_deref(), &db, &key, overwrite(args.force))
         .map_err(|e| e.to_string())?;
     println!(
         "restored {} as {} (audit chain checks out under {}): {}",
@@ -215,19 +178,28 @@ pub fn restore_cli(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    /// `aidant backup` alone, as the binary parses it.
+    #[derive(Parser)]
+    struct Backup {
+        #[command(flatten)]
+        args: BackupArgs,
+    }
 
     fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<(PathBuf, PathBuf), String> {
-        let f = flags(
-            args.iter().map(|s| s.to_string()),
-            &["--to", "--data-dir", "--db", "--audit-key"],
-            &["--force"],
-            "backup",
-        )?;
+        let mut a = Backup::try_parse_from(std::iter::once("backup").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?
+            .args;
+        // What the parser takes from the environment.
+        if let Some((_, k)) = env.iter().find(|(k, _)| *k == "AIDANT_AUDIT_KEY_FILE") {
+            a.place.audit_key.get_or_insert_with(|| k.to_string());
+        }
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        locations(&f, &|k: &str| {
+        locations(&a.place, &|k: &str| {
             env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone())
         })
     }
@@ -253,12 +225,14 @@ mod tests {
         assert!(parse(&["--db", "a", "--data-dir", "b"], &[])
             .unwrap_err()
             .contains("not both"));
-        assert!(parse(&["--to"], &[]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--to"], &[])
+            .unwrap_err()
+            .contains("a value is required"));
         assert!(parse(&["--force=yes"], &[])
             .unwrap_err()
             .contains("unexpected"));
         assert!(parse(&["--db", "a", "--db", "b"], &[])
             .unwrap_err()
-            .contains("twice"));
+            .contains("cannot be used multiple times"));
     }
 }

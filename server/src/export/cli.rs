@@ -3,23 +3,50 @@
 //! bar on stderr; prints the SHA-256 at the end.
 
 use super::{parse_range, Format, Request, Table, Watch};
+use crate::config::DatabaseArgs;
 use crate::db::export::Scope;
 use crate::db::Db;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
-/// `aidant export --help`.
-pub const HELP: &str = "\
-aidant export --operation ID (--date YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD)
-              --format csv|xlsx|json|html -o FILE [options]
-  --identifying        include victim-identifying columns (names, dates of birth,
-                       descriptions, notes)
-  --reason TEXT        why (kept in the audit trail; default \"command-line export\")
-  --table visits|persons   for CSV: which table (default visits)
-  --db PATH            SQLite file (env AIDANT_DB, default data/aidant.sqlite3)
-Days are Europe/London calendar days; at most 31 in one export.";
+/// `aidant export`'s options.
+#[derive(Clone, Debug, Default, clap::Args)]
+#[command(after_help = "Days are Europe/London calendar days; at most 31 in one export.")]
+pub struct ExportArgs {
+    /// The operation (UUID)
+    #[arg(long, value_name = "ID")]
+    pub operation: Option<String>,
+    /// One day, YYYY-MM-DD (or --from and --to)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// First day, YYYY-MM-DD
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: the first)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<String>,
+    /// csv, xlsx, json or html
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Where to write it
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Include victim-identifying columns (names, dates of birth,
+    /// descriptions, notes)
+    #[arg(long)]
+    pub identifying: bool,
+    /// Why (kept in the audit trail) [default: "command-line export"]
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// For CSV: which table, visits or persons [default: visits]
+    #[arg(long, value_name = "TABLE")]
+    pub table: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
 
-/// Parsed arguments.
+/// Checked arguments.
 #[derive(Debug)]
 pub struct Args {
     /// What to export.
@@ -28,93 +55,54 @@ pub struct Args {
     pub output: PathBuf,
     /// SQLite file.
     pub db: PathBuf,
+    /// The database URL, when given instead of the file (not used yet).
+    pub database_url: Option<String>,
 }
 
-/// Parses the arguments after `export`.
-pub fn parse(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Args, String> {
-    let mut operation = None;
-    let (mut date, mut from, mut to) = (None, None, None);
-    let mut format = None;
-    let mut output = None;
-    let mut identifying = false;
-    let mut reason = None;
-    let mut table = None;
-    let mut db = env("AIDANT_DB")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("data/aidant.sqlite3"));
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (a.clone(), None),
-        };
-        if flag == "--identifying" {
-            identifying = true;
-            continue;
+impl ExportArgs {
+    /// Checks the options into what to export, where.
+    pub fn check(self) -> Result<Args, String> {
+        let operation = self
+            .operation
+            .ok_or("--operation is required")?
+            .parse()
+            .map_err(|_| "--operation must be a UUID".to_owned())?;
+        let (from, to) = match (self.date, self.from, self.to) {
+            (Some(d), None, None) => parse_range(&d, None),
+            (None, Some(f), t) => parse_range(&f, t.as_deref()),
+            (None, None, _) => return Err("give --date, or --from (and --to)".into()),
+            _ => return Err("give either --date or --from/--to, not both".into()),
         }
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--operation" => operation = Some(value()?),
-            "--date" => date = Some(value()?),
-            "--from" => from = Some(value()?),
-            "--to" => to = Some(value()?),
-            "--format" => format = Some(value()?),
-            "-o" | "--output" => output = Some(PathBuf::from(value()?)),
-            "--reason" => reason = Some(value()?),
-            "--table" => table = Some(value()?),
-            "--db" => db = PathBuf::from(value()?),
-            other => {
-                return Err(format!(
-                    "unknown option {other}; see `aidant export --help`"
-                ))
-            }
-        }
-    }
-    let operation = operation
-        .ok_or("--operation is required")?
-        .parse()
-        .map_err(|_| "--operation must be a UUID".to_owned())?;
-    let (from, to) = match (date, from, to) {
-        (Some(d), None, None) => parse_range(&d, None),
-        (None, Some(f), t) => parse_range(&f, t.as_deref()),
-        (None, None, _) => return Err("give --date, or --from (and --to)".into()),
-        _ => return Err("give either --date or --from/--to, not both".into()),
-    }
-    .map_err(|e| e.to_string())?;
-    let format = format.ok_or("--format is required (csv, xlsx, json or html)")?;
-    let format =
-        Format::parse(&format).ok_or_else(|| super::Invalid::Format(format).to_string())?;
-    super::check_format_range(format, from, to).map_err(|e| e.to_string())?;
-    let table = match table {
-        None => Table::Visits,
-        Some(t) => Table::parse(&t).ok_or_else(|| super::Invalid::Table(t).to_string())?,
-    };
-    let reason = super::check_reason(Some(reason.as_deref().unwrap_or("command-line export")))
         .map_err(|e| e.to_string())?;
-    Ok(Args {
-        request: Request {
-            scope: Scope {
-                operation,
-                from,
-                to,
+        let format = self
+            .format
+            .ok_or("--format is required (csv, xlsx, json or html)")?;
+        let format =
+            Format::parse(&format).ok_or_else(|| super::Invalid::Format(format).to_string())?;
+        super::check_format_range(format, from, to).map_err(|e| e.to_string())?;
+        let table = match self.table {
+            None => Table::Visits,
+            Some(t) => Table::parse(&t).ok_or_else(|| super::Invalid::Table(t).to_string())?,
+        };
+        let reason = self.reason.as_deref().unwrap_or("command-line export");
+        let reason = super::check_reason(Some(reason)).map_err(|e| e.to_string())?;
+        Ok(Args {
+            request: Request {
+                scope: Scope {
+                    operation,
+                    from,
+                    to,
+                },
+                format,
+                table,
+                identifying: self.identifying,
+                reason,
             },
-            format,
-            table,
-            identifying,
-            reason,
-        },
-        output: output.ok_or("-o FILE is required")?,
-        db,
-    })
+            output: self.output.ok_or("-o FILE is required")?,
+            db: self.database.db_path(),
+            database_url: self.database.database_url(),
+        })
+    }
 }
 
 struct Bar(ProgressBar);
@@ -129,14 +117,9 @@ impl Watch for Bar {
 }
 
 /// Runs `aidant export`.
-pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), String> {
-    let args: Vec<String> = args.into_iter().collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{HELP}");
-        return Ok(());
-    }
+pub fn run(args: ExportArgs) -> Result<(), String> {
     let env = |k: &str| std::env::var(k).ok();
-    let a = parse(args, env)?;
+    let a = args.check()?;
     if !a.db.exists() {
         return Err(format!("no database at {}", a.db.display()));
     }
@@ -182,8 +165,19 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// `aidant export` alone, as the binary parses it.
+    #[derive(clap::Parser)]
+    struct Export {
+        #[command(flatten)]
+        args: ExportArgs,
+    }
+
     fn p(args: &[&str]) -> Result<Args, String> {
-        parse(args.iter().map(|s| s.to_string()), |_| None)
+        use clap::Parser;
+        Export::try_parse_from(std::iter::once("export").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?
+            .args
+            .check()
     }
 
     #[test]
@@ -265,7 +259,7 @@ mod tests {
                 vec!["--operation", op, "--date", "2026-03-29", "--format", "csv"],
                 "-o",
             ),
-            (vec!["--frob"], "unknown option"),
+            (vec!["--frob"], "unexpected argument"),
         ] {
             let e = p(&args).unwrap_err();
             assert!(e.contains(needle), "{args:?}: {e}");

@@ -900,12 +900,12 @@ fn audit_commands_print_their_help() {
         let (ok, out, err) = aidant(args);
         assert!(ok, "{args:?}: {err}");
         assert!(
-            out.contains("usage: aidant audit") && out.contains("--anchor"),
+            out.contains("Usage: aidant audit") && out.contains("--anchor"),
             "{args:?}: {out}"
         );
     }
     let (ok, _, err) = aidant(&["audit", "frobnicate"]);
-    assert!(!ok && err.contains("unknown audit command"), "{err}");
+    assert!(!ok && err.contains("unrecognized subcommand"), "{err}");
     let (ok, out, _) = aidant(&["--help"]);
     assert!(ok && out.contains("audit verify|anchor"), "{out}");
 }

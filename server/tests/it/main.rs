@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod bad_input;
 mod bootstrap;
+mod cli;
 mod crash;
 mod demo;
 mod demo_week;
