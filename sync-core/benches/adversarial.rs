@@ -16,19 +16,6 @@ const R: ReplicaId = ReplicaId::from_u128(0xA);
 const V: VisitId = VisitId::from_u128(0xB);
 const T0: u64 = 1_790_000_000_000;
 
-/// SplitMix64, for reproducible preds.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 fn op(replica: ReplicaId, seq: u64, action: Action) -> Op {
     Op {
         id: OpId::new(replica, seq),
@@ -78,14 +65,15 @@ fn history(n: u64) -> Vec<Op> {
 
 /// `n` writes to one field, each naming `preds` random earlier-or-not op ids.
 fn max_preds(n: u64, preds: usize) -> Vec<Op> {
-    let mut rng = Rng(7);
+    // Reproducible preds, from the shared seeded source.
+    let mut rng = sync_core::rand::SplitMix64::new(7);
     let mut ops = vec![create(R)];
     for seq in 2..=n + 1 {
         let pred = (0..preds)
             .map(|_| {
                 OpId::new(
-                    ReplicaId::from_u128(u128::from(rng.next() % 64)),
-                    1 + rng.next() % (4 * n),
+                    ReplicaId::from_u128(u128::from(rng.next_u64() % 64)),
+                    1 + rng.next_u64() % (4 * n),
                 )
             })
             .collect();

@@ -2,6 +2,8 @@
 //!
 //! Sans-IO: nothing here reads a clock, draws randomness or does I/O. The caller
 //! passes the wall time (ms since the Unix epoch), the replica id and fresh ids.
+//! ([`rand`] is a generator the caller seeds, for generated data and tests;
+//! no merge uses it.)
 //!
 //! ```
 //! use sync_core::*;
@@ -39,6 +41,7 @@ pub mod ids;
 pub mod lattice;
 pub mod model;
 pub mod op;
+pub mod rand;
 pub mod replica;
 pub mod summary;
 pub mod view;

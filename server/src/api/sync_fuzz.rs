@@ -16,24 +16,21 @@
 use super::parse_push;
 use crate::db::sync::Incoming;
 use serde_json::{json, Value};
+use sync_core::rand::SplitMix64;
 use sync_core::{
     wire, LocationKind, Op, OperationId, PersonField, PersonId, Replica, ReplicaId, SetTarget,
     Target, VisitField, VisitId, VisitSet,
 };
 
-/// splitmix64: small, seeded, good enough to pick mutations.
-struct Rng(u64);
+/// The shared seeded source, with the draws mutations use.
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n as u64) as usize
     }
     fn chance(&mut self, one_in: usize) -> bool {
         self.below(one_in) == 0
@@ -330,7 +327,9 @@ fn fuzz_push_parsing() {
     let corpus = corpus();
     let start = std::time::Instant::now();
     for n in from..cases {
-        let mut rng = Rng(seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut rng = Rng(SplitMix64::new(
+            seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D),
+        ));
         let (body, ct, max) = case(&corpus, &mut rng);
         let r = std::panic::catch_unwind(|| check(&body, ct, max));
         if r.is_err() {

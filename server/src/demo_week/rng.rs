@@ -1,29 +1,30 @@
-//! The demo's seeded random source: SplitMix64, no dependency, the same
-//! stream on every platform, so the same seed gives the same week.
+//! The demo's random source: sync-core's seeded [`SplitMix64`] (the same
+//! stream on every platform, so the same seed gives the same week), one
+//! stream per use of the seed, with the draws the generator needs.
 
+use sync_core::rand::SplitMix64;
 use uuid::Uuid;
 
 #[derive(Clone, Debug)]
-pub(super) struct Rng(u64);
+pub(super) struct Rng(SplitMix64);
 
 impl Rng {
+    /// The stream `stream` of `seed` (its first output skipped).
     pub(super) fn new(seed: u64, stream: u64) -> Self {
-        let mut r = Rng(seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F));
+        let mut r = Rng(SplitMix64::new(
+            seed ^ stream.wrapping_mul(0xA076_1D64_78BD_642F),
+        ));
         r.next();
         r
     }
 
     pub(super) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[0, 1)`.
     pub(super) fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        self.0.unit()
     }
 
     pub(super) fn chance(&mut self, p: f64) -> bool {

@@ -27,15 +27,16 @@ const ROUNDS: usize = 6;
 /// The server's default `--max-batch`.
 const MAX_BATCH: usize = 1_000;
 
-/// A small deterministic generator (xorshift64*), so a failing run can be replayed.
-pub(crate) struct Rng(pub(crate) u64);
+/// The shared seeded source (sync-core's SplitMix64), so a failing run can
+/// be replayed.
+pub(crate) struct Rng(sync_core::rand::SplitMix64);
 
 impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(sync_core::rand::SplitMix64::new(seed))
+    }
     pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.next_u64()
     }
     /// Uniform in `lo..=hi`.
     pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
@@ -394,7 +395,7 @@ fn acknowledged_pushes_survive_sigkill_and_nothing_is_stored_twice() {
                 | 1
         });
     eprintln!("crash test seed: AIDANT_CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let dir = tempfile::tempdir().unwrap();
     let db: PathBuf = dir.path().join("a.db");
     let log = dir.path().join("server.log");
@@ -683,7 +684,7 @@ fn sigterm_finishes_the_push_in_flight_then_exits() {
     let server = Server::start(&db, &log);
     let setup = agent();
     let device = enrol(&setup, &server.base);
-    let mut rng = Rng(0x5EED);
+    let mut rng = Rng::new(0x5EED);
     let mut work = Workload {
         replica: Replica::new(device.id),
         operation: device.operation,

@@ -496,7 +496,7 @@ fn honest_devices_and_the_server_converge_whatever_the_network_and_hostile_devic
     );
     let sup = login("ps.sim", "simulated supervisor");
     let mut sim = Sim {
-        rng: Rng(seed),
+        rng: Rng::new(seed),
         server: Some(server),
         db: db.clone(),
         log: log.clone(),
