@@ -65,7 +65,12 @@ pub struct Place {
     pub db: Option<PathBuf>,
     /// postgres://… to use PostgreSQL instead of the embedded SQLite file; the
     /// storage layer is being added. An alternative to --db and --data-dir
-    #[arg(long, env = "AIDANT_DATABASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AIDANT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// The server's audit key file [default: audit.key beside the database]
     #[arg(long, env = "AIDANT_AUDIT_KEY_FILE", value_name = "PATH")]

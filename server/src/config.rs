@@ -122,7 +122,12 @@ pub struct DatabaseArgs {
     pub db: Option<String>,
     /// postgres://… to use PostgreSQL instead of the embedded SQLite file; the
     /// storage layer is being added. An alternative to --db
-    #[arg(long, env = "AIDANT_DATABASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "AIDANT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 }
 

@@ -102,12 +102,15 @@ fn the_database_url_and_the_sqlite_file_are_offered_as_alternatives() {
     ] {
         let mut args = path.to_vec();
         args.push("--help");
-        let out = aidant(&args, &[]);
+        // A URL may hold a password: the help never shows the variable's value.
+        let url = ("AIDANT_DATABASE_URL", "postgres://aidant:s3cret@db/aidant");
+        let out = aidant(&args, &[url]);
         let text = said(&out);
         assert!(
             text.contains("--database-url <URL>")
                 && text.contains("AIDANT_DATABASE_URL")
-                && text.contains("alternative"),
+                && text.contains("alternative")
+                && !text.contains("s3cret"),
             "{args:?}: {text}"
         );
     }
