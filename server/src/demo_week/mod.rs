@@ -4,10 +4,10 @@
 //! [`generate`] is pure and deterministic for a seed, and lazy: it yields one
 //! visit at a time (the ops of every device that touched it), holding only the
 //! plan and each device's last op and clock, so a million visits never sit in
-//! memory. Every op is made by a sync-core [`Replica`] whose id is the device
+//! memory. Every op is made by a sync-core [`sync_core::Replica`] whose id is the device
 //! of the officer who made it. [`fill`] creates the operation, teams, users,
 //! memberships and devices, and stores the ops through the server's normal
-//! push path ([`db::sync::push`]) so the derived visit index is right.
+//! push path ([`crate::db::sync::push`]) so the derived visit index is right.
 //!
 //! The proportions follow `shared/domain/realistic-figures.md`: about 5–10%
 //! of the people spoken to are judged potential victims; a car wash visit
@@ -23,11 +23,11 @@
 //! handed that device's previous op and clock, so sequence numbers continue
 //! without gaps and clocks never go back, without keeping a week of log.
 //!
-//! The stages, one module each: [`rng`] (the seeded random source),
-//! [`tables`] (places, names, indicators), [`plan`] (operation, teams,
-//! staff), [`generate`] (devices and the day's visits), [`visit`] and
-//! [`person`] (the ops of one visit and one person), [`store`] (into the
-//! database through the push path) and [`cli`] (`aidant demo`).
+//! The stages, one module each: `rng` (the seeded random source, over
+//! `sync_core::rand`), `tables` (places, names, indicators), `plan`
+//! (operation, teams, staff), `generate` (devices and each crew's day),
+//! `visit` and `person` (the ops of one visit and one person), `store` (into
+//! the database through the push path) and `cli` (`aidant demo`).
 
 mod cli;
 mod generate;

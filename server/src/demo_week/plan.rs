@@ -12,7 +12,7 @@ fn team_count(scale: f64) -> usize {
     ((6.0 * scale).round() as usize).max(1)
 }
 
-/// The operation, teams and staff [`generate`] uses for these options.
+/// The operation, teams and staff [`super::generate()`] uses for these options.
 pub fn plan(opts: &DemoOptions) -> DemoPlan {
     let mut rng = Rng::new(opts.seed, 1);
     let teams = team_count(opts.scale);
