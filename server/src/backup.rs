@@ -63,15 +63,9 @@ pub struct Place {
     /// --data-dir wins over the environment); an alternative to --database-url
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// postgres://… to use PostgreSQL instead of the embedded SQLite file; the
-    /// storage layer is being added. An alternative to --db and --data-dir
-    #[arg(
-        long,
-        env = "AIDANT_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
+    /// The database server instead.
+    #[command(flatten)]
+    pub url: crate::config::DatabaseUrl,
     /// The server's audit key file [default: audit.key beside the database]
     #[arg(long, env = "AIDANT_AUDIT_KEY_FILE", value_name = "PATH")]
     pub audit_key: Option<String>,

@@ -120,15 +120,9 @@ pub struct DatabaseArgs {
     /// SQLite file [default: data/aidant.sqlite3]; an alternative to --database-url
     #[arg(long, env = "AIDANT_DB", value_name = "PATH")]
     pub db: Option<String>,
-    /// postgres://… to use PostgreSQL instead of the embedded SQLite file; the
-    /// storage layer is being added. An alternative to --db
-    #[arg(
-        long,
-        env = "AIDANT_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
+    /// The database server instead.
+    #[command(flatten)]
+    pub url: DatabaseUrl,
 }
 
 impl DatabaseArgs {
@@ -139,6 +133,28 @@ impl DatabaseArgs {
 
     /// The database URL, when one is given (not empty).
     pub fn database_url(&self) -> Option<String> {
+        self.url.get()
+    }
+}
+
+/// `--database-url`: a database server instead of the SQLite file. Its
+/// value is never shown in `--help` (a URL may hold a password).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct DatabaseUrl {
+    /// postgres://… to use PostgreSQL instead of the embedded SQLite file; the
+    /// storage layer is being added. An alternative to the SQLite file (--db)
+    #[arg(
+        long,
+        env = "AIDANT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseUrl {
+    /// The URL, when one is given (not empty).
+    pub fn get(&self) -> Option<String> {
         given(&self.database_url).map(str::to_owned)
     }
 }
