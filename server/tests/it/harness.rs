@@ -131,6 +131,24 @@ pub fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
+/// Under `scripts/pg.sh` (AIDANT_TEST_DATABASE_URL set): a new, empty
+/// PostgreSQL database for one test server, as a URL. Otherwise `None`: the
+/// server uses its SQLite file.
+pub fn fresh_pg_database() -> Option<String> {
+    let base = std::env::var("AIDANT_TEST_DATABASE_URL").ok()?;
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    let mut c = postgres::Client::connect(&base, postgres::NoTls).expect("test cluster");
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let (head, _) = base.rsplit_once('/').expect("URL ends in /DATABASE");
+    Some(format!("{head}/{name}"))
+}
+
+/// True when the tests run against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var_os("AIDANT_TEST_DATABASE_URL").is_some()
+}
+
 impl Server {
     /// A server with the default limits, except a rate limit high enough that
     /// the helpers' logins and enrolments never hit it.
@@ -149,6 +167,7 @@ impl Server {
             ..Config::default()
         };
         config.limits.auth_per_minute = 100_000;
+        config.database_url = fresh_pg_database();
         tune(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
