@@ -180,9 +180,9 @@ pub(crate) fn refresh_snapshots(db: &Db) -> Result<(), DbError> {
 /// Runs `f` on a connection of its own, inside one read transaction: every
 /// query sees the same state, and a long export holds none of the shared
 /// reader connections.
-pub fn with_snapshot<T, E: From<DbError>>(
+pub fn with_snapshot<T: Send, E: From<DbError> + Send>(
     db: &Db,
-    f: impl FnOnce(&Sql) -> Result<T, E>,
+    f: impl FnOnce(&Sql) -> Result<T, E> + Send,
 ) -> Result<T, E> {
     db.read_snapshot(f)
 }

@@ -220,7 +220,7 @@ impl Db {
     fn open_keyed(location: &Location, key_path: &Path, key_use: KeyUse) -> Result<Self, DbError> {
         let store = match location {
             Location::File(path) => open_sqlite(path)?,
-            Location::Postgres(url) => pg::open(url, READERS)?,
+            Location::Postgres(url) => pg::off_runtime(|| pg::open(url, READERS))?,
         };
         let db = Self(Arc::new(Inner {
             location: location.clone(),
@@ -290,9 +290,9 @@ impl Db {
     /// and op cursors and audit rows commit in the order they were numbered.
     /// A full disk (or an I/O error) is [`DbError::StorageFull`]; the first
     /// such failure is logged for the operator, and so is the recovery.
-    pub fn write_blocking<T>(
+    pub fn write_blocking<T: Send>(
         &self,
-        f: impl FnOnce(&Sql) -> Result<T, DbError>,
+        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
         let key = self.0.key.get();
         let result = match &self.0.store {
@@ -315,10 +315,7 @@ impl Db {
                     Ok(out)
                 })()
             }
-            Store::Pg { writer, .. } => {
-                let mut guard = lock(writer);
-                pg::write(&mut guard, key, f)
-            }
+            Store::Pg { writer, .. } => pg::off_runtime(|| pg::write(&mut lock(writer), key, f)),
         }
         .map_err(DbError::classify);
         if let Err(DbError::StorageFull(cause)) = &result {
@@ -371,9 +368,9 @@ impl Db {
 
     /// Runs `f` on a read-only connection (autocommit: each statement sees
     /// what was committed when it started).
-    pub fn read_blocking<T>(
+    pub fn read_blocking<T: Send>(
         &self,
-        f: impl FnOnce(&Sql) -> Result<T, DbError>,
+        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
         let key = self.0.key.get();
         match &self.0.store {
@@ -387,8 +384,7 @@ impl Db {
             }
             Store::Pg { readers, .. } => {
                 let i = self.0.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
-                let mut guard = lock(&readers[i]);
-                pg::read(&mut guard, key, f)
+                pg::off_runtime(|| pg::read(&mut lock(&readers[i]), key, f))
             }
         }
     }
@@ -396,9 +392,9 @@ impl Db {
     /// Runs `f` on a connection of its own, inside one read-only transaction:
     /// every query sees the same state, and a long export holds none of the
     /// shared reader connections.
-    pub fn read_snapshot<T, E: From<DbError>>(
+    pub fn read_snapshot<T: Send, E: From<DbError> + Send>(
         &self,
-        f: impl FnOnce(&Sql) -> Result<T, E>,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send,
     ) -> Result<T, E> {
         let key = self.0.key.get();
         match &self.0.store {
@@ -415,7 +411,7 @@ impl Db {
                 conn.execute_batch("COMMIT").map_err(DbError::from)?;
                 Ok(out)
             }
-            Store::Pg { url, .. } => pg::snapshot(url, key, f),
+            Store::Pg { url, .. } => pg::off_runtime(|| pg::snapshot(url, key, f)),
         }
     }
 

@@ -447,7 +447,7 @@ pub fn token_owner(
     let device = c.query_opt(
         "SELECT id, user_id, revoked_at IS NOT NULL,
                     COALESCE(last_seen_at, enrolled_at) < ?2, COALESCE(replica_id, id),
-                    revoke_mode IS 'reassigned'
+                    revoke_mode IS NOT DISTINCT FROM 'reassigned'
                FROM devices WHERE token_hash = ?1",
         args![token_hash, stale_before],
         |r| {

@@ -30,6 +30,20 @@ const WRITE_LOCK: i64 = 0x61_69_64_61_6e_74;
 /// a new database to SQLite's version 7 at once).
 const MIGRATIONS: &[(i64, &str)] = &[(7, include_str!("migrations/pg/0007_baseline.sql"))];
 
+/// Runs `f` here, or, when this thread drives an async runtime (where the
+/// synchronous client may not block: start-up code runs inside actix's
+/// system), on a thread of its own while this one waits. Handlers reach the
+/// database through the blocking pool, which drives no runtime.
+pub(super) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 /// A connection string without its password, for logs.
 pub(crate) fn redact(url: &str) -> String {
     match url.find("://") {
@@ -54,14 +68,14 @@ pub(crate) fn redact(url: &str) -> String {
 fn connect(url: &str) -> Result<PgConn, DbError> {
     let client = postgres::Client::connect(url, postgres::NoTls)?;
     Ok(PgConn {
-        client,
+        client: Some(client),
         stmts: HashMap::new(),
     })
 }
 
 pub(super) fn open(url: &str, readers: usize) -> Result<Store, DbError> {
     let mut writer = connect(url)?;
-    migrate(&mut writer.client)?;
+    migrate(writer.parts().0)?;
     let readers = (0..readers)
         .map(|_| connect(url).map(Mutex::new))
         .collect::<Result<Vec<_>, _>>()?;
@@ -97,7 +111,7 @@ pub(super) fn write<T>(
     key: Option<&AuditKey>,
     f: impl FnOnce(&Sql) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
-    let PgConn { client, stmts } = conn;
+    let (client, stmts) = conn.parts();
     if client.is_closed() {
         return Err(DbError::Task("the PostgreSQL connection was closed".into()));
     }
@@ -116,7 +130,7 @@ pub(super) fn read<T>(
     key: Option<&AuditKey>,
     f: impl FnOnce(&Sql) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
-    let PgConn { client, stmts } = conn;
+    let (client, stmts) = conn.parts();
     f(&Sql::pg(PgClient::Plain(client), stmts, key))
 }
 
@@ -126,7 +140,7 @@ pub(super) fn snapshot<T, E: From<DbError>>(
     f: impl FnOnce(&Sql) -> Result<T, E>,
 ) -> Result<T, E> {
     let mut conn = connect(url)?;
-    let PgConn { client, stmts } = &mut conn;
+    let (client, stmts) = conn.parts();
     let tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)

@@ -536,8 +536,39 @@ pub fn to_pg(sql: &str) -> String {
 
 /// A PostgreSQL connection with its prepared statements.
 pub(crate) struct PgConn {
-    pub(crate) client: postgres::Client,
+    /// Always `Some` until dropped.
+    pub(crate) client: Option<postgres::Client>,
     pub(crate) stmts: HashMap<String, postgres::Statement>,
+}
+
+impl PgConn {
+    pub(crate) fn parts(
+        &mut self,
+    ) -> (
+        &mut postgres::Client,
+        &mut HashMap<String, postgres::Statement>,
+    ) {
+        (
+            self.client
+                .as_mut()
+                .expect("a PostgreSQL connection is open until dropped"),
+            &mut self.stmts,
+        )
+    }
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        // Closing blocks on the client's own runtime, which may not happen
+        // on a thread that drives one (a server's last handle can be dropped
+        // by an actix worker): close it on a thread of its own then.
+        if let Some(client) = self.client.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                self.stmts.clear();
+                std::thread::spawn(move || drop(client));
+            }
+        }
+    }
 }
 
 pub(crate) enum PgClient<'a> {

@@ -364,7 +364,7 @@ impl ExportError {
 }
 
 /// What an export run is told and asked while it works.
-pub trait Watch {
+pub trait Watch: Send {
     /// Called once, before the first byte, with the number of table rows.
     fn ready(&mut self, _rows: u64) {}
     /// Called every few thousand rows with the rows written so far.

@@ -13,6 +13,7 @@ mod exports;
 mod harness;
 mod headers;
 mod hostile;
+mod instances;
 mod need_to_know;
 mod openapi;
 mod operability;

@@ -1,0 +1,151 @@
+//! Several `aidant serve` instances on one database (issue 12): phones
+//! that reach one instance, then another, at random, while others push
+//! concurrently, each receive every op of the visits they hold exactly once.
+//! Runs on the SQLite file (two servers sharing it, as two processes could)
+//! and, under `scripts/pg.sh`, on PostgreSQL, where writers from every
+//! instance take turns through an advisory lock so a pull cursor never
+//! passes an op still being committed.
+
+use crate::harness::{now_ms, record_visit, Device, Server, World};
+use std::collections::{BTreeSet, HashMap};
+use sync_core::{Op, OpId, OperationId, VisitId};
+
+/// A small deterministic generator (xorshift64*), one per phone.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+/// One phone's part: ops it pushed, every op it pulled (duplicates kept),
+/// and its pull cursor.
+struct Phone<'a> {
+    dev: &'a mut Device,
+    rng: Rng,
+    pushed: Vec<Op>,
+    pulled: Vec<OpId>,
+    after: i64,
+}
+
+impl Phone<'_> {
+    /// Pulls every page there is, each page from either instance.
+    fn pull(&mut self, instances: &[&Server]) {
+        loop {
+            let at = instances[self.rng.below(instances.len() as u64) as usize];
+            let limit = 1 + self.rng.below(20) as i64;
+            let (ops, cursor, more) = at.pull_page(&self.dev.token, self.after, Some(limit));
+            self.pulled.extend(ops.iter().map(|o| o.id));
+            self.after = cursor;
+            if !more {
+                return;
+            }
+        }
+    }
+
+    /// A round: a new visit or a note on one of its own, pushed to either
+    /// instance, then a pull.
+    fn round(
+        &mut self,
+        instances: &[&Server],
+        operation: OperationId,
+        n: usize,
+        visits: &mut Vec<VisitId>,
+    ) {
+        let ops = if n % 4 == 0 || visits.is_empty() {
+            let (visit, ops) = record_visit(self.dev, operation);
+            visits.push(visit);
+            ops
+        } else {
+            let visit = visits[self.rng.below(visits.len() as u64) as usize];
+            let note = format!("round {n}");
+            vec![self
+                .dev
+                .replica
+                .note(now_ms(), visit, &note)
+                .expect("note")
+                .clone()]
+        };
+        let at = instances[self.rng.below(instances.len() as u64) as usize];
+        at.push_ok(self.dev, &ops);
+        self.pushed.extend(ops);
+        self.pull(instances);
+    }
+}
+
+#[test]
+fn phones_alternating_between_two_instances_pull_every_op_exactly_once() {
+    let w = World::new();
+    let second = Server::start_beside(&w.srv);
+    let instances = [&w.srv, &second];
+    let team = w.srv.create_team(&w.admin, w.op1, "Crossing crew");
+    // Staff are set up through either instance: sessions and enrolment codes
+    // live in the database.
+    let mut devices: Vec<Device> = (0..4)
+        .map(|i| instances[i % 2].officer_in(&w.admin, &format!("pc.cross{i}"), w.op1, Some(team)))
+        .collect();
+    let operation = w.op1;
+    let mut phones: Vec<Phone<'_>> = std::thread::scope(|s| {
+        let handles: Vec<_> = devices
+            .iter_mut()
+            .enumerate()
+            .map(|(i, dev)| {
+                let instances = &instances;
+                s.spawn(move || {
+                    let mut phone = Phone {
+                        dev,
+                        rng: Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1)),
+                        pushed: Vec::new(),
+                        pulled: Vec::new(),
+                        after: 0,
+                    };
+                    let mut visits = Vec::new();
+                    for n in 0..12 {
+                        phone.round(instances, operation, n, &mut visits);
+                    }
+                    phone
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("phone thread"))
+            .collect()
+    });
+    // Everyone has stopped: one last pull brings what others pushed after
+    // each phone's last round.
+    for p in &mut phones {
+        p.pull(&instances);
+    }
+    let owner: HashMap<OpId, usize> = phones
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.pushed.iter().map(move |o| (o.id, i)))
+        .collect();
+    let total: usize = phones.iter().map(|p| p.pushed.len()).sum();
+    assert_eq!(owner.len(), total, "op ids are unique");
+    for (i, p) in phones.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for id in &p.pulled {
+            assert!(seen.insert(*id), "phone {i} pulled {id:?} twice");
+            assert_ne!(owner.get(id), Some(&i), "phone {i} was sent its own op");
+        }
+        let expected: BTreeSet<OpId> = owner
+            .iter()
+            .filter(|(_, o)| **o != i)
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(seen, expected, "phone {i} missed ops (or got others')");
+    }
+    // One audit chain, whichever instance wrote each row.
+    assert_eq!(
+        w.srv.sql(|c| server::db::audit::verify(c)),
+        server::db::audit::Verdict::Ok {
+            rows: w.srv.count("audit")
+        }
+    );
+}
