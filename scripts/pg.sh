@@ -14,11 +14,12 @@ set -euo pipefail
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 bin=$(pg_bin)
 if [ -z "$bin" ]; then
-    if [ "$(id -u)" = 0 ]; then
-        echo "installing Debian's postgresql package" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
-        bin=$(pg_bin)
-    fi
+    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+    echo "installing Debian's postgresql package" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get install -y -qq --no-install-recommends postgresql >&2 \
+        || { as_root apt-get update -qq >&2 && as_root apt-get install -y -qq --no-install-recommends postgresql >&2; }
+    bin=$(pg_bin)
     [ -n "$bin" ] || { echo "PostgreSQL not found (apt-get install postgresql)" >&2; exit 1; }
 fi
 

@@ -136,7 +136,7 @@ enum Store {
     },
     Pg {
         url: String,
-        writer: Mutex<sql::PgConn>,
+        writer: Box<Mutex<sql::PgConn>>,
         readers: Vec<Mutex<sql::PgConn>>,
     },
 }
@@ -232,7 +232,7 @@ impl Db {
         }));
         // A key is made only for a trail not yet keyed: never a stray second
         // key beside a database whose key is kept elsewhere.
-        let keyed = db.write_blocking(|tx| audit::is_keyed(tx))?;
+        let keyed = db.write_blocking(audit::is_keyed)?;
         let (key, key_created) = match key_use {
             KeyUse::Write if !key_path.exists() && keyed => {
                 return Err(DbError::AuditKey(format!(

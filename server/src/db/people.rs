@@ -54,11 +54,11 @@ pub fn set_password(c: &Sql, user: UserId, password_hash: &str) -> Result<(), Db
 
 /// True when at least one admin exists.
 pub fn admin_exists(c: &Sql) -> Result<bool, DbError> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')",
         (),
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// A user by id.
@@ -73,11 +73,11 @@ pub fn user(c: &Sql, id: UserId) -> Result<User, DbError> {
 
 /// A user and their password hash, by username.
 pub fn user_for_login(c: &Sql, username: &str) -> Result<Option<(User, Option<String>)>, DbError> {
-    Ok(c.query_opt(
+    c.query_opt(
         &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username = ?1"),
         [username],
         |r| Ok((user_row(r)?, r.get(5)?)),
-    )?)
+    )
 }
 
 /// Every user.
@@ -124,11 +124,11 @@ fn operation_row(r: &Row<'_>) -> Result<Operation, DbError> {
 
 /// One operation.
 pub fn operation(c: &Sql, id: OperationId) -> Result<Option<Operation>, DbError> {
-    Ok(c.query_opt(
+    c.query_opt(
         &format!("SELECT {OPERATION_COLS} FROM operations WHERE id = ?1"),
         [id.to_string()],
         operation_row,
-    )?)
+    )
 }
 
 /// Sets how long phones keep an operation's synced visits. False when there
@@ -155,11 +155,11 @@ pub fn operations(c: &Sql, only: Option<&[OperationId]>) -> Result<Vec<Operation
 
 /// True when the operation exists.
 pub fn operation_exists(c: &Sql, id: OperationId) -> Result<bool, DbError> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT EXISTS (SELECT 1 FROM operations WHERE id = ?1)",
         [id.to_string()],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Creates a team.
@@ -229,11 +229,11 @@ pub fn add_member(
 
 /// True when the user belongs to the operation.
 pub fn is_member(c: &Sql, user: UserId, op: OperationId) -> Result<bool, DbError> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT EXISTS (SELECT 1 FROM members WHERE user_id = ?1 AND operation_id = ?2)",
         args![user.0.to_string(), op.to_string()],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The team a user is in within an operation, if any.
@@ -254,11 +254,11 @@ pub fn team_of(c: &Sql, user: UserId, op: OperationId) -> Result<Option<TeamId>,
 
 /// True when the team belongs to the operation.
 pub fn team_in(c: &Sql, team: TeamId, op: OperationId) -> Result<bool, DbError> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT EXISTS (SELECT 1 FROM teams WHERE id = ?1 AND operation_id = ?2)",
         args![team.0.to_string(), op.to_string()],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The operations a user belongs to.
@@ -399,11 +399,11 @@ pub fn revoke_device(c: &Sql, id: DeviceId, mode: &str, at: &str) -> Result<bool
 
 /// Number of devices seen at least once.
 pub fn devices_seen(c: &Sql) -> Result<i64, DbError> {
-    Ok(c.query_row(
+    c.query_row(
         "SELECT COUNT(*) FROM devices WHERE last_seen_at IS NOT NULL",
         (),
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// What a bearer token resolves to.

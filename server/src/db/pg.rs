@@ -81,7 +81,7 @@ pub(super) fn open(url: &str, readers: usize) -> Result<Store, DbError> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Store::Pg {
         url: url.to_owned(),
-        writer: Mutex::new(writer),
+        writer: Box::new(Mutex::new(writer)),
         readers,
     })
 }

@@ -147,11 +147,6 @@ pub fn fresh_pg_database() -> Option<String> {
     Some(format!("{head}/{name}"))
 }
 
-/// True when the tests run against PostgreSQL.
-pub fn on_postgres() -> bool {
-    std::env::var_os("AIDANT_TEST_DATABASE_URL").is_some()
-}
-
 impl Server {
     /// A server with the default limits, except a rate limit high enough that
     /// the helpers' logins and enrolments never hit it.

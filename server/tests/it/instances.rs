@@ -56,7 +56,7 @@ impl Phone<'_> {
         n: usize,
         visits: &mut Vec<VisitId>,
     ) {
-        let ops = if n % 4 == 0 || visits.is_empty() {
+        let ops = if n.is_multiple_of(4) || visits.is_empty() {
             let (visit, ops) = record_visit(self.dev, operation);
             visits.push(visit);
             ops
@@ -143,7 +143,7 @@ fn phones_alternating_between_two_instances_pull_every_op_exactly_once() {
     }
     // One audit chain, whichever instance wrote each row.
     assert_eq!(
-        w.srv.sql(|c| server::db::audit::verify(c)),
+        w.srv.sql(server::db::audit::verify),
         server::db::audit::Verdict::Ok {
             rows: w.srv.count("audit")
         }
