@@ -44,6 +44,7 @@ trap stop EXIT
     -o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 
+export AIDANT_TEST_PG_BIN="$bin"
 export AIDANT_TEST_DATABASE_URL="postgresql://aidant@${dir//\//%2F}/postgres"
 echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') at $dir" >&2
 "$@"
