@@ -15,6 +15,7 @@ mod pg;
 pub mod scope;
 pub mod sql;
 pub mod sync;
+pub mod throttle;
 
 pub use sql::{Sql, Tx};
 
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_phone_recovery.sql"),
     include_str!("migrations/0006_returns.sql"),
     include_str!("migrations/0007_visit_states.sql"),
+    include_str!("migrations/0008_login_failures.sql"),
 ];
 
 /// Number of read connections.

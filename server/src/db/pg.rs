@@ -28,7 +28,10 @@ const WRITE_LOCK: i64 = 0x61_69_64_61_6e_74;
 /// Numbered migrations for PostgreSQL, in step with SQLite's: version N
 /// here holds the same tables as SQLite's migration N (the first file brings
 /// a new database to SQLite's version 7 at once).
-const MIGRATIONS: &[(i64, &str)] = &[(7, include_str!("migrations/pg/0007_baseline.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (7, include_str!("migrations/pg/0007_baseline.sql")),
+    (8, include_str!("migrations/pg/0008_login_failures.sql")),
+];
 
 /// Runs `f` here, or, when this thread drives an async runtime (where the
 /// synchronous client may not block: start-up code runs inside actix's

@@ -157,9 +157,15 @@ impl Server {
     /// A second instance on `other`'s database (its SQLite file, or its
     /// PostgreSQL database) and audit key: both serve the same data.
     pub fn start_beside(other: &Server) -> Self {
+        Self::start_beside_with(other, |_| {})
+    }
+
+    /// [`Server::start_beside`] with a configuration `tune` may adjust.
+    pub fn start_beside_with(other: &Server, tune: impl FnOnce(&mut Config)) -> Self {
         let (location, key) = other.location.clone();
         let db_path = other.db_path.clone();
         Self::start_with(move |c| {
+            tune(c);
             c.db_path = db_path;
             c.database_url = match location {
                 server::db::Location::Postgres(url) => Some(url),

@@ -6,7 +6,8 @@
 //! instance take turns through an advisory lock so a pull cursor never
 //! passes an op still being committed.
 
-use crate::harness::{now_ms, record_visit, Device, Server, World};
+use crate::harness::{now_ms, record_visit, Device, Server, World, STAFF_PASSWORD};
+use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 use sync_core::{Op, OpId, OperationId, VisitId};
 
@@ -148,4 +149,33 @@ fn phones_alternating_between_two_instances_pull_every_op_exactly_once() {
             rows: w.srv.count("audit")
         }
     );
+}
+
+/// Failed logins are counted in the database: guesses at one instance
+/// throttle the same account and address at the other.
+#[test]
+fn failed_logins_at_one_instance_throttle_the_account_at_another() {
+    let tune = |c: &mut server::config::Config| {
+        c.limits.auth_per_minute = 3;
+        c.limits.auth_window = std::time::Duration::from_secs(600);
+    };
+    let a = Server::start_with(tune);
+    let b = Server::start_beside_with(&a, tune);
+    let admin = b.admin();
+    b.create_user(&admin, "sup.cross", "supervisor", Some(STAFF_PASSWORD));
+    let login = |srv: &Server, password: &str| {
+        srv.post(
+            "/api/v1/login",
+            None,
+            &json!({ "username": "sup.cross", "password": password }),
+        )
+    };
+    for _ in 0..3 {
+        login(&a, "not the password").expect_error(401, "bad_credentials");
+    }
+    // At the other instance, this address has made one attempt so far, yet
+    // the account's failures from it are spent.
+    let r = login(&b, STAFF_PASSWORD);
+    r.expect_error(429, "rate_limited");
+    assert!(r.header("retry-after").is_some());
 }
