@@ -451,6 +451,41 @@ impl Db {
         })
     }
 
+    /// Benchmarks only: the raw insert rate of this backend, rows a second,
+    /// for rows shaped like stored ops (`rows` rows, `batch` to a
+    /// transaction, one prepared insert per row, through the same writer
+    /// as pushes) into a scratch table dropped afterwards.
+    pub fn raw_insert_rate(&self, rows: usize, batch: usize) -> Result<f64, DbError> {
+        self.write_blocking(|tx| {
+            tx.execute_batch(
+                "DROP TABLE IF EXISTS bench_raw;
+                 CREATE TABLE bench_raw (replica TEXT NOT NULL, seq BIGINT NOT NULL,
+                   visit_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (replica, seq))",
+            )
+        })?;
+        let replica = uuid::Uuid::new_v4().to_string();
+        let visit = uuid::Uuid::new_v4().to_string();
+        let body = "x".repeat(180);
+        let start = std::time::Instant::now();
+        let mut seq = 0i64;
+        while (seq as usize) < rows {
+            let n = batch.min(rows - seq as usize) as i64;
+            self.write_blocking(|tx| {
+                for s in seq..seq + n {
+                    tx.execute(
+                        "INSERT INTO bench_raw (replica, seq, visit_id, body) VALUES (?1, ?2, ?3, ?4)",
+                        sql::args![replica, s, visit, body],
+                    )?;
+                }
+                Ok(())
+            })?;
+            seq += n;
+        }
+        let rate = rows as f64 / start.elapsed().as_secs_f64();
+        self.write_blocking(|tx| tx.execute_batch("DROP TABLE bench_raw"))?;
+        Ok(rate)
+    }
+
     /// The SQLite writer connection, for the SQLite-only tasks of `db`
     /// (online backup, checkpoints). `None` on PostgreSQL.
     pub(crate) fn with_sqlite_writer<T>(
