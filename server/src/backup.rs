@@ -78,6 +78,13 @@ fn locations(
     p: &Place,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<(PathBuf, PathBuf), String> {
+    if p.url.get().is_some() {
+        return Err(
+            "aidant backup and restore copy the SQLite file; on PostgreSQL use \
+                    pg_dump and pg_restore (README.md, \"Backup and restore\")"
+                .into(),
+        );
+    }
     let db = match (&p.data_dir, &p.db) {
         (Some(_), Some(_)) => return Err("give --data-dir or --db, not both".into()),
         (Some(dir), None) => dir.join(DB_FILE),

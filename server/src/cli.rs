@@ -140,6 +140,7 @@ pub fn audit(args: AuditArgs) -> Result<(), String> {
         .map(|a| a.parse::<Anchor>())
         .transpose()
         .map_err(|e| e.to_string())?;
+    let location = key.database.location();
     let db = key.database.db_path();
     let key = given(&key.audit_key)
         .map(PathBuf::from)
@@ -151,7 +152,8 @@ pub fn audit(args: AuditArgs) -> Result<(), String> {
             key.display()
         ));
     }
-    let db = Db::open_to_verify(&db, &key).map_err(|e| format!("{}: {e}", db.display()))?;
+    let db = Db::open_at_to_verify(&location, &key)
+        .map_err(|e| format!("{}: {e}", location.describe()))?;
     let verdict = db
         .read_blocking(|c| audit::verify_with(c, anchor.as_ref()))
         .map_err(|e| e.to_string())?;

@@ -69,9 +69,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// SQLite file.
     pub db_path: PathBuf,
-    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file
-    /// (`--database-url`, env `AIDANT_DATABASE_URL`); the storage layer is
-    /// being added, so for now it is parsed and carried only.
+    /// A PostgreSQL connection string (`postgres://…`): when given, the data
+    /// is kept there instead of in the SQLite file.
     pub database_url: Option<String>,
     /// Folder of the field client's static files.
     pub static_dir: PathBuf,
@@ -135,14 +134,22 @@ impl DatabaseArgs {
     pub fn database_url(&self) -> Option<String> {
         self.url.get()
     }
+
+    /// Where the data is: the server given by URL, else the SQLite file.
+    pub fn location(&self) -> crate::db::Location {
+        match self.database_url() {
+            Some(url) => crate::db::Location::Postgres(url),
+            None => crate::db::Location::File(self.db_path()),
+        }
+    }
 }
 
 /// `--database-url`: a database server instead of the SQLite file. Its
 /// value is never shown in `--help` (a URL may hold a password).
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct DatabaseUrl {
-    /// postgres://… to use PostgreSQL instead of the embedded SQLite file; the
-    /// storage layer is being added. An alternative to the SQLite file (--db)
+    /// postgres://… to keep the data in PostgreSQL instead of the embedded
+    /// SQLite file (an alternative to --db)
     #[arg(
         long,
         env = "AIDANT_DATABASE_URL",
@@ -369,6 +376,15 @@ impl Config {
         self.audit_key
             .clone()
             .unwrap_or_else(|| crate::db::audit::default_key_path(&self.db_path))
+    }
+
+    /// Where the data is: PostgreSQL when a database URL is given, else the
+    /// SQLite file.
+    pub fn location(&self) -> crate::db::Location {
+        match &self.database_url {
+            Some(url) => crate::db::Location::Postgres(url.clone()),
+            None => crate::db::Location::File(self.db_path.clone()),
+        }
     }
 }
 

@@ -46,14 +46,6 @@ fn init_logs() {
 
 fn serve(config: Config) -> Result<(), String> {
     init_logs();
-    if config.database_url.is_some() {
-        // Not the URL itself: it may hold a password.
-        tracing::warn!(
-            db = %config.db_path.display(),
-            "--database-url is parsed but not used yet (PostgreSQL storage is being added); \
-             serving from the SQLite file"
-        );
-    }
     let listener = std::net::TcpListener::bind(config.bind)
         .map_err(|e| format!("binding {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -103,7 +103,10 @@ pub fn run(
     let db_path = args.database.db_path();
     let force = args.force;
     opts.check().map_err(|e| e.to_string())?;
-    let db = Db::open(&db_path).map_err(|e| format!("database {}: {e}", db_path.display()))?;
+    let location = args.database.location();
+    let key = crate::db::audit::default_key_path(&db_path);
+    let db = Db::open_at(&location, &key)
+        .map_err(|e| format!("database {}: {e}", location.describe()))?;
     let existing = db
         .read_blocking(|c| db::people::operations(c, None))
         .map_err(|e| e.to_string())?;

@@ -120,10 +120,13 @@ impl Watch for Bar {
 pub fn run(args: ExportArgs) -> Result<(), String> {
     let env = |k: &str| std::env::var(k).ok();
     let a = args.check()?;
-    if !a.db.exists() {
-        return Err(format!("no database at {}", a.db.display()));
-    }
-    let db = Db::open(&a.db).map_err(|e| format!("{}: {e}", a.db.display()))?;
+    let location = match &a.database_url {
+        Some(url) => crate::db::Location::Postgres(url.clone()),
+        None if !a.db.exists() => return Err(format!("no database at {}", a.db.display())),
+        None => crate::db::Location::File(a.db.clone()),
+    };
+    let key = crate::db::audit::default_key_path(&a.db);
+    let db = Db::open_at(&location, &key).map_err(|e| format!("{}: {e}", location.describe()))?;
     let actor = format!(
         "cli:{}",
         env("USER")

@@ -377,7 +377,8 @@ fn a_database_from_before_returns_migrates_and_keeps_its_statuses() {
     let path = dir.path().join("aidant.sqlite3");
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
-        "DROP TABLE visit_states;
+        "DROP TABLE login_failures;
+         DROP TABLE visit_states;
          ALTER TABLE visits DROP COLUMN checks;
          ALTER TABLE visits DROP COLUMN status_round;
          PRAGMA user_version = 5;",
