@@ -18,7 +18,19 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "native tests"
-cargo test --workspace --locked
+# (on_postgres:: needs the PostgreSQL cluster: it runs in the next step)
+cargo test --workspace --locked -- --skip on_postgres::
+
+# The same server integration tests again with the data in PostgreSQL (a
+# throwaway cluster, see scripts/pg.sh), except those about the SQLite file
+# itself: tampering with it, its backups and migrations, a full disk
+# (SQLite's page limit), and the commands that take only --db.
+step "server integration tests on PostgreSQL"
+scripts/pg.sh cargo test -p server --test it --locked -- \
+    --skip audit:: --skip backup:: \
+    --skip hostile::a_full_disk_answers_storage_full \
+    --skip returns::a_database_from_before_returns \
+    --skip demo_week:: --skip exports::the_command_line_exports
 
 step "wasm32 tests (Node)"
 scripts/wasm-test.sh

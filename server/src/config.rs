@@ -69,6 +69,9 @@ pub struct Config {
     pub bind: SocketAddr,
     /// SQLite file.
     pub db_path: PathBuf,
+    /// A PostgreSQL connection string (`postgres://…`): when given, the data
+    /// is kept there instead of in the SQLite file.
+    pub database_url: Option<String>,
     /// Folder of the field client's static files.
     pub static_dir: PathBuf,
     /// TLS, when both files are given.
@@ -92,6 +95,7 @@ impl Default for Config {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             db_path: PathBuf::from("data/aidant.sqlite3"),
+            database_url: None,
             static_dir: PathBuf::from("client-wasm/www"),
             tls: None,
             admin_password: None,
@@ -114,6 +118,8 @@ aidant serve [options]
   --bind ADDR          listen address (env AIDANT_BIND, default 127.0.0.1:8080)
   --port N             shorthand for --bind 0.0.0.0:N
   --db PATH            SQLite file (env AIDANT_DB, default data/aidant.sqlite3)
+  --database-url URL   PostgreSQL instead of the SQLite file: postgres://user@host/db
+                       (env AIDANT_DATABASE_URL)
   --static-dir PATH    field client files (env AIDANT_STATIC_DIR, default client-wasm/www)
   --tls-cert PEM       certificate chain (env AIDANT_TLS_CERT); needs --tls-key
   --tls-key PEM        private key (env AIDANT_TLS_KEY)
@@ -160,6 +166,7 @@ impl Config {
                     c.bind = SocketAddr::from(([0, 0, 0, 0], p));
                 }
                 "db" => c.db_path = PathBuf::from(&value),
+                "database-url" => c.database_url = Some(value).filter(|v| !v.is_empty()),
                 "static-dir" => c.static_dir = PathBuf::from(&value),
                 "tls-cert" => {
                     c.tls
@@ -239,6 +246,7 @@ impl Config {
         for (var, key) in [
             ("AIDANT_BIND", "bind"),
             ("AIDANT_DB", "db"),
+            ("AIDANT_DATABASE_URL", "database-url"),
             ("AIDANT_STATIC_DIR", "static-dir"),
             ("AIDANT_TLS_CERT", "tls-cert"),
             ("AIDANT_TLS_KEY", "tls-key"),
@@ -294,6 +302,15 @@ impl Config {
         self.audit_key
             .clone()
             .unwrap_or_else(|| crate::db::audit::default_key_path(&self.db_path))
+    }
+
+    /// Where the data is: PostgreSQL when a database URL is given, else the
+    /// SQLite file.
+    pub fn location(&self) -> crate::db::Location {
+        match &self.database_url {
+            Some(url) => crate::db::Location::Postgres(url.clone()),
+            None => crate::db::Location::File(self.db_path.clone()),
+        }
     }
 }
 

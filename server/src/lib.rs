@@ -110,11 +110,12 @@ pub struct Running {
 /// Opens the database, creates the first admin (or a setup code) and the
 /// server's replica id. Returns the state's parts.
 pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), StartError> {
+    let location = config.location();
     let wrap = |source| StartError::Db {
-        path: config.db_path.display().to_string(),
+        path: location.describe(),
         source,
     };
-    let db = Db::open_with(&config.db_path, &config.audit_key_path()).map_err(wrap)?;
+    let db = Db::open_at(&location, &config.audit_key_path()).map_err(wrap)?;
     if let Some(limit) = &config.limits.test_max_page_count {
         db.set_test_page_limit(limit.clone());
     }

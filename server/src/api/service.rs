@@ -29,7 +29,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }
     state
         .db
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .read(|c| c.query_row("SELECT 1", (), |r| r.get::<_, i64>(0)))
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "not ready");

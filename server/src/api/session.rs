@@ -12,6 +12,12 @@ use serde::Deserialize;
 use std::time::Instant;
 use uuid::Uuid;
 
+/// Wall time, Unix milliseconds (failure windows are shared between
+/// instances, so not a process's `Instant`).
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// How long a login session lasts.
 const SESSION_HOURS: i64 = 12;
 
@@ -137,14 +143,27 @@ pub async fn login(
     // never lock the owner out. Many failures on the account from everywhere
     // slow every login to it a little, and never refuse one.
     limit(&state, &[format!("login-ip:{ip}")])?;
+    // Failures are counted in the database: every instance sees them.
     let fail_key = format!("login-fail:{}:{ip}", b.username);
     let account_key = format!("login-account:{}", b.username);
-    state
-        .auth_limiter
-        .peek(&fail_key, Instant::now())
-        .map_err(ApiError::rate_limited)?;
-    if state.auth_limiter.count(&account_key, Instant::now()) >= state.config.limits.auth_per_minute
-    {
+    let per_window = state.config.limits.auth_per_minute;
+    let window_ms = i64::try_from(state.config.limits.auth_window.as_millis()).unwrap_or(i64::MAX);
+    let (keys, at) = ((fail_key.clone(), account_key.clone()), now_ms());
+    let ((mine, left_ms), (everywhere, _)) = state
+        .db
+        .read(move |c| {
+            Ok((
+                db::throttle::failures(c, &keys.0, at, window_ms)?,
+                db::throttle::failures(c, &keys.1, at, window_ms)?,
+            ))
+        })
+        .await?;
+    if mine >= per_window {
+        return Err(ApiError::rate_limited(
+            u64::try_from(left_ms / 1000).unwrap_or(0).max(1),
+        ));
+    }
+    if everywhere >= per_window {
         actix_web::rt::time::sleep(ACCOUNT_UNDER_ATTACK_DELAY).await;
     }
     let username = b.username.clone();
@@ -170,12 +189,13 @@ pub async fn login(
     let user = match (user, ok) {
         (Some(u), true) => u,
         _ => {
-            state.auth_limiter.hit(&fail_key, Instant::now());
-            state.auth_limiter.hit(&account_key, Instant::now());
             let who = b.username;
+            let at = now_ms();
             state
                 .db
                 .write(move |tx| {
+                    db::throttle::record_failure(tx, &fail_key, at, window_ms)?;
+                    db::throttle::record_failure(tx, &account_key, at, window_ms)?;
                     db::audit::append(
                         tx,
                         &now,
@@ -196,7 +216,6 @@ pub async fn login(
             ));
         }
     };
-    state.auth_limiter.clear(&fail_key);
     let token = secrets::new_token();
     let token_hash = secrets::hash_secret(&token);
     let expires_at = rfc3339_in(chrono::Duration::hours(SESSION_HOURS));
@@ -204,6 +223,7 @@ pub async fn login(
     state
         .db
         .write(move |tx| {
+            db::throttle::clear(tx, &fail_key)?;
             db::people::create_session(tx, &token_hash, uid, &now, &exp)?;
             db::audit::append(
                 tx,

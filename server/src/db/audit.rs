@@ -9,10 +9,9 @@
 //! keeps an [`Anchor`] (the head's sequence, hash and time) outside the server
 //! and [`verify_with`] checks the row at that sequence still has that hash.
 //!
-//! The key reaches [`append`] through the connection: [`register_key`] installs
-//! a SQL function `aidant_audit_mac(blob)` computing the HMAC in Rust (done by
-//! `Db::open` on every connection), so callers pass only a `&Connection`. A
-//! connection without it cannot append at all.
+//! The key reaches [`append`] through the handle: `Db` hands every [`Sql`]
+//! it makes the key it was opened with, so callers pass only the handle. A
+//! handle without it cannot append at all.
 //!
 //! Databases written before the chain was keyed keep their rows' plain SHA-256
 //! hashes. The first keyed row commits to the last of them through its
@@ -20,10 +19,9 @@
 //! records, under the key, where keying starts and the hash it starts from. A
 //! missing or altered marker on a database that has rows fails [`verify`].
 
+use super::sql::{args, Row as SqlRow, Sql};
 use super::DbError;
 use hmac::{KeyInit, Mac};
-use rusqlite::functions::FunctionFlags;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -36,9 +34,6 @@ pub const DEFAULT_KEY_FILE: &str = "audit.key";
 
 /// The meta key of the keying marker.
 const MARKER: &str = "audit_keyed_from";
-
-/// The SQL function [`register_key`] installs.
-const MAC_FN: &str = "aidant_audit_mac";
 
 /// One entry to append.
 #[derive(Clone, Debug)]
@@ -80,7 +75,7 @@ pub struct Row {
 
 impl Row {
     /// Reads `seq, at, actor, action, subject, reason, detail, prev_hash, hash`.
-    fn from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn from_sql(r: &SqlRow<'_>) -> Result<Self, DbError> {
         Ok(Row {
             seq: r.get(0)?,
             at: r.get(1)?,
@@ -181,31 +176,12 @@ fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
     hex::encode(m.finalize().into_bytes())
 }
 
-/// Installs `aidant_audit_mac(blob) -> hex` on `c`, keyed with `key`.
-pub fn register_key(c: &Connection, key: &AuditKey) -> Result<(), DbError> {
-    let key = key.clone();
-    c.create_scalar_function(
-        MAC_FN,
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        move |ctx| {
-            let message: Vec<u8> = ctx.get(0)?;
-            Ok(key.mac(&message))
-        },
-    )?;
-    Ok(())
-}
-
-/// The connection's key applied to `message`.
-fn keyed(c: &Connection, message: &[u8]) -> Result<String, DbError> {
-    let mut stmt = c
-        .prepare_cached("SELECT aidant_audit_mac(?1)")
-        .map_err(|e| {
-            DbError::AuditKey(format!(
-                "no audit key on this connection (open the database with Db::open): {e}"
-            ))
-        })?;
-    Ok(stmt.query_row([message], |r| r.get(0))?)
+/// The handle's key applied to `message`.
+fn keyed(c: &Sql, message: &[u8]) -> Result<String, DbError> {
+    let key = c.audit_key().ok_or_else(|| {
+        DbError::AuditKey("no audit key on this handle (open the database with Db::open)".into())
+    })?;
+    Ok(key.mac(message))
 }
 
 /// Length-prefixed parts, so field boundaries cannot be shifted.
@@ -235,13 +211,7 @@ fn legacy_hash(prev: &str, seq: i64, at: &str, e: &Entry<'_>) -> String {
 }
 
 /// The keyed hash of a row.
-fn row_mac(
-    c: &Connection,
-    prev: &str,
-    seq: i64,
-    at: &str,
-    e: &Entry<'_>,
-) -> Result<String, DbError> {
+fn row_mac(c: &Sql, prev: &str, seq: i64, at: &str, e: &Entry<'_>) -> Result<String, DbError> {
     let seq = seq.to_string();
     let mut parts = vec!["aidant-audit-row"];
     parts.extend(row_parts(prev, &seq, at, e));
@@ -255,7 +225,7 @@ struct Marker {
     mac: String,
 }
 
-fn marker_mac(c: &Connection, seq: i64, prev_hash: &str) -> Result<String, DbError> {
+fn marker_mac(c: &Sql, seq: i64, prev_hash: &str) -> Result<String, DbError> {
     keyed(
         c,
         &framed(&["aidant-audit-keyed-from", &seq.to_string(), prev_hash]),
@@ -263,7 +233,7 @@ fn marker_mac(c: &Connection, seq: i64, prev_hash: &str) -> Result<String, DbErr
 }
 
 /// The stored marker: `None` when absent, `Err(text)` when unreadable.
-fn read_marker(c: &Connection) -> Result<Option<Result<Marker, String>>, DbError> {
+fn read_marker(c: &Sql) -> Result<Option<Result<Marker, String>>, DbError> {
     Ok(super::meta_get(c, MARKER)?.map(|v| {
         let mut it = v.splitn(3, ':');
         match (it.next().and_then(|s| s.parse().ok()), it.next(), it.next()) {
@@ -283,9 +253,9 @@ fn read_marker(c: &Connection) -> Result<Option<Result<Marker, String>>, DbError
 /// was only just created (`key_created`): an unkeyed database being migrated;
 /// keying starts at the next row. No marker and rows, with a key that existed
 /// before: the marker was removed, and the database is refused.
-pub(crate) fn attach(c: &Connection, key_created: bool, key_path: &Path) -> Result<(), DbError> {
+pub(crate) fn attach(c: &Sql, key_created: bool, key_path: &Path) -> Result<(), DbError> {
     let (head_seq, head_hash) = head(c)?;
-    let rows: i64 = c.query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))?;
+    let rows: i64 = c.query_row("SELECT COUNT(*) FROM audit", (), |r| r.get(0))?;
     match read_marker(c)? {
         Some(Ok(m)) => {
             if marker_mac(c, m.seq, &m.prev_hash)? != m.mac {
@@ -317,40 +287,39 @@ pub(crate) fn attach(c: &Connection, key_created: bool, key_path: &Path) -> Resu
 }
 
 /// True when the trail carries a keying marker (readable or not).
-pub(crate) fn is_keyed(c: &Connection) -> Result<bool, DbError> {
+pub(crate) fn is_keyed(c: &Sql) -> Result<bool, DbError> {
     Ok(super::meta_get(c, MARKER)?.is_some())
 }
 
-fn write_marker(c: &Connection, seq: i64, prev_hash: &str) -> Result<(), DbError> {
+fn write_marker(c: &Sql, seq: i64, prev_hash: &str) -> Result<(), DbError> {
     let mac = marker_mac(c, seq, prev_hash)?;
     super::meta_set(c, MARKER, &format!("{seq}:{prev_hash}:{mac}"))
 }
 
-fn head(c: &Connection) -> Result<(i64, String), DbError> {
+fn head(c: &Sql) -> Result<(i64, String), DbError> {
     Ok(
-        c.query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
+        c.query_opt("SELECT seq, hash FROM audit_head WHERE id = 1", (), |r| {
             Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?
+        })?
         .unwrap_or((0, GENESIS.to_owned())),
     )
 }
 
 /// Appends an entry inside the caller's transaction. Returns its sequence
 /// number. `c` must carry the key ([`register_key`]; `Db::open` does it).
-pub fn append(c: &Connection, at: &str, e: &Entry<'_>) -> Result<i64, DbError> {
+pub fn append(c: &Sql, at: &str, e: &Entry<'_>) -> Result<i64, DbError> {
     let (last, prev) = head(c)?;
     let seq = last + 1;
     let h = row_mac(c, &prev, seq, at, e)?;
     c.execute(
         "INSERT INTO audit (seq, at, actor, action, subject, reason, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![seq, at, e.actor, e.action, e.subject, e.reason, e.detail, prev, h],
+        args![seq, at, e.actor, e.action, e.subject, e.reason, e.detail, prev, h],
     )?;
     c.execute(
         "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?1, ?2)
          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![seq, h],
+        args![seq, h],
     )?;
     Ok(seq)
 }
@@ -387,14 +356,14 @@ fn broken(seq: i64, problem: &str, message: String) -> Result<Verdict, DbError> 
 }
 
 /// Walks the whole chain and reports the first problem. `c` must carry the key.
-pub fn verify(c: &Connection) -> Result<Verdict, DbError> {
+pub fn verify(c: &Sql) -> Result<Verdict, DbError> {
     verify_with(c, None)
 }
 
 /// [`verify`], then, with an anchor, proves the row at its sequence still has
 /// its hash and time: nothing up to it was removed or changed (each row's hash
 /// commits to every row before it) and the chain was not cut back below it.
-pub fn verify_with(c: &Connection, anchor: Option<&Anchor>) -> Result<Verdict, DbError> {
+pub fn verify_with(c: &Sql, anchor: Option<&Anchor>) -> Result<Verdict, DbError> {
     let verdict = verify_chain(c)?;
     let (Verdict::Ok { rows }, Some(a)) = (&verdict, anchor) else {
         return Ok(verdict);
@@ -413,11 +382,10 @@ pub fn verify_with(c: &Connection, anchor: Option<&Anchor>) -> Result<Verdict, D
             ),
         );
     }
-    let found: Option<(String, String)> = c
-        .query_row("SELECT hash, at FROM audit WHERE seq = ?1", [a.seq], |r| {
+    let found: Option<(String, String)> =
+        c.query_opt("SELECT hash, at FROM audit WHERE seq = ?1", [a.seq], |r| {
             Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?;
+        })?;
     match found {
         Some((hash, at)) if hash == a.hash && at == a.at => Ok(verdict),
         _ => broken(
@@ -431,9 +399,9 @@ pub fn verify_with(c: &Connection, anchor: Option<&Anchor>) -> Result<Verdict, D
     }
 }
 
-fn verify_chain(c: &Connection) -> Result<Verdict, DbError> {
+fn verify_chain(c: &Sql) -> Result<Verdict, DbError> {
     let (head_seq, head_hash) = head(c)?;
-    let any_row: bool = c.query_row("SELECT EXISTS (SELECT 1 FROM audit)", [], |r| r.get(0))?;
+    let any_row: bool = c.query_row("SELECT EXISTS (SELECT 1 FROM audit)", (), |r| r.get(0))?;
     let marker = match read_marker(c)? {
         Some(Ok(m)) => m,
         None if head_seq == 0 && !any_row => return Ok(Verdict::Ok { rows: 0 }),
@@ -481,20 +449,44 @@ fn verify_chain(c: &Connection) -> Result<Verdict, DbError> {
         }
     }
 
-    let mut stmt = c.prepare(
-        "SELECT seq, at, actor, action, subject, reason, detail, prev_hash, hash FROM audit ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([])?;
     let mut expected_seq = 1;
     let mut prev = GENESIS.to_owned();
-    while let Some(r) = rows.next()? {
-        let row = Row::from_sql(r)?;
-        if row.seq > expected_seq {
-            return broken(
-                expected_seq,
+    let mut verdict = None;
+    c.query_each(
+        "SELECT seq, at, actor, action, subject, reason, detail, prev_hash, hash FROM audit ORDER BY seq",
+        (),
+        |r| -> Result<(), DbError> {
+            if verdict.is_some() {
+                return Ok(());
+            }
+            verdict = check_row(c, Row::from_sql(r)?, &mut expected_seq, &mut prev, start, &check_start)?;
+            Ok(())
+        },
+    )?;
+    if let Some(v) = verdict {
+        return Ok(v);
+    }
+    tail(expected_seq, start, head_seq, &head_hash, &prev)
+}
+
+/// Checks one row of the walk; a verdict when it is wrong.
+fn check_row(
+    c: &Sql,
+    row: Row,
+    expected_seq: &mut i64,
+    prev: &mut String,
+    start: i64,
+    check_start: &dyn Fn(&str) -> Option<Result<Verdict, DbError>>,
+) -> Result<Option<Verdict>, DbError> {
+    let bad = |v: Result<Verdict, DbError>| v.map(Some);
+    {
+        let expected_seq_v = *expected_seq;
+        if row.seq > expected_seq_v {
+            return bad(broken(
+                expected_seq_v,
                 "deleted",
-                format!("row {expected_seq} is missing"),
-            );
+                format!("row {expected_seq_v} is missing"),
+            ));
         }
         let entry = Entry {
             actor: &row.actor,
@@ -509,27 +501,39 @@ fn verify_chain(c: &Connection) -> Result<Verdict, DbError> {
             row_mac(c, &row.prev_hash, row.seq, &row.at, &entry)?
         };
         if recomputed != row.hash {
-            return broken(
+            return bad(broken(
                 row.seq,
                 "edited",
                 format!("row {} does not match its hash", row.seq),
-            );
+            ));
         }
-        if row.prev_hash != prev {
-            return broken(
+        if row.prev_hash != *prev {
+            return bad(broken(
                 row.seq,
                 "inserted",
                 format!("row {} does not follow row {}", row.seq, row.seq - 1),
-            );
+            ));
         }
         if row.seq == start - 1 {
             if let Some(v) = check_start(&row.hash) {
-                return v;
+                return bad(v);
             }
         }
-        prev = row.hash;
-        expected_seq = row.seq + 1;
+        *expected_seq = row.seq + 1;
+        *prev = row.hash;
     }
+    Ok(None)
+}
+
+/// The end of the walk: nothing missing before the keyed rows, and the head
+/// is the last row.
+fn tail(
+    expected_seq: i64,
+    start: i64,
+    head_seq: i64,
+    head_hash: &str,
+    prev: &str,
+) -> Result<Verdict, DbError> {
     let last = expected_seq - 1;
     if last < start - 1 {
         return broken(
@@ -621,46 +625,41 @@ impl std::str::FromStr for Anchor {
 }
 
 /// The current head as an anchor; `None` while the trail is empty.
-pub fn anchor(c: &Connection) -> Result<Option<Anchor>, DbError> {
+pub fn anchor(c: &Sql) -> Result<Option<Anchor>, DbError> {
     let (seq, hash) = head(c)?;
     if seq == 0 {
         return Ok(None);
     }
-    let at: Option<String> = c
-        .query_row("SELECT at FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
-        .optional()?;
+    let at: Option<String> =
+        c.query_opt("SELECT at FROM audit WHERE seq = ?1", [seq], |r| r.get(0))?;
     let at = at
         .ok_or_else(|| DbError::Corrupt(format!("audit_head names row {seq}, which is missing")))?;
     Ok(Some(Anchor { seq, hash, at }))
 }
 
 /// Number of rows.
-pub fn len(c: &Connection) -> Result<i64, DbError> {
+pub fn len(c: &Sql) -> Result<i64, DbError> {
     Ok(head(c)?.0)
 }
 
 /// The newest rows, newest first.
-pub fn recent(c: &Connection, limit: i64, before: Option<i64>) -> Result<Vec<Row>, DbError> {
-    let mut stmt = c.prepare(
+pub fn recent(c: &Sql, limit: i64, before: Option<i64>) -> Result<Vec<Row>, DbError> {
+    c.query_map(
         "SELECT seq, at, actor, action, subject, reason, detail, prev_hash, hash FROM audit
          WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![before.unwrap_or(i64::MAX), limit], Row::from_sql)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        args![before.unwrap_or(i64::MAX), limit],
+        Row::from_sql,
+    )
 }
 
 /// The newest rows about one subject (such as `visit:<id>`), newest first.
-pub fn by_subject(c: &Connection, subject: &str, limit: i64) -> Result<Vec<Row>, DbError> {
-    let mut stmt = c.prepare_cached(
+pub fn by_subject(c: &Sql, subject: &str, limit: i64) -> Result<Vec<Row>, DbError> {
+    c.query_map(
         "SELECT seq, at, actor, action, subject, reason, detail, prev_hash, hash FROM audit
          WHERE subject = ?1 ORDER BY seq DESC LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![subject, limit], Row::from_sql)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        args![subject, limit],
+        Row::from_sql,
+    )
 }
 
 #[cfg(test)]

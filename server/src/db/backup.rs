@@ -360,8 +360,8 @@ pub fn restore(
     })?;
     integrity(&copy, from)?;
     let found = contents(&copy, from)?;
-    audit::register_key(&copy, &audit_key)?;
-    if let audit::Verdict::Broken { message, .. } = audit::verify(&copy)? {
+    let verdict = audit::verify(&super::Sql::lite(&copy, Some(&audit_key)))?;
+    if let audit::Verdict::Broken { message, .. } = verdict {
         return Err(BackupError::Audit {
             path: from.to_owned(),
             key: key_file.to_owned(),
@@ -422,15 +422,21 @@ impl Db {
     /// `PRAGMA wal_checkpoint(TRUNCATE)` on the writer: every committed write
     /// goes into the database file and the `-wal` file is emptied, so a copy
     /// of the database file alone holds everything. Called at a graceful stop.
+    /// Nothing to do on PostgreSQL (`busy: false, frames: (0, 0)`).
     pub fn checkpoint(&self) -> Result<Checkpoint, DbError> {
-        let conn = super::lock(&self.0.writer);
-        let (busy, log, done): (i64, i64, i64) =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-        Ok(Checkpoint {
-            busy: busy != 0,
-            frames: (log, done),
+        self.with_sqlite_writer(|conn| {
+            let (busy, log, done): (i64, i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            Ok(Checkpoint {
+                busy: busy != 0,
+                frames: (log, done),
+            })
         })
+        .unwrap_or(Ok(Checkpoint {
+            busy: false,
+            frames: (0, 0),
+        }))
     }
 }

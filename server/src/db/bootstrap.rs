@@ -2,9 +2,9 @@
 //! (sync-core snapshots) instead of every op of their histories.
 
 use super::scope::HOLDS;
+use super::sql::{named, Backend, Sql};
 use super::DbError;
 use crate::domain::UserId;
-use rusqlite::{named_params, Connection};
 use sync_core::{Visit, VisitId};
 
 /// A page of visit states.
@@ -26,7 +26,7 @@ pub struct SnapshotPage {
 /// which the phone's pulls then bring again, harmlessly (ops are a set).
 /// A visit the user comes to hold later arrives through a pull's grant.
 pub fn snapshot_page(
-    c: &Connection,
+    c: &Sql,
     user: UserId,
     after: Option<VisitId>,
     limit: i64,
@@ -34,23 +34,30 @@ pub fn snapshot_page(
     // The high-water mark of the cursor sequence: ops' AUTOINCREMENT, from
     // which grants also reserve their places (see `scope`).
     let cursor: i64 = c.query_row(
-        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0)",
-        [],
+        match c.backend() {
+            Backend::Sqlite => {
+                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0)"
+            }
+            Backend::Postgres => {
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ops_cursor_seq"
+            }
+        },
+        (),
         |r| r.get(0),
     )?;
-    let ids: Vec<String> = c
-        .prepare_cached(&format!(
+    let (after, holder, limit) = (
+        after.map(|v| v.to_string()).unwrap_or_default(),
+        user.0.to_string(),
+        limit + 1,
+    );
+    let (sql, p) = named(
+        &format!(
             "SELECT v.id FROM visits v WHERE v.id > :after AND {HOLDS} ORDER BY v.id LIMIT :limit"
-        ))?
-        .query_map(
-            named_params! {
-                ":after": after.map(|v| v.to_string()).unwrap_or_default(),
-                ":holder": user.0.to_string(),
-                ":limit": limit + 1,
-            },
-            |r| r.get(0),
-        )?
-        .collect::<Result<_, _>>()?;
+        ),
+        &[(":after", &after), (":holder", &holder), (":limit", &limit)],
+    );
+    let ids: Vec<String> = c.query_map(&sql, p, |r| r.get(0))?;
+    let limit = limit - 1;
     let page = usize::try_from(limit).unwrap_or(0);
     let mut visits = Vec::with_capacity(ids.len().min(page));
     for id in ids.iter().take(page) {

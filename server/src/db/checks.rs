@@ -3,21 +3,23 @@
 //! merged state) so the review list shows them without rebuilding visits.
 //! An operation's dates never change, so the date warning stays true.
 
+use super::sql::{args, Sql};
+use super::Db;
 use super::DbError;
-use rusqlite::{params, Connection, OptionalExtension};
 use sync_core::checks::{check, Checks, Dates};
 use sync_core::summary::LocalDate;
 use sync_core::{Visit, VisitId};
 
 /// The operation's dates, when the visit has one and they parse.
-fn dates(c: &Connection, v: &Visit) -> Result<Option<Dates>, DbError> {
+fn dates(c: &Sql, v: &Visit) -> Result<Option<Dates>, DbError> {
     let Some(op) = v.operation() else {
         return Ok(None);
     };
-    let row: Option<(String, String)> = c
-        .prepare_cached("SELECT starts_on, ends_on FROM operations WHERE id = ?1")?
-        .query_row([op.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let row: Option<(String, String)> = c.query_opt(
+        "SELECT starts_on, ends_on FROM operations WHERE id = ?1",
+        [op.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     Ok(row.and_then(|(s, e)| {
         Some(Dates {
             starts_on: LocalDate::parse(&s)?,
@@ -27,11 +29,13 @@ fn dates(c: &Connection, v: &Visit) -> Result<Option<Dates>, DbError> {
 }
 
 /// Computes and stores a visit's checks.
-pub fn store(c: &Connection, visit: VisitId, v: &Visit) -> Result<(), DbError> {
+pub fn store(c: &Sql, visit: VisitId, v: &Visit) -> Result<(), DbError> {
     let checks = check(v, dates(c, v)?);
     let json = serde_json::to_string(&checks).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    c.prepare_cached("UPDATE visits SET checks = ?2 WHERE id = ?1")?
-        .execute(params![visit.to_string(), json])?;
+    c.execute(
+        "UPDATE visits SET checks = ?2 WHERE id = ?1",
+        args![visit.to_string(), json],
+    )?;
     Ok(())
 }
 
@@ -43,29 +47,31 @@ pub fn parse(json: Option<&str>) -> Checks {
 
 /// Computes the checks of visits stored before they existed (migration 6),
 /// in batches; returns how many it filled.
-pub fn backfill(c: &mut Connection) -> Result<usize, DbError> {
+pub fn backfill(db: &Db) -> Result<usize, DbError> {
     let mut done = 0;
     loop {
-        let tx = c.transaction()?;
-        let ids: Vec<String> = tx
-            .prepare("SELECT id FROM visits WHERE checks IS NULL LIMIT 500")?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        if ids.is_empty() {
-            return Ok(done);
-        }
-        for id in &ids {
-            let visit: VisitId = id
-                .parse()
-                .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
-            match super::sync::visit_state(&tx, visit)? {
-                Some(v) => store(&tx, visit, &v)?,
-                None => {
-                    tx.execute("UPDATE visits SET checks = '{}' WHERE id = ?1", [id])?;
+        let n = db.write_blocking(|tx| {
+            let ids: Vec<String> = tx.query_map(
+                "SELECT id FROM visits WHERE checks IS NULL LIMIT 500",
+                (),
+                |r| r.get(0),
+            )?;
+            for id in &ids {
+                let visit: VisitId = id
+                    .parse()
+                    .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+                match super::sync::visit_state(tx, visit)? {
+                    Some(v) => store(tx, visit, &v)?,
+                    None => {
+                        tx.execute("UPDATE visits SET checks = '{}' WHERE id = ?1", [id])?;
+                    }
                 }
             }
+            Ok(ids.len())
+        })?;
+        if n == 0 {
+            return Ok(done);
         }
-        tx.commit()?;
-        done += ids.len();
+        done += n;
     }
 }

@@ -2,10 +2,10 @@
 //! `visit_exports` (written when a visit's ops change), streaming cursors over
 //! it for a day range, and the `exports` log with each export's hash.
 
+use super::sql::{args, Row, Sql, Value};
 use super::{Db, DbError};
 use crate::domain::Operation;
 use crate::export::cells::Snapshot;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
 use sync_core::summary::LocalDate;
@@ -18,16 +18,15 @@ pub const SNAPSHOT_VERSION: &str = "2";
 /// Stores a visit's export snapshot, with the visit's team (`visits.team_id`:
 /// the creator's team when it was created) and the operation's force area
 /// when the visit has none.
-pub fn store_snapshot(c: &Connection, visit: VisitId, snap: &Snapshot) -> Result<(), DbError> {
+pub fn store_snapshot(c: &Sql, visit: VisitId, snap: &Snapshot) -> Result<(), DbError> {
     let id = visit.to_string();
-    let found: Option<(String, String, Option<String>)> = c
-        .prepare_cached(
-            "SELECT v.operation_id, o.force_area, v.team_id
-             FROM visits v JOIN operations o ON o.id = v.operation_id
-             WHERE v.id = ?1",
-        )?
-        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
+    let found: Option<(String, String, Option<String>)> = c.query_opt(
+        "SELECT v.operation_id, o.force_area, v.team_id
+         FROM visits v JOIN operations o ON o.id = v.operation_id
+         WHERE v.id = ?1",
+        [&id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     let Some((operation, op_force_area, team)) = found else {
         return Ok(());
     };
@@ -35,19 +34,22 @@ pub fn store_snapshot(c: &Connection, visit: VisitId, snap: &Snapshot) -> Result
 }
 
 fn write_snapshot(
-    c: &Connection,
+    c: &Sql,
     visit: &str,
     operation: &str,
     op_force_area: &str,
     team: Option<&str>,
     snap: &Snapshot,
 ) -> Result<(), DbError> {
-    c.prepare_cached(
-        "INSERT OR REPLACE INTO visit_exports
+    c.execute(
+        "INSERT INTO visit_exports
            (visit_id, operation_id, day, started_at, team_id, force_area, person_rows, summary, row_cells, persons)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (visit_id) DO UPDATE SET operation_id = excluded.operation_id,
+           day = excluded.day, started_at = excluded.started_at, team_id = excluded.team_id,
+           force_area = excluded.force_area, person_rows = excluded.person_rows,
+           summary = excluded.summary, row_cells = excluded.row_cells, persons = excluded.persons",
+        args![
         visit,
         operation,
         snap.day.map(|d| d.to_string()),
@@ -58,7 +60,8 @@ fn write_snapshot(
         snap.summary,
         snap.row,
         snap.persons,
-    ])?;
+        ],
+    )?;
     Ok(())
 }
 
@@ -67,7 +70,7 @@ fn write_snapshot(
 /// its export snapshot with `team`) in the caller's transaction, without the
 /// per-op checks of a push. Never for data from devices.
 pub fn bulk_visit(
-    c: &Connection,
+    c: &Sql,
     v: &Visit,
     ops: &[(&Op, Option<uuid::Uuid>)],
     team: Option<&str>,
@@ -77,35 +80,40 @@ pub fn bulk_visit(
         .operation()
         .ok_or_else(|| DbError::Corrupt(format!("visit {} has no create op", v.id())))?
         .to_string();
-    let op_force_area: String = c
-        .prepare_cached("SELECT force_area FROM operations WHERE id = ?1")?
-        .query_row([&operation], |r| r.get(0))?;
-    let id = v.id().to_string();
-    let mut insert = c.prepare_cached(
-        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    let op_force_area: String = c.query_row(
+        "SELECT force_area FROM operations WHERE id = ?1",
+        [&operation],
+        |r| r.get(0),
     )?;
+    let id = v.id().to_string();
     // A merged state stored before would no longer hold the latest op; it
     // is not used then, and is dropped here so nothing stale lingers.
-    c.prepare_cached("DELETE FROM visit_states WHERE visit_id = ?1")?
-        .execute([&id])?;
+    c.execute("DELETE FROM visit_states WHERE visit_id = ?1", [&id])?;
     for (op, device) in ops {
         let body = serde_json::to_string(op).map_err(|e| DbError::Corrupt(e.to_string()))?;
-        insert.execute(params![
-            op.id.replica.to_string(),
-            op.id.seq as i64,
-            id,
-            operation,
-            body,
-            device.map(|d| d.to_string()),
-            now
-        ])?;
+        c.execute(
+            "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            args![
+                op.id.replica.to_string(),
+                op.id.seq as i64,
+                id,
+                operation,
+                body,
+                device.map(|d| d.to_string()),
+                now
+            ],
+        )?;
     }
-    c.prepare_cached(
-        "INSERT OR REPLACE INTO visits (id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at, team_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![
+    c.execute(
+        "INSERT INTO visits (id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at, team_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET operation_id = excluded.operation_id,
+           status = excluded.status, location_kind = excluded.location_kind,
+           started_at = excluded.started_at, voided = excluded.voided,
+           conflicts = excluded.conflicts, updated_at = excluded.updated_at,
+           team_id = excluded.team_id",
+        args![
         id,
         operation,
         v.status().as_str(),
@@ -115,7 +123,8 @@ pub fn bulk_visit(
         v.conflicts().len() as i64,
         now,
         team
-    ])?;
+        ],
+    )?;
     let snap = crate::export::cells::snapshot(v);
     write_snapshot(c, &id, &operation, &op_force_area, team, &snap)
 }
@@ -123,7 +132,7 @@ pub fn bulk_visit(
 /// Bulk loading, for benchmarks and tests only: an enrolled device for a user
 /// (with a token hash nobody holds).
 pub fn bulk_device(
-    c: &Connection,
+    c: &Sql,
     device: uuid::Uuid,
     user: uuid::Uuid,
     label: &str,
@@ -131,7 +140,7 @@ pub fn bulk_device(
 ) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO devices (id, user_id, label, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
+        args![
             device.to_string(),
             user.to_string(),
             label,
@@ -145,51 +154,41 @@ pub fn bulk_device(
 /// Rebuilds every visit's snapshot when the stored format is not
 /// [`SNAPSHOT_VERSION`] (the first start after migration 2, or a build that
 /// renders cells differently). Cheap when up to date.
-pub(crate) fn refresh_snapshots(conn: &mut Connection) -> Result<(), DbError> {
-    if super::meta_get(conn, "snapshot_version")?.as_deref() == Some(SNAPSHOT_VERSION) {
-        return Ok(());
-    }
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let ids: Vec<String> = tx
-        .prepare("SELECT id FROM visits")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in &ids {
-        let visit: VisitId = id
-            .parse()
-            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
-        if let Some(v) = super::sync::visit_state(&tx, visit)? {
-            store_snapshot(&tx, visit, &crate::export::cells::snapshot(&v))?;
+pub(crate) fn refresh_snapshots(db: &Db) -> Result<(), DbError> {
+    let n = db.write_blocking(|tx| {
+        if super::meta_get(tx, "snapshot_version")?.as_deref() == Some(SNAPSHOT_VERSION) {
+            return Ok(None);
         }
+        let ids: Vec<String> = tx.query_map("SELECT id FROM visits", (), |r| r.get(0))?;
+        for id in &ids {
+            let visit: VisitId = id
+                .parse()
+                .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+            if let Some(v) = super::sync::visit_state(tx, visit)? {
+                store_snapshot(tx, visit, &crate::export::cells::snapshot(&v))?;
+            }
+        }
+        super::meta_set(tx, "snapshot_version", SNAPSHOT_VERSION)?;
+        Ok(Some(ids.len()))
+    })?;
+    if let Some(visits) = n {
+        tracing::info!(visits, "rebuilt export snapshots");
     }
-    super::meta_set(&tx, "snapshot_version", SNAPSHOT_VERSION)?;
-    tx.commit()?;
-    tracing::info!(visits = ids.len(), "rebuilt export snapshots");
     Ok(())
 }
 
 /// Runs `f` on a connection of its own, inside one read transaction: every
 /// query sees the same state, and a long export holds none of the shared
 /// reader connections.
-pub fn with_snapshot<T, E: From<DbError>>(
+pub fn with_snapshot<T: Send, E: From<DbError> + Send>(
     db: &Db,
-    f: impl FnOnce(&Connection) -> Result<T, E>,
+    f: impl FnOnce(&Sql) -> Result<T, E> + Send,
 ) -> Result<T, E> {
-    let conn = Connection::open_with_flags(
-        db.path(),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(DbError::from)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(DbError::from)?;
-    conn.execute_batch("BEGIN").map_err(DbError::from)?;
-    let out = f(&conn)?;
-    conn.execute_batch("COMMIT").map_err(DbError::from)?;
-    Ok(out)
+    db.read_snapshot(f)
 }
 
 /// An operation, if it exists.
-pub fn operation(c: &Connection, id: OperationId) -> Result<Option<Operation>, DbError> {
+pub fn operation(c: &Sql, id: OperationId) -> Result<Option<Operation>, DbError> {
     super::people::operation(c, id)
 }
 
@@ -205,15 +204,14 @@ pub struct Scope {
 }
 
 /// Team names of an operation by team id.
-pub fn team_names(
-    c: &Connection,
-    operation: OperationId,
-) -> Result<HashMap<String, String>, DbError> {
-    let mut stmt = c.prepare("SELECT id, name FROM teams WHERE operation_id = ?1")?;
-    let rows = stmt
-        .query_map([operation.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+pub fn team_names(c: &Sql, operation: OperationId) -> Result<HashMap<String, String>, DbError> {
+    Ok(c.query_map(
+        "SELECT id, name FROM teams WHERE operation_id = ?1",
+        [operation.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?
+    .into_iter()
+    .collect())
 }
 
 /// One visit's stored summary, as read.
@@ -230,58 +228,48 @@ pub struct SummaryRef<'a> {
 
 /// Calls `f` with every visit's stored summary in the scope.
 pub fn for_each_summary<E: From<DbError>>(
-    c: &Connection,
+    c: &Sql,
     scope: &Scope,
     mut f: impl FnMut(SummaryRef<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut stmt = c
-        .prepare_cached(
-            "SELECT day, team_id, force_area, summary FROM visit_exports
-             WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3",
-        )
-        .map_err(DbError::from)?;
-    let mut rows = stmt
-        .query(params![
+    c.query_each(
+        "SELECT day, team_id, force_area, summary FROM visit_exports
+         WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3",
+        args![
             scope.operation.to_string(),
             scope.from.to_string(),
             scope.to.to_string()
-        ])
-        .map_err(DbError::from)?;
-    while let Some(r) = rows.next().map_err(DbError::from)? {
-        let get = |i| r.get_ref(i).map_err(DbError::from);
-        f(SummaryRef {
-            day: get(0)?.as_str().map_err(sql_type)?,
-            team_id: get(1)?.as_str_or_null().map_err(sql_type)?,
-            force_area: get(2)?.as_str().map_err(sql_type)?,
-            summary: get(3)?.as_str().map_err(sql_type)?,
-        })?;
-    }
-    Ok(())
-}
-
-fn sql_type(e: rusqlite::types::FromSqlError) -> DbError {
-    DbError::Corrupt(format!("visit_exports: {e}"))
+        ],
+        |r: &Row<'_>| {
+            f(SummaryRef {
+                day: r.str(0)?,
+                team_id: r.opt_str(1)?,
+                force_area: r.str(2)?,
+                summary: r.str(3)?,
+            })
+        },
+    )
 }
 
 /// Visits and (when `persons`) person rows in the scope; counting persons
 /// reads every row, counting visits only the index.
-pub fn counts(c: &Connection, scope: &Scope, persons: bool) -> Result<(u64, u64), DbError> {
+pub fn counts(c: &Sql, scope: &Scope, persons: bool) -> Result<(u64, u64), DbError> {
     let sql = if persons {
-        "SELECT COUNT(*), COALESCE(SUM(person_rows), 0) FROM visit_exports
+        "SELECT COUNT(*), CAST(COALESCE(SUM(person_rows), 0) AS BIGINT) FROM visit_exports
          WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3"
     } else {
         "SELECT COUNT(*), 0 FROM visit_exports
          WHERE operation_id = ?1 AND day BETWEEN ?2 AND ?3"
     };
-    Ok(c.query_row(
+    c.query_row(
         sql,
-        params![
+        args![
             scope.operation.to_string(),
             scope.from.to_string(),
             scope.to.to_string()
         ],
         |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-    )?)
+    )
 }
 
 /// Which stored cells to read.
@@ -310,7 +298,7 @@ pub struct CellsRef<'a> {
 /// Calls `f` with every visit's cells in the scope, by day, start and id.
 /// Rows are read one at a time: memory does not grow with the result.
 pub fn for_each_cells<E: From<DbError>>(
-    c: &Connection,
+    c: &Sql,
     scope: &Scope,
     which: Cells,
     mut f: impl FnMut(CellsRef<'_>) -> Result<(), E>,
@@ -327,25 +315,23 @@ pub fn for_each_cells<E: From<DbError>>(
              ORDER BY operation_id, day, started_at, visit_id"
         }
     };
-    let mut stmt = c.prepare_cached(sql).map_err(DbError::from)?;
-    let mut rows = stmt
-        .query(params![
+    c.query_each(
+        sql,
+        args![
             scope.operation.to_string(),
             scope.from.to_string(),
             scope.to.to_string()
-        ])
-        .map_err(DbError::from)?;
-    while let Some(r) = rows.next().map_err(DbError::from)? {
-        let get = |i| r.get_ref(i).map_err(DbError::from);
-        f(CellsRef {
-            visit_id: get(0)?.as_str().map_err(sql_type)?,
-            day: get(1)?.as_str().map_err(sql_type)?,
-            team_id: get(2)?.as_str_or_null().map_err(sql_type)?,
-            force_area: get(3)?.as_str().map_err(sql_type)?,
-            cells: get(4)?.as_str().map_err(sql_type)?,
-        })?;
-    }
-    Ok(())
+        ],
+        |r: &Row<'_>| {
+            f(CellsRef {
+                visit_id: r.str(0)?,
+                day: r.str(1)?,
+                team_id: r.opt_str(2)?,
+                force_area: r.str(3)?,
+                cells: r.str(4)?,
+            })
+        },
+    )
 }
 
 /// An export being started.
@@ -369,11 +355,11 @@ pub struct NewExport<'a> {
 }
 
 /// Records an export as running.
-pub fn insert_export(c: &Connection, e: &NewExport<'_>) -> Result<(), DbError> {
+pub fn insert_export(c: &Sql, e: &NewExport<'_>) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO exports (id, operation_id, from_day, to_day, format, content, identifying, reason, actor, created_at, status, completed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'running', 0)",
-        params![
+        args![
             e.id,
             e.scope.operation.to_string(),
             e.scope.from.to_string(),
@@ -404,11 +390,11 @@ pub struct Finished<'a> {
 }
 
 /// Records how a running export ended.
-pub fn finish_export(c: &Connection, id: &str, f: &Finished<'_>) -> Result<(), DbError> {
+pub fn finish_export(c: &Sql, id: &str, f: &Finished<'_>) -> Result<(), DbError> {
     c.execute(
         "UPDATE exports SET status = ?2, completed = ?3, finished_at = ?4, rows = ?5, bytes = ?6, sha256 = ?7
          WHERE id = ?1 AND status = 'running'",
-        params![
+        args![
             id,
             f.status,
             f.status == "completed",
@@ -460,30 +446,26 @@ pub struct ExportRow {
 
 /// Exports in the given operations (`None`: all), newest first.
 pub fn exports(
-    c: &Connection,
+    c: &Sql,
     scope: Option<&[OperationId]>,
     operation: Option<OperationId>,
     limit: i64,
 ) -> Result<Vec<ExportRow>, DbError> {
     let mut sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE 1 = 1");
-    let mut args: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
     if !super::filter_operations(&mut sql, &mut args, scope, operation) {
         return Ok(Vec::new());
     }
     sql.push_str(" ORDER BY created_at DESC, id LIMIT ?");
-    args.push(limit.to_string());
-    let mut stmt = c.prepare(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), export_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    args.push(Value::Int(limit));
+    c.query_map(&sql, args, export_row)
 }
 
 const EXPORT_COLUMNS: &str =
     "id, operation_id, from_day, to_day, format, content, identifying, reason, actor,
     created_at, status, completed, finished_at, rows, bytes, sha256";
 
-fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportRow> {
+fn export_row(r: &Row<'_>) -> Result<ExportRow, DbError> {
     Ok(ExportRow {
         id: r.get(0)?,
         operation: r.get(1)?,
@@ -505,32 +487,27 @@ fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportRow> {
 }
 
 /// One export by id.
-pub fn export(c: &Connection, id: &str) -> Result<Option<ExportRow>, DbError> {
-    Ok(c.query_row(
+pub fn export(c: &Sql, id: &str) -> Result<Option<ExportRow>, DbError> {
+    c.query_opt(
         &format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE id = ?1"),
         [id],
         export_row,
     )
-    .optional()?)
 }
 
 /// Days outside `starts_on..=ends_on` on which visits of the operation were
 /// recorded, with how many: what the operation's default summary leaves out.
 pub fn days_outside(
-    c: &Connection,
+    c: &Sql,
     operation: OperationId,
     starts_on: &str,
     ends_on: &str,
 ) -> Result<Vec<(String, i64)>, DbError> {
-    let rows = c
-        .prepare_cached(
-            "SELECT day, COUNT(*) FROM visit_exports
-              WHERE operation_id = ?1 AND day IS NOT NULL AND (day < ?2 OR day > ?3)
-              GROUP BY day ORDER BY day",
-        )?
-        .query_map(params![operation.to_string(), starts_on, ends_on], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
+    c.query_map(
+        "SELECT day, COUNT(*) FROM visit_exports
+          WHERE operation_id = ?1 AND day IS NOT NULL AND (day < ?2 OR day > ?3)
+          GROUP BY day ORDER BY day",
+        args![operation.to_string(), starts_on, ends_on],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }

@@ -1,6 +1,8 @@
 //! All SQL lives under this module: the connection handling, the numbered
-//! migrations, and one submodule per resource. Nothing outside `db` names
-//! rusqlite. Blocking SQLite calls run on actix's blocking thread pool
+//! migrations of both backends, and one submodule per resource. Nothing
+//! outside `db` names rusqlite or postgres: modules take a [`Sql`] handle
+//! (`sql.rs`), which runs the same statements on SQLite or PostgreSQL.
+//! Blocking database calls run on actix's blocking thread pool
 //! ([`Db::write`], [`Db::read`]), never on the async executor.
 
 pub mod audit;
@@ -9,10 +11,15 @@ pub mod bootstrap;
 pub mod checks;
 pub mod export;
 pub mod people;
+mod pg;
 pub mod scope;
+pub mod sql;
 pub mod sync;
+pub mod throttle;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+pub use sql::{Sql, Tx};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_phone_recovery.sql"),
     include_str!("migrations/0006_returns.sql"),
     include_str!("migrations/0007_visit_states.sql"),
+    include_str!("migrations/0008_login_failures.sql"),
 ];
 
 /// Number of read connections.
@@ -37,6 +45,12 @@ pub enum DbError {
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgresql: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// A query that must return a row returned none.
+    #[error("no row: {0}")]
+    NoRow(String),
     /// A row that must be unique already exists.
     #[error("already exists: {0}")]
     Conflict(String),
@@ -71,6 +85,14 @@ impl DbError {
             {
                 DbError::StorageFull(m.unwrap_or_else(|| f.to_string()))
             }
+            DbError::Postgres(e)
+                if e.code().is_some_and(|c| {
+                    *c == postgres::error::SqlState::DISK_FULL
+                        || *c == postgres::error::SqlState::IO_ERROR
+                }) =>
+            {
+                DbError::StorageFull(e.to_string())
+            }
             other => other,
         }
     }
@@ -81,10 +103,50 @@ impl DbError {
     }
 }
 
+/// Where the database is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The embedded SQLite file.
+    File(PathBuf),
+    /// A PostgreSQL connection string (`postgres://…` or `host=… dbname=…`).
+    Postgres(String),
+}
+
+impl Location {
+    /// A file path, or a URL starting `postgres://` / `postgresql://`.
+    pub fn parse(s: &str) -> Self {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Location::Postgres(s.to_owned())
+        } else {
+            Location::File(PathBuf::from(s))
+        }
+    }
+
+    /// For logs and messages: the path, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Postgres(url) => pg::redact(url),
+        }
+    }
+}
+
+enum Store {
+    Lite {
+        writer: Mutex<Connection>,
+        readers: Vec<Mutex<Connection>>,
+    },
+    Pg {
+        url: String,
+        writer: Box<Mutex<sql::PgConn>>,
+        readers: Vec<Mutex<sql::PgConn>>,
+    },
+}
+
 struct Inner {
-    path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    location: Location,
+    store: Store,
+    key: OnceLock<audit::AuditKey>,
     next_reader: AtomicUsize,
     /// Set while writes fail with [`DbError::StorageFull`].
     writes_failing: AtomicBool,
@@ -92,7 +154,9 @@ struct Inner {
     page_limit: OnceLock<Arc<AtomicU64>>,
 }
 
-/// The database: one writer connection, a few readers, WAL mode.
+/// The database: one writer connection, a few readers; SQLite in WAL mode,
+/// or PostgreSQL with writes serialised by an advisory lock (see
+/// ARCHITECTURE.md, "Storage").
 #[derive(Clone)]
 pub struct Db(Arc<Inner>);
 
@@ -101,10 +165,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // FULL: a commit is on disk before we acknowledge a push.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 
-fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a transaction open (it rolls
     // back on drop), so a poisoned connection is still usable.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -133,31 +198,45 @@ impl Db {
     /// Refuses a key that is not the one the trail was written with, and a
     /// trail whose keying marker was removed (see `db::audit`).
     pub fn open_with(path: &Path, key_path: &Path) -> Result<Self, DbError> {
-        Self::open_keyed(path, key_path, KeyUse::Write)
+        Self::open_at(&Location::File(path.to_owned()), key_path)
+    }
+
+    /// Opens the database at `location` (a SQLite file or PostgreSQL) with
+    /// the audit key in `key_path`, as [`Db::open_with`] does.
+    pub fn open_at(location: &Location, key_path: &Path) -> Result<Self, DbError> {
+        Self::open_keyed(location, key_path, KeyUse::Write)
     }
 
     /// Opens a database to check its audit trail: the key file must exist, is
     /// never created, and a wrong key or a missing marker is not refused here
     /// but reported by `audit::verify`. Migrations still run.
     pub fn open_to_verify(path: &Path, key_path: &Path) -> Result<Self, DbError> {
-        Self::open_keyed(path, key_path, KeyUse::Verify)
+        Self::open_keyed(&Location::File(path.to_owned()), key_path, KeyUse::Verify)
     }
 
-    fn open_keyed(path: &Path, key_path: &Path, key_use: KeyUse) -> Result<Self, DbError> {
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| DbError::Task(format!("creating {}: {e}", dir.display())))?;
-            }
-        }
-        let mut writer = Connection::open(path)?;
-        writer.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&writer)?;
-        migrate(&mut writer)?;
+    /// [`Db::open_to_verify`] at any location.
+    pub fn open_at_to_verify(location: &Location, key_path: &Path) -> Result<Self, DbError> {
+        Self::open_keyed(location, key_path, KeyUse::Verify)
+    }
+
+    fn open_keyed(location: &Location, key_path: &Path, key_use: KeyUse) -> Result<Self, DbError> {
+        let store = match location {
+            Location::File(path) => open_sqlite(path)?,
+            Location::Postgres(url) => pg::off_runtime(|| pg::open(url, READERS))?,
+        };
+        let db = Self(Arc::new(Inner {
+            location: location.clone(),
+            store,
+            key: OnceLock::new(),
+            next_reader: AtomicUsize::new(0),
+            writes_failing: AtomicBool::new(false),
+            page_limit: OnceLock::new(),
+        }));
         // A key is made only for a trail not yet keyed: never a stray second
         // key beside a database whose key is kept elsewhere.
+        let keyed = db.write_blocking(audit::is_keyed)?;
         let (key, key_created) = match key_use {
-            KeyUse::Write if !key_path.exists() && audit::is_keyed(&writer)? => {
+            KeyUse::Write if !key_path.exists() && keyed => {
                 return Err(DbError::AuditKey(format!(
                     "audit key file {} not found, and this database's audit trail is keyed: \
                      give the key file the server uses (--audit-key or AIDANT_AUDIT_KEY_FILE)",
@@ -167,65 +246,84 @@ impl Db {
             KeyUse::Write => audit::AuditKey::load_or_create(key_path)?,
             KeyUse::Verify => (audit::AuditKey::load(key_path)?, false),
         };
-        audit::register_key(&writer, &key)?;
+        let _ = db.0.key.set(key);
         if key_use == KeyUse::Write {
-            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            audit::attach(&tx, key_created, key_path)?;
-            tx.commit()?;
+            db.write_blocking(|tx| audit::attach(tx, key_created, key_path))?;
         }
-        export::refresh_snapshots(&mut writer)?;
-        checks::backfill(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let c = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&c)?;
-                audit::register_key(&c, &key)?;
-                Ok(Mutex::new(c))
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        Ok(Self(Arc::new(Inner {
-            path: path.to_owned(),
-            writer: Mutex::new(writer),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            writes_failing: AtomicBool::new(false),
-            page_limit: OnceLock::new(),
-        })))
+        export::refresh_snapshots(&db)?;
+        checks::backfill(&db)?;
+        Ok(db)
     }
 
-    /// The file path.
+    /// Where the database is.
+    pub fn location(&self) -> &Location {
+        &self.0.location
+    }
+
+    /// The SQLite file's path; `None` on PostgreSQL.
+    pub fn file(&self) -> Option<&Path> {
+        match &self.0.location {
+            Location::File(p) => Some(p),
+            Location::Postgres(_) => None,
+        }
+    }
+
+    /// The SQLite file path, or for PostgreSQL a placeholder naming it (for
+    /// messages only).
     pub fn path(&self) -> &Path {
-        &self.0.path
+        match &self.0.location {
+            Location::File(p) => p,
+            Location::Postgres(_) => Path::new("postgresql"),
+        }
     }
 
-    /// Runs `f` in an immediate write transaction, committed when `f` returns Ok.
+    /// Which engine stores the data.
+    pub fn backend(&self) -> sql::Backend {
+        match self.0.store {
+            Store::Lite { .. } => sql::Backend::Sqlite,
+            Store::Pg { .. } => sql::Backend::Postgres,
+        }
+    }
+
+    /// Runs `f` in a write transaction, committed when `f` returns Ok. On
+    /// SQLite an immediate transaction on the one writer connection; on
+    /// PostgreSQL a transaction that first takes the database's write lock
+    /// (an advisory lock), so writers from every instance run one at a time
+    /// and op cursors and audit rows commit in the order they were numbered.
     /// A full disk (or an I/O error) is [`DbError::StorageFull`]; the first
     /// such failure is logged for the operator, and so is the recovery.
-    pub fn write_blocking<T>(
+    pub fn write_blocking<T: Send>(
         &self,
-        f: impl FnOnce(&Transaction) -> Result<T, DbError>,
+        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
-        let mut conn = lock(&self.0.writer);
-        if let Some(limit) = self.0.page_limit.get() {
-            let n = limit.load(Ordering::Acquire);
-            if n > 0 {
-                conn.pragma_update(None, "max_page_count", i64::try_from(n).unwrap_or(i64::MAX))?;
+        let key = self.0.key.get();
+        let result = match &self.0.store {
+            Store::Lite { writer, .. } => {
+                let mut conn = lock(writer);
+                if let Some(limit) = self.0.page_limit.get() {
+                    let n = limit.load(Ordering::Acquire);
+                    if n > 0 {
+                        conn.pragma_update(
+                            None,
+                            "max_page_count",
+                            i64::try_from(n).unwrap_or(i64::MAX),
+                        )?;
+                    }
+                }
+                (|| {
+                    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let out = f(&Sql::lite(&tx, key))?;
+                    tx.commit()?;
+                    Ok(out)
+                })()
             }
+            Store::Pg { writer, .. } => pg::off_runtime(|| pg::write(&mut lock(writer), key, f)),
         }
-        let result = (|| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })()
         .map_err(DbError::classify);
         if let Err(DbError::StorageFull(cause)) = &result {
             if !self.0.writes_failing.swap(true, Ordering::AcqRel) {
                 tracing::error!(
-                    database = %self.0.path.display(),
+                    database = %self.0.location.describe(),
                     cause = %cause,
                     "cannot write to the database: its disk is full (or failing). Nothing is lost; \
                      pushes get 507 storage_full and /readyz says not ready until space is freed \
@@ -248,16 +346,17 @@ impl Db {
     /// while they were failing.
     pub fn probe_write(&self) -> Result<(), DbError> {
         self.write_blocking(|tx| {
+            let blob = vec![0u8; 1 << 20];
             tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('write_probe', zeroblob(1048576)) \
+                "INSERT INTO meta (key, value) VALUES ('write_probe', ?1) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [],
+                [hex::encode(&blob[..1 << 19])],
             )?;
-            tx.execute("DELETE FROM meta WHERE key = 'write_probe'", [])?;
+            tx.execute("DELETE FROM meta WHERE key = 'write_probe'", ())?;
             Ok(())
         })?;
         if self.0.writes_failing.swap(false, Ordering::AcqRel) {
-            tracing::warn!(database = %self.0.path.display(), "database writes work again");
+            tracing::warn!(database = %self.0.location.describe(), "database writes work again");
         }
         Ok(())
     }
@@ -269,20 +368,59 @@ impl Db {
         let _ = self.0.page_limit.set(limit);
     }
 
-    /// Runs `f` on a read-only connection.
-    pub fn read_blocking<T>(
+    /// Runs `f` on a read-only connection (autocommit: each statement sees
+    /// what was committed when it started).
+    pub fn read_blocking<T: Send>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, DbError>,
+        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
-        let i = self.0.next_reader.fetch_add(1, Ordering::Relaxed) % self.0.readers.len();
-        let conn = lock(&self.0.readers[i]);
-        f(&conn)
+        let key = self.0.key.get();
+        match &self.0.store {
+            Store::Lite { readers, .. } => {
+                let i = self.0.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+                let conn = lock(&readers[i]);
+                let sql = Sql::lite(&conn, key);
+                let out = f(&sql);
+                drop(sql);
+                out
+            }
+            Store::Pg { readers, .. } => {
+                let i = self.0.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+                pg::off_runtime(|| pg::read(&mut lock(&readers[i]), key, f))
+            }
+        }
+    }
+
+    /// Runs `f` on a connection of its own, inside one read-only transaction:
+    /// every query sees the same state, and a long export holds none of the
+    /// shared reader connections.
+    pub fn read_snapshot<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
+        let key = self.0.key.get();
+        match &self.0.store {
+            Store::Lite { .. } => {
+                let conn = Connection::open_with_flags(
+                    self.path(),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(DbError::from)?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(DbError::from)?;
+                conn.execute_batch("BEGIN").map_err(DbError::from)?;
+                let out = f(&Sql::lite(&conn, key))?;
+                conn.execute_batch("COMMIT").map_err(DbError::from)?;
+                Ok(out)
+            }
+            Store::Pg { url, .. } => pg::off_runtime(|| pg::snapshot(url, key, f)),
+        }
     }
 
     /// [`Db::write_blocking`] on the blocking pool.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Transaction) -> Result<T, DbError> + Send + 'static,
+        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, DbError> {
         let db = self.clone();
         actix_web::web::block(move || db.write_blocking(f))
@@ -293,7 +431,7 @@ impl Db {
     /// [`Db::read_blocking`] on the blocking pool.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, DbError> {
         let db = self.clone();
         actix_web::web::block(move || db.read_blocking(f))
@@ -301,10 +439,91 @@ impl Db {
             .map_err(|e| DbError::Task(e.to_string()))?
     }
 
-    /// `PRAGMA integrity_check` (for readiness and tests).
+    /// `PRAGMA integrity_check` on SQLite, `ok` when PostgreSQL answers (for
+    /// readiness and tests).
     pub fn integrity_check(&self) -> Result<String, DbError> {
-        self.read_blocking(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        self.read_blocking(|c| match c.backend() {
+            sql::Backend::Sqlite => c.query_row("PRAGMA integrity_check", (), |r| r.get(0)),
+            sql::Backend::Postgres => {
+                c.query_row("SELECT 1", (), |r| r.get::<_, i64>(0))?;
+                Ok("ok".to_owned())
+            }
+        })
     }
+
+    /// Benchmarks only: the raw insert rate of this backend, rows a second,
+    /// for rows shaped like stored ops (`rows` rows, `batch` to a
+    /// transaction, one prepared insert per row, through the same writer
+    /// as pushes) into a scratch table dropped afterwards.
+    pub fn raw_insert_rate(&self, rows: usize, batch: usize) -> Result<f64, DbError> {
+        self.write_blocking(|tx| {
+            tx.execute_batch(
+                "DROP TABLE IF EXISTS bench_raw;
+                 CREATE TABLE bench_raw (replica TEXT NOT NULL, seq BIGINT NOT NULL,
+                   visit_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (replica, seq))",
+            )
+        })?;
+        let replica = uuid::Uuid::new_v4().to_string();
+        let visit = uuid::Uuid::new_v4().to_string();
+        let body = "x".repeat(180);
+        let start = std::time::Instant::now();
+        let mut seq = 0i64;
+        while (seq as usize) < rows {
+            let n = batch.min(rows - seq as usize) as i64;
+            self.write_blocking(|tx| {
+                for s in seq..seq + n {
+                    tx.execute(
+                        "INSERT INTO bench_raw (replica, seq, visit_id, body) VALUES (?1, ?2, ?3, ?4)",
+                        sql::args![replica, s, visit, body],
+                    )?;
+                }
+                Ok(())
+            })?;
+            seq += n;
+        }
+        let rate = rows as f64 / start.elapsed().as_secs_f64();
+        self.write_blocking(|tx| tx.execute_batch("DROP TABLE bench_raw"))?;
+        Ok(rate)
+    }
+
+    /// The SQLite writer connection, for the SQLite-only tasks of `db`
+    /// (online backup, checkpoints). `None` on PostgreSQL.
+    pub(crate) fn with_sqlite_writer<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, DbError>,
+    ) -> Option<Result<T, DbError>> {
+        match &self.0.store {
+            Store::Lite { writer, .. } => Some(f(&mut lock(writer))),
+            Store::Pg { .. } => None,
+        }
+    }
+}
+
+fn open_sqlite(path: &Path) -> Result<Store, DbError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| DbError::Task(format!("creating {}: {e}", dir.display())))?;
+        }
+    }
+    let mut writer = Connection::open(path)?;
+    writer.pragma_update(None, "journal_mode", "WAL")?;
+    configure(&writer)?;
+    migrate(&mut writer)?;
+    let readers = (0..READERS)
+        .map(|_| {
+            let c = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&c)?;
+            Ok(Mutex::new(c))
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok(Store::Lite {
+        writer: Mutex::new(writer),
+        readers,
+    })
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -324,7 +543,7 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 /// when the scope is empty: nothing can match, so the caller skips the query.
 pub(crate) fn filter_operations(
     sql: &mut String,
-    args: &mut Vec<String>,
+    args: &mut Vec<sql::Value>,
     scope: Option<&[sync_core::OperationId]>,
     operation: Option<sync_core::OperationId>,
 ) -> bool {
@@ -335,38 +554,43 @@ pub(crate) fn filter_operations(
         sql.push_str(" AND operation_id IN (");
         sql.push_str(&vec!["?"; ops.len()].join(","));
         sql.push(')');
-        args.extend(ops.iter().map(|o| o.to_string()));
+        args.extend(ops.iter().map(|o| sql::Value::Text(o.to_string())));
     }
     if let Some(o) = operation {
         sql.push_str(" AND operation_id = ?");
-        args.push(o.to_string());
+        args.push(sql::Value::Text(o.to_string()));
     }
     true
 }
 
 /// Maps a unique-constraint failure to [`DbError::Conflict`].
-pub(crate) fn conflict_on_unique(e: rusqlite::Error, what: &str) -> DbError {
+pub(crate) fn conflict_on_unique(e: DbError, what: &str) -> DbError {
     match e {
-        rusqlite::Error::SqliteFailure(f, _)
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
             DbError::Conflict(what.to_owned())
         }
-        other => DbError::Sqlite(other),
+        DbError::Postgres(p)
+            if p.code().is_some_and(|c| {
+                *c == postgres::error::SqlState::UNIQUE_VIOLATION
+                    || *c == postgres::error::SqlState::FOREIGN_KEY_VIOLATION
+                    || *c == postgres::error::SqlState::CHECK_VIOLATION
+            }) =>
+        {
+            DbError::Conflict(what.to_owned())
+        }
+        other => other,
     }
 }
 
 /// Reads a meta value.
-pub fn meta_get(c: &Connection, key: &str) -> Result<Option<String>, DbError> {
-    use rusqlite::OptionalExtension;
-    Ok(
-        c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?,
-    )
+pub fn meta_get(c: &Sql, key: &str) -> Result<Option<String>, DbError> {
+    c.query_opt("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
 }
 
 /// Writes a meta value.
-pub fn meta_set(c: &Connection, key: &str, value: &str) -> Result<(), DbError> {
+pub fn meta_set(c: &Sql, key: &str, value: &str) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
@@ -375,7 +599,7 @@ pub fn meta_set(c: &Connection, key: &str, value: &str) -> Result<(), DbError> {
 }
 
 /// Deletes a meta value.
-pub fn meta_delete(c: &Connection, key: &str) -> Result<(), DbError> {
+pub fn meta_delete(c: &Sql, key: &str) -> Result<(), DbError> {
     c.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     Ok(())
 }

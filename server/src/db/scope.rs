@@ -16,9 +16,9 @@
 //! answered but lost is simply asked again. (A visit shared with someone who
 //! already holds it is sent again whole: harmless, ops are idempotent.)
 
+use super::sql::{args, named, Backend, Sql};
 use super::DbError;
 use crate::domain::{TeamId, UserId};
-use rusqlite::{named_params, params, Connection};
 use sync_core::{OperationId, VisitId};
 
 /// "The user `:holder` holds visit `v`", as an SQL condition.
@@ -36,30 +36,43 @@ pub const GRANT_FOR: &str = "(g.user_id = :holder
     OR g.team_id IN (SELECT team_id FROM members WHERE user_id = :holder AND team_id IS NOT NULL))";
 
 /// True when `user` holds `visit`.
-pub fn holds(c: &Connection, user: UserId, visit: VisitId) -> Result<bool, DbError> {
-    Ok(c.prepare_cached(&format!(
-        "SELECT EXISTS (SELECT 1 FROM visits v WHERE v.id = :visit AND {HOLDS})"
-    ))?
-    .query_row(
-        named_params! { ":visit": visit.to_string(), ":holder": user.0.to_string() },
-        |r| r.get(0),
-    )?)
+pub fn holds(c: &Sql, user: UserId, visit: VisitId) -> Result<bool, DbError> {
+    let (visit, holder) = (visit.to_string(), user.0.to_string());
+    let (sql, p) = named(
+        &format!("SELECT EXISTS (SELECT 1 FROM visits v WHERE v.id = :visit AND {HOLDS})"),
+        &[(":visit", &visit), (":holder", &holder)],
+    );
+    c.query_row(&sql, p, |r| r.get(0))
 }
 
 /// Notes that `user`'s device wrote to `visit` (so the user holds it).
-pub fn add_writer(c: &Connection, visit: VisitId, user: UserId) -> Result<(), DbError> {
-    c.prepare_cached("INSERT OR IGNORE INTO visit_writers (visit_id, user_id) VALUES (?1, ?2)")?
-        .execute(params![visit.to_string(), user.0.to_string()])?;
+pub fn add_writer(c: &Sql, visit: VisitId, user: UserId) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO visit_writers (visit_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        args![visit.to_string(), user.0.to_string()],
+    )?;
     Ok(())
 }
 
 /// Reserves `n` consecutive positions in the ops' cursor sequence (the next
 /// op inserted gets a later cursor); returns the first.
-fn reserve_cursors(c: &Connection, n: i64) -> Result<i64, DbError> {
+fn reserve_cursors(c: &Sql, n: i64) -> Result<i64, DbError> {
+    if c.backend() == Backend::Postgres {
+        // Writers hold the write lock (see `db::pg`): nobody else draws from
+        // the sequence until this transaction commits.
+        let last: i64 = c.query_row(
+            "SELECT setval('ops_cursor_seq', GREATEST(
+                 (SELECT last_value FROM ops_cursor_seq),
+                 (SELECT COALESCE(MAX(cursor), 0) FROM ops)) + ?1)",
+            [n],
+            |r| r.get(0),
+        )?;
+        return Ok(last - n + 1);
+    }
     c.execute(
         "INSERT INTO sqlite_sequence (name, seq)
          SELECT 'ops', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'ops')",
-        [],
+        (),
     )?;
     let last: i64 = c.query_row(
         "UPDATE sqlite_sequence
@@ -82,13 +95,7 @@ pub enum Grantee {
 
 /// Shares `visit` with a user or a team: they hold it from now on, and their
 /// phones receive its whole history on their next pull.
-pub fn share(
-    c: &Connection,
-    visit: VisitId,
-    to: Grantee,
-    by: &str,
-    now: &str,
-) -> Result<(), DbError> {
+pub fn share(c: &Sql, visit: VisitId, to: Grantee, by: &str, now: &str) -> Result<(), DbError> {
     let cursor = reserve_cursors(c, 1)?;
     let (user, team) = match to {
         Grantee::User(u) => (Some(u.0.to_string()), None),
@@ -97,7 +104,7 @@ pub fn share(
     c.execute(
         "INSERT INTO grants (cursor, visit_id, kind, user_id, team_id, granted_by, granted_at)
          VALUES (?1, ?2, 'share', ?3, ?4, ?5, ?6)",
-        params![cursor, visit.to_string(), user, team, by, now],
+        args![cursor, visit.to_string(), user, team, by, now],
     )?;
     Ok(())
 }
@@ -105,32 +112,30 @@ pub fn share(
 /// After `user` joined `team` in `operation`: their phones receive the whole
 /// history of the team's visits on their next pull. Returns how many.
 pub fn joined_team(
-    c: &Connection,
+    c: &Sql,
     user: UserId,
     operation: OperationId,
     team: TeamId,
     by: &str,
     now: &str,
 ) -> Result<usize, DbError> {
-    let visits: Vec<String> = c
-        .prepare(
-            "SELECT id FROM visits WHERE operation_id = ?1 AND team_id = ?2 ORDER BY started_at, id",
-        )?
-        .query_map(params![operation.to_string(), team.0.to_string()], |r| {
-            r.get(0)
-        })?
-        .collect::<Result<_, _>>()?;
+    let visits: Vec<String> = c.query_map(
+        "SELECT id FROM visits WHERE operation_id = ?1 AND team_id = ?2
+          ORDER BY started_at NULLS FIRST, id",
+        args![operation.to_string(), team.0.to_string()],
+        |r| r.get(0),
+    )?;
     if visits.is_empty() {
         return Ok(0);
     }
     let first = reserve_cursors(c, visits.len() as i64)?;
-    let mut insert = c.prepare(
-        "INSERT INTO grants (cursor, visit_id, kind, user_id, granted_by, granted_at)
-         VALUES (?1, ?2, 'team', ?3, ?4, ?5)",
-    )?;
     let user = user.0.to_string();
     for (i, v) in visits.iter().enumerate() {
-        insert.execute(params![first + i as i64, v, user, by, now])?;
+        c.execute(
+            "INSERT INTO grants (cursor, visit_id, kind, user_id, granted_by, granted_at)
+             VALUES (?1, ?2, 'team', ?3, ?4, ?5)",
+            args![first + i as i64, v, user, by, now],
+        )?;
     }
     Ok(visits.len())
 }
@@ -138,37 +143,36 @@ pub fn joined_team(
 /// The grants a user's device meets after `after`: `(cursor, visit)`, in
 /// cursor order, at most `limit`, only for visits the user holds now.
 pub fn grants_after(
-    c: &Connection,
+    c: &Sql,
     user: UserId,
     after: i64,
     limit: i64,
 ) -> Result<Vec<(i64, String)>, DbError> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT g.cursor, g.visit_id FROM grants g JOIN visits v ON v.id = g.visit_id
-          WHERE g.cursor > :after AND {GRANT_FOR} AND {HOLDS}
-          ORDER BY g.cursor LIMIT :limit"
-    ))?;
-    let rows = stmt
-        .query_map(
-            named_params! { ":after": after, ":holder": user.0.to_string(), ":limit": limit },
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let holder = user.0.to_string();
+    let (sql, p) = named(
+        &format!(
+            "SELECT g.cursor, g.visit_id FROM grants g JOIN visits v ON v.id = g.visit_id
+              WHERE g.cursor > :after AND {GRANT_FOR} AND {HOLDS}
+              ORDER BY g.cursor LIMIT :limit"
+        ),
+        &[(":after", &after), (":holder", &holder), (":limit", &limit)],
+    );
+    c.query_map(&sql, p, |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// Users (with their devices) who hold a visit now, for the admin view.
-pub fn holders(c: &Connection, visit: VisitId) -> Result<Vec<Holder>, DbError> {
-    let mut stmt = c.prepare(&format!(
-        "SELECT u.id, u.username, u.display_name, u.role,
+pub fn holders(c: &Sql, visit: VisitId) -> Result<Vec<Holder>, DbError> {
+    c.query_map(
+        &format!(
+            "SELECT u.id, u.username, u.display_name, u.role,
                 (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
            FROM users u, visits v
           WHERE v.id = ?1 AND {}
           ORDER BY u.username",
-        HOLDS.replace(":holder", "u.id")
-    ))?;
-    let rows = stmt
-        .query_map([visit.to_string()], |r| {
+            HOLDS.replace(":holder", "u.id")
+        ),
+        [visit.to_string()],
+        |r| {
             Ok(Holder {
                 user_id: r.get(0)?,
                 username: r.get(1)?,
@@ -176,9 +180,8 @@ pub fn holders(c: &Connection, visit: VisitId) -> Result<Vec<Holder>, DbError> {
                 role: r.get(3)?,
                 devices: r.get(4)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// A user who holds a visit.
@@ -197,13 +200,11 @@ pub struct Holder {
 }
 
 /// The display names of the people whose phones wrote to a visit, by name.
-pub fn writer_names(c: &Connection, visit: VisitId) -> Result<Vec<String>, DbError> {
-    let names = c
-        .prepare_cached(
-            "SELECT u.display_name FROM visit_writers w JOIN users u ON u.id = w.user_id
-              WHERE w.visit_id = ?1 ORDER BY u.display_name",
-        )?
-        .query_map([visit.to_string()], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(names)
+pub fn writer_names(c: &Sql, visit: VisitId) -> Result<Vec<String>, DbError> {
+    c.query_map(
+        "SELECT u.display_name FROM visit_writers w JOIN users u ON u.id = w.user_id
+          WHERE w.visit_id = ?1 ORDER BY u.display_name",
+        [visit.to_string()],
+        |r| r.get(0),
+    )
 }

@@ -7,10 +7,10 @@
 //! from its ops again).
 
 use super::scope::{GRANT_FOR, HOLDS};
+use super::sql::{args, named, Sql, Value};
 use super::DbError;
 use crate::domain::{DeviceId, Role, UserId};
 use crate::permissions::{self, Facts, OpKind};
-use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sync_core::{Action, Op, OperationId, Status, Visit, VisitId};
@@ -101,7 +101,7 @@ fn reject(code: &str, message: impl Into<String>, field: Option<String>) -> Push
 }
 
 fn quarantine(
-    c: &Connection,
+    c: &Sql,
     device: Option<uuid::Uuid>,
     op: Option<&Op>,
     body: &str,
@@ -112,7 +112,7 @@ fn quarantine(
         c.execute(
             "INSERT INTO quarantine (device_id, replica, seq, body, code, message, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
+            args![
                 device.map(|d| d.to_string()),
                 op.map(|o| o.id.replica.to_string()),
                 op.map(|o| o.id.seq as i64),
@@ -127,14 +127,12 @@ fn quarantine(
 }
 
 /// The operation a stored visit belongs to.
-pub fn visit_operation(c: &Connection, visit: VisitId) -> Result<Option<OperationId>, DbError> {
-    let s: Option<String> = c
-        .query_row(
-            "SELECT operation_id FROM visits WHERE id = ?1",
-            [visit.to_string()],
-            |r| r.get(0),
-        )
-        .optional()?;
+pub fn visit_operation(c: &Sql, visit: VisitId) -> Result<Option<OperationId>, DbError> {
+    let s: Option<String> = c.query_opt(
+        "SELECT operation_id FROM visits WHERE id = ?1",
+        [visit.to_string()],
+        |r| r.get(0),
+    )?;
     s.map(|s| {
         s.parse()
             .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))
@@ -145,7 +143,7 @@ pub fn visit_operation(c: &Connection, visit: VisitId) -> Result<Option<Operatio
 /// Stores a batch in the caller's transaction: one result per item, in order.
 /// Rejected items go to the quarantine; they never stop the others.
 pub fn push(
-    c: &Connection,
+    c: &Sql,
     who: &Pusher,
     items: Vec<Incoming>,
     now: &str,
@@ -194,28 +192,27 @@ pub fn push(
 }
 
 /// The facts the permission table needs about an existing visit, for `user`.
-fn lookup(c: &Connection, visit: VisitId, user: UserId) -> Result<Option<Known>, DbError> {
-    let row: Option<(String, String, bool, bool, bool, u32)> = c
-        .prepare_cached(&format!(
-            "SELECT v.operation_id, v.status, v.created_by IS :holder,
+fn lookup(c: &Sql, visit: VisitId, user: UserId) -> Result<Option<Known>, DbError> {
+    let (visit, holder) = (visit.to_string(), user.0.to_string());
+    let (sql, p) = named(
+        &format!(
+            "SELECT v.operation_id, v.status, v.created_by IS NOT DISTINCT FROM :holder,
                     EXISTS (SELECT 1 FROM members WHERE user_id = :holder AND operation_id = v.operation_id),
                     {HOLDS}, v.status_round
                FROM visits v WHERE v.id = :visit"
-        ))?
-        .query_row(
-            named_params! { ":visit": visit.to_string(), ":holder": user.0.to_string() },
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
-        )
-        .optional()?;
+        ),
+        &[(":visit", &visit), (":holder", &holder)],
+    );
+    let row: Option<(String, String, bool, bool, bool, u32)> = c.query_opt(&sql, p, |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })?;
     let Some((operation, status, creator, member, holds, round)) = row else {
         return Ok(None);
     };
@@ -236,7 +233,7 @@ fn lookup(c: &Connection, visit: VisitId, user: UserId) -> Result<Option<Known>,
 }
 
 fn push_one(
-    c: &Connection,
+    c: &Sql,
     who: &Pusher,
     op: &Op,
     body: &str,
@@ -302,7 +299,7 @@ fn push_one(
                 "INSERT INTO visits (id, operation_id, status, voided, conflicts, updated_at, created_by, team_id)
                  VALUES (?1, ?2, 'draft', 0, 0, ?3, ?4,
                          (SELECT team_id FROM members WHERE user_id = ?4 AND operation_id = ?2))",
-                params![
+                args![
                     op.visit.to_string(),
                     operation.to_string(),
                     now,
@@ -348,12 +345,11 @@ fn push_one(
             ));
         }
     };
-    let inserted = c
-        .prepare_cached(
-            "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING",
-        )?
-        .execute(params![
+    let inserted = c.query_opt(
+        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING
+         RETURNING cursor",
+        args![
             op.id.replica.to_string(),
             op.id.seq as i64,
             op.visit.to_string(),
@@ -361,10 +357,11 @@ fn push_one(
             body,
             who.device().map(|d| d.to_string()),
             now
-        ])?;
-    if inserted == 1 {
-        // The op's cursor, read before anything else is inserted.
-        touched.insert(op.visit, c.last_insert_rowid());
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
+    if let Some(cursor) = inserted {
+        touched.insert(op.visit, cursor);
         if let Some(k) = known.get_mut(&op.visit) {
             if let Action::Status { status, round, .. } = &op.action {
                 k.facts.observe_status(status, *round);
@@ -378,7 +375,7 @@ fn push_one(
     }
     let stored: String = c.query_row(
         "SELECT body FROM ops WHERE replica = ?1 AND seq = ?2",
-        params![op.id.replica.to_string(), op.id.seq as i64],
+        args![op.id.replica.to_string(), op.id.seq as i64],
         |r| r.get(0),
     )?;
     Ok(if stored == body {
@@ -397,33 +394,37 @@ fn parse_op(body: &str) -> Result<Op, DbError> {
 }
 
 /// Every stored op of a visit, in arrival order.
-pub fn visit_ops(c: &Connection, visit: VisitId) -> Result<Vec<Op>, DbError> {
-    let mut stmt = c.prepare_cached("SELECT body FROM ops WHERE visit_id = ?1 ORDER BY cursor")?;
-    let bodies = stmt
-        .query_map([visit.to_string()], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
+pub fn visit_ops(c: &Sql, visit: VisitId) -> Result<Vec<Op>, DbError> {
+    let bodies = c.query_map(
+        "SELECT body FROM ops WHERE visit_id = ?1 ORDER BY cursor",
+        [visit.to_string()],
+        |r| r.get::<_, String>(0),
+    )?;
     bodies.iter().map(|b| parse_op(b)).collect()
 }
 
 /// The merged state of a visit: the stored one when it holds the visit's
 /// latest op, else folded from the ops.
-pub fn visit_state(c: &Connection, visit: VisitId) -> Result<Option<Visit>, DbError> {
+pub fn visit_state(c: &Sql, visit: VisitId) -> Result<Option<Visit>, DbError> {
     Ok(current_state(c, visit)?.map(|(v, _)| v))
 }
 
 /// [`visit_state`] with the greatest op cursor it holds.
-fn current_state(c: &Connection, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
+fn current_state(c: &Sql, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
     let id = visit.to_string();
-    let latest: Option<i64> = c
-        .prepare_cached("SELECT MAX(cursor) FROM ops WHERE visit_id = ?1")?
-        .query_row([&id], |r| r.get(0))?;
+    let latest: Option<i64> = c.query_row(
+        "SELECT MAX(cursor) FROM ops WHERE visit_id = ?1",
+        [&id],
+        |r| r.get(0),
+    )?;
     let Some(latest) = latest else {
         return Ok(None);
     };
-    let stored: Option<Vec<u8>> = c
-        .prepare_cached("SELECT state FROM visit_states WHERE visit_id = ?1 AND through = ?2")?
-        .query_row(params![id, latest], |r| r.get(0))
-        .optional()?;
+    let stored: Option<Vec<u8>> = c.query_opt(
+        "SELECT state FROM visit_states WHERE visit_id = ?1 AND through = ?2",
+        args![id, latest],
+        |r| r.get(0),
+    )?;
     let decoded = stored
         .and_then(|b| sync_core::snapshot::decode_limited(&b, 1).ok())
         .and_then(|mut vs| vs.pop())
@@ -439,26 +440,26 @@ fn current_state(c: &Connection, visit: VisitId) -> Result<Option<(Visit, i64)>,
     Ok(Some((v, latest)))
 }
 
-fn store_state(c: &Connection, v: &Visit, through: i64) -> Result<(), DbError> {
-    c.prepare_cached(
+fn store_state(c: &Sql, v: &Visit, through: i64) -> Result<(), DbError> {
+    c.execute(
         "INSERT INTO visit_states (visit_id, state, through) VALUES (?1, ?2, ?3)
          ON CONFLICT (visit_id) DO UPDATE SET state = excluded.state, through = excluded.through",
-    )?
-    .execute(params![
-        v.id().to_string(),
-        sync_core::snapshot::encode([v]),
-        through
-    ])?;
+        args![
+            v.id().to_string(),
+            sync_core::snapshot::encode([v]),
+            through
+        ],
+    )?;
     Ok(())
 }
 
-fn reindex(c: &Connection, v: &Visit, now: &str) -> Result<(), DbError> {
+fn reindex(c: &Sql, v: &Visit, now: &str) -> Result<(), DbError> {
     let visit = v.id();
     c.execute(
         "UPDATE visits SET status = ?2, location_kind = ?3, started_at = ?4, voided = ?5, conflicts = ?6, updated_at = ?7,
                 status_round = ?8
          WHERE id = ?1",
-        params![
+        args![
             visit.to_string(),
             v.status().as_str(),
             v.location_kind().map(|k| k.as_str().to_owned()),
@@ -492,7 +493,7 @@ pub struct Page {
 /// stream meets, the granted visit's ops from before the grant (which the
 /// stream itself skips; see `scope`).
 pub fn pull(
-    c: &Connection,
+    c: &Sql,
     replica: uuid::Uuid,
     user: UserId,
     after: i64,
@@ -500,25 +501,26 @@ pub fn pull(
 ) -> Result<Page, DbError> {
     let holder = user.0.to_string();
     let me = replica.to_string();
-    let ops: Vec<(i64, String, String)> = c
-        .prepare_cached(&format!(
+    let more = limit + 1;
+    let (sql, p) = named(
+        &format!(
             "SELECT o.cursor, o.body, o.visit_id FROM ops o
-              WHERE o.cursor > :after AND o.replica IS NOT :replica
+              WHERE o.cursor > :after AND o.replica <> :replica
                 AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
                 AND NOT EXISTS (SELECT 1 FROM grants g
                                  WHERE g.visit_id = o.visit_id AND g.cursor > o.cursor AND {GRANT_FOR})
               ORDER BY o.cursor LIMIT :limit"
-        ))?
-        .query_map(
-            named_params! { ":after": after, ":replica": me, ":holder": holder, ":limit": limit + 1 },
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?
-        .collect::<Result<_, _>>()?;
+        ),
+        &[
+            (":after", &after),
+            (":replica", &me),
+            (":holder", &holder),
+            (":limit", &more),
+        ],
+    );
+    let ops: Vec<(i64, String, String)> =
+        c.query_map(&sql, p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let grants = super::scope::grants_after(c, user, after, limit + 1)?;
-    let mut history = c.prepare_cached(
-        "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2 AND replica IS NOT ?3
-          ORDER BY cursor",
-    )?;
     let mut page = Page {
         ops: Vec::new(),
         cursor: after,
@@ -543,9 +545,15 @@ pub fn pull(
         } else {
             let (gc, visit) = &grants[j];
             let before = page.ops.len();
-            for b in history.query_map(params![visit, gc, me], |r| r.get(0))? {
-                page.ops.push(b?);
-            }
+            c.query_each(
+                "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2 AND replica <> ?3
+                  ORDER BY cursor",
+                args![visit, gc, me],
+                |r| -> Result<(), DbError> {
+                    page.ops.push(r.get(0)?);
+                    Ok(())
+                },
+            )?;
             if page.ops.len() > before {
                 visits.insert(visit.as_str());
             }
@@ -589,7 +597,7 @@ pub struct VisitRow {
 /// Visits in the given operations (`None`: all), newest first, optionally by
 /// operation and status.
 pub fn visits(
-    c: &Connection,
+    c: &Sql,
     scope: Option<&[OperationId]>,
     operation: Option<OperationId>,
     status: Option<&str>,
@@ -599,36 +607,32 @@ pub fn visits(
         "SELECT id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at,
                 status_round, checks FROM visits WHERE 1 = 1",
     );
-    let mut args: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
     if !super::filter_operations(&mut sql, &mut args, scope, operation) {
         return Ok(Vec::new());
     }
     if let Some(s) = status {
         sql.push_str(" AND status = ?");
-        args.push(s.to_owned());
+        args.push(Value::Text(s.to_owned()));
     }
-    sql.push_str(" ORDER BY started_at DESC, id LIMIT ?");
-    args.push(limit.to_string());
-    let mut stmt = c.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            let checks = super::checks::parse(r.get::<_, Option<String>>(9)?.as_deref());
-            Ok(VisitRow {
-                id: r.get(0)?,
-                operation_id: r.get(1)?,
-                status: r.get(2)?,
-                location_kind: r.get(3)?,
-                started_at: r.get(4)?,
-                voided: r.get(5)?,
-                conflicts: r.get(6)?,
-                updated_at: r.get(7)?,
-                round: r.get(8)?,
-                blocking: checks.blocking,
-                warnings: checks.warnings,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    sql.push_str(" ORDER BY started_at DESC NULLS LAST, id LIMIT ?");
+    args.push(Value::Int(limit));
+    c.query_map(&sql, args, |r| {
+        let checks = super::checks::parse(r.get::<_, Option<String>>(9)?.as_deref());
+        Ok(VisitRow {
+            id: r.get(0)?,
+            operation_id: r.get(1)?,
+            status: r.get(2)?,
+            location_kind: r.get(3)?,
+            started_at: r.get(4)?,
+            voided: r.get(5)?,
+            conflicts: r.get(6)?,
+            updated_at: r.get(7)?,
+            round: r.get(8)?,
+            blocking: checks.blocking,
+            warnings: checks.warnings,
+        })
+    })
 }
 
 /// A quarantined op.
@@ -654,16 +658,15 @@ pub struct QuarantineRow {
 
 /// Newest quarantined ops first.
 pub fn quarantined(
-    c: &Connection,
+    c: &Sql,
     limit: i64,
     before: Option<i64>,
 ) -> Result<Vec<QuarantineRow>, DbError> {
-    let mut stmt = c.prepare(
+    c.query_map(
         "SELECT id, device_id, replica, seq, body, code, message, received_at FROM quarantine
          WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt
-        .query_map(params![limit, before.unwrap_or(i64::MAX)], |r| {
+        args![limit, before.unwrap_or(i64::MAX)],
+        |r| {
             Ok(QuarantineRow {
                 id: r.get(0)?,
                 device_id: r.get(1)?,
@@ -674,23 +677,22 @@ pub fn quarantined(
                 message: r.get(6)?,
                 received_at: r.get(7)?,
             })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        },
+    )
 }
 
 /// Counts for metrics: ops stored, ops quarantined.
-pub fn counts(c: &Connection) -> Result<(i64, i64), DbError> {
+pub fn counts(c: &Sql) -> Result<(i64, i64), DbError> {
     Ok((
         // Not MAX(cursor): an insert that hits ON CONFLICT DO NOTHING (a
         // duplicate push) still uses up an AUTOINCREMENT value.
-        c.query_row("SELECT COUNT(*) FROM ops", [], |r| r.get(0))?,
-        c.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?,
+        c.query_row("SELECT COUNT(*) FROM ops", (), |r| r.get(0))?,
+        c.query_row("SELECT COUNT(*) FROM quarantine", (), |r| r.get(0))?,
     ))
 }
 
 /// The next sequence number for a replica (the server's own ops).
-pub fn next_seq(c: &Connection, replica: &str) -> Result<u64, DbError> {
+pub fn next_seq(c: &Sql, replica: &str) -> Result<u64, DbError> {
     let max: i64 = c.query_row(
         "SELECT COALESCE(MAX(seq), 0) FROM ops WHERE replica = ?1",
         [replica],

@@ -23,10 +23,10 @@ pub mod summary;
 pub mod xlsx;
 
 use crate::db::export::{self as dbx, Cells, Scope};
+use crate::db::Sql;
 use crate::db::{audit, Db, DbError};
 use crate::domain::Operation;
 use cells::{Column, LEAD, PERSON, VISIT};
-use rusqlite::{Connection, Transaction};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -277,7 +277,7 @@ pub struct Started {
 /// Records an export as running and audits its reason and scope, in the
 /// caller's transaction. `None` when the operation does not exist.
 pub fn begin(
-    tx: &Transaction<'_>,
+    tx: &Sql,
     request: Request,
     actor: &str,
     now: &str,
@@ -364,7 +364,7 @@ impl ExportError {
 }
 
 /// What an export run is told and asked while it works.
-pub trait Watch {
+pub trait Watch: Send {
     /// Called once, before the first byte, with the number of table rows.
     fn ready(&mut self, _rows: u64) {}
     /// Called every few thousand rows with the rows written so far.
@@ -475,7 +475,7 @@ impl Plan {
 }
 
 /// The range summary of an operation, from the stored per-visit summaries.
-pub fn range_summary(c: &Connection, scope: &Scope) -> Result<RangeSummary, DbError> {
+pub fn range_summary(c: &Sql, scope: &Scope) -> Result<RangeSummary, DbError> {
     let teams = dbx::team_names(c, scope.operation)?;
     let mut groups = summary::Groups::new(scope.operation, scope.from, scope.to);
     dbx::for_each_summary(c, scope, |r| {
@@ -497,7 +497,7 @@ pub fn summary_json(operation: &Operation, s: &RangeSummary) -> serde_json::Valu
     v
 }
 
-fn plan(c: &Connection, started: Started) -> Result<Plan, ExportError> {
+fn plan(c: &Sql, started: Started) -> Result<Plan, ExportError> {
     let scope = started.request.scope;
     let r = &started.request;
     // A CSV holds no figures, and a visits CSV needs no person count.
@@ -529,7 +529,7 @@ const EVERY: u64 = 4096;
 /// Reads the rows of one table in order and calls `f` with the cells of each,
 /// as the layout says. `done` counts rows across tables.
 fn for_each_row(
-    c: &Connection,
+    c: &Sql,
     plan: &Plan,
     which: Cells,
     watch: &mut dyn Watch,
@@ -669,7 +669,7 @@ pub fn execute<W: Write + Send>(
 /// Records how an export ended, and audits it: `export.complete` with the
 /// SHA-256, or `export.cancelled` / `export.failed`.
 pub fn record_end(
-    tx: &Transaction<'_>,
+    tx: &Sql,
     started: &Started,
     outcome: &Result<Written, ExportError>,
     now: &str,

@@ -270,14 +270,14 @@ fn audit_lists_who_did_what_when_and_why_and_detects_tampering() {
     // hashed like a real one, but audit_head not moved.
     let (path, c) = copy_of(&pristine, dir.path(), "inserted.sqlite3");
     // Forged by someone who even holds the key (without it, see below).
-    audit::register_key(&c, &key_of(dir.path())).unwrap();
+    let key = key_of(dir.path());
     let head: (i64, String) = c
         .query_row("SELECT seq, hash FROM audit_head", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
     audit::append(
-        &c,
+        &server::db::Sql::lite(&c, Some(&key)),
         &server::now_rfc3339(),
         &audit::Entry {
             actor: &format!("user:{sup_id}"),
@@ -306,7 +306,7 @@ fn audit_lists_who_did_what_when_and_why_and_detects_tampering() {
     // (d') A forged row put in place of a real one (its own hash right, its
     // link to the previous row wrong).
     let (path, c) = copy_of(&pristine, dir.path(), "replaced.sqlite3");
-    audit::register_key(&c, &key_of(dir.path())).unwrap();
+    let key = key_of(dir.path());
     c.execute("DELETE FROM audit WHERE seq >= ?1", [middle])
         .unwrap();
     // The head is rewritten so the forged row links to a hash no row has.
@@ -316,7 +316,7 @@ fn audit_lists_who_did_what_when_and_why_and_detects_tampering() {
     )
     .unwrap();
     audit::append(
-        &c,
+        &server::db::Sql::lite(&c, Some(&key)),
         &server::now_rfc3339(),
         &audit::Entry {
             actor: "system",
@@ -545,10 +545,10 @@ fn an_edited_row_with_the_chain_recomputed_by_plain_sha256_fails_verify() {
         [],
     )
     .unwrap();
-    audit::register_key(&c, &audit::AuditKey::from_bytes([7; 32])).unwrap();
+    let key = audit::AuditKey::from_bytes([7; 32]);
     for _ in 0..7 {
         audit::append(
-            &c,
+            &server::db::Sql::lite(&c, Some(&key)),
             &server::now_rfc3339(),
             &audit::Entry {
                 actor: "system",

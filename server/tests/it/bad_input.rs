@@ -274,13 +274,12 @@ fn login_and_enrolment_are_rate_limited() {
         }
     }
     // Rate-limited attempts were not even written to the audit trail.
-    let c = rusqlite::Connection::open(&srv.db_path).unwrap();
-    let failures: i64 = c
-        .query_row(
+    let failures: i64 = srv.sql(|c| {
+        c.query_row(
             "SELECT COUNT(*) FROM audit WHERE action IN ('login.failure', 'device.enrol_failure')",
-            [],
+            (),
             |r| r.get(0),
         )
-        .unwrap();
+    });
     assert_eq!(failures, 2 * limit as i64);
 }

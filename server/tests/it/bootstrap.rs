@@ -96,13 +96,12 @@ fn snapshots_follow_the_pull_rule_and_are_audited() {
     w.srv
         .get("/api/v1/sync/snapshot?after_visit=nope", Some(&w.a2.token))
         .expect_error(400, "bad_query");
-    let c = rusqlite::Connection::open(&w.srv.db_path).expect("open");
-    let audited: i64 = c
-        .query_row(
+    let audited: i64 = w.srv.sql(|c| {
+        c.query_row(
             "SELECT COUNT(*) FROM audit WHERE action = 'sync.snapshot'",
-            [],
+            (),
             |r| r.get(0),
         )
-        .expect("audit");
+    });
     assert_eq!(audited, 1, "one page with visits, one audit row");
 }

@@ -28,6 +28,9 @@ pub struct Server {
     pub base: String,
     /// The SQLite file.
     pub db_path: PathBuf,
+    /// Where the data is (the SQLite file, or a PostgreSQL database under
+    /// `scripts/pg.sh`) and the audit key file.
+    pub location: (server::db::Location, PathBuf),
     handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
     dir: Option<TempDir>,
@@ -131,6 +134,19 @@ pub fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
+/// Under `scripts/pg.sh` (AIDANT_TEST_DATABASE_URL set): a new, empty
+/// PostgreSQL database for one test server, as a URL. Otherwise `None`: the
+/// server uses its SQLite file.
+pub fn fresh_pg_database() -> Option<String> {
+    let base = std::env::var("AIDANT_TEST_DATABASE_URL").ok()?;
+    let name = format!("t_{}", Uuid::new_v4().simple());
+    let mut c = postgres::Client::connect(&base, postgres::NoTls).expect("test cluster");
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let (head, _) = base.rsplit_once('/').expect("URL ends in /DATABASE");
+    Some(format!("{head}/{name}"))
+}
+
 impl Server {
     /// A server with the default limits, except a rate limit high enough that
     /// the helpers' logins and enrolments never hit it.
@@ -138,18 +154,41 @@ impl Server {
         Self::start_with(|_| {})
     }
 
+    /// A second instance on `other`'s database (its SQLite file, or its
+    /// PostgreSQL database) and audit key: both serve the same data.
+    pub fn start_beside(other: &Server) -> Self {
+        Self::start_beside_with(other, |_| {})
+    }
+
+    /// [`Server::start_beside`] with a configuration `tune` may adjust.
+    pub fn start_beside_with(other: &Server, tune: impl FnOnce(&mut Config)) -> Self {
+        let (location, key) = other.location.clone();
+        let db_path = other.db_path.clone();
+        Self::start_with(move |c| {
+            tune(c);
+            c.db_path = db_path;
+            c.database_url = match location {
+                server::db::Location::Postgres(url) => Some(url),
+                server::db::Location::File(_) => None,
+            };
+            c.audit_key = Some(key);
+        })
+    }
+
     /// A server whose configuration `tune` may adjust first.
     pub fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
-        let db_path = dir.path().join("aidant.sqlite3");
         let mut config = Config {
-            db_path: db_path.clone(),
+            db_path: dir.path().join("aidant.sqlite3"),
             static_dir: dir.path().join("www"),
             admin_password: Some(ADMIN_PASSWORD.into()),
             ..Config::default()
         };
         config.limits.auth_per_minute = 100_000;
+        config.database_url = fresh_pg_database();
         tune(&mut config);
+        let db_path = config.db_path.clone();
+        let location = (config.location(), config.audit_key_path());
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = mpsc::channel();
@@ -166,6 +205,7 @@ impl Server {
         Self {
             base: format!("http://{addr}"),
             db_path,
+            location,
             handle: Some(handle),
             thread: Some(thread),
             dir: Some(dir),
@@ -475,15 +515,20 @@ impl Server {
         }
     }
 
-    /// Rows in a table, read straight from the SQLite file.
+    /// Rows in a table, read straight from the database.
     pub fn count(&self, table: &str) -> i64 {
-        let c = rusqlite::Connection::open_with_flags(
-            &self.db_path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open the database");
-        c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .expect("count")
+        self.sql(|c| c.query_row(&format!("SELECT COUNT(*) FROM {table}"), (), |r| r.get(0)))
+    }
+
+    /// Runs `f` in a write transaction on the server's database, opened
+    /// beside the running server (a second instance on PostgreSQL).
+    pub fn sql<T: Send>(
+        &self,
+        f: impl FnOnce(&server::db::Sql) -> Result<T, server::db::DbError> + Send,
+    ) -> T {
+        let db =
+            server::db::Db::open_at(&self.location.0, &self.location.1).expect("open the database");
+        db.write_blocking(f).expect("query")
     }
 }
 

@@ -360,17 +360,13 @@ fn wrong_passwords_from_fifty_addresses_never_lock_the_owner_out() {
 }
 
 fn pull_audits(srv: &Server) -> i64 {
-    let c = rusqlite::Connection::open_with_flags(
-        &srv.db_path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("open");
-    c.query_row(
-        "SELECT COUNT(*) FROM audit WHERE action = 'sync.pull'",
-        [],
-        |r| r.get(0),
-    )
-    .expect("count")
+    srv.sql(|c| {
+        c.query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'sync.pull'",
+            (),
+            |r| r.get(0),
+        )
+    })
 }
 
 #[test]

@@ -609,14 +609,14 @@ fn device_tokens_only_sync_and_expire_without_sync() {
 
     // A day without sync: still fine, and the pull renews it.
     let set_seen = |days_ago: i64| {
-        let c = rusqlite::Connection::open(&srv.db_path).unwrap();
         let at = (chrono::Utc::now() - chrono::Duration::days(days_ago))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        c.execute(
-            "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2",
-            rusqlite::params![at, phone.id.to_string()],
-        )
-        .unwrap();
+        srv.sql(|c| {
+            c.execute(
+                "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2",
+                server::db::sql::args![at, phone.id.to_string()],
+            )
+        });
     };
     set_seen(1);
     srv.get("/api/v1/sync/pull?after=0", Some(t)).expect(200);

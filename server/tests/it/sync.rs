@@ -526,31 +526,31 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
 /// The visit's merged state as stored, its `through`, the latest op cursor,
 /// and the state folded from the stored ops, read straight from the file.
 fn stored_state(
-    db: &std::path::Path,
+    srv: &crate::harness::Server,
     visit: VisitId,
 ) -> (sync_core::Visit, i64, i64, sync_core::Visit) {
-    let c = rusqlite::Connection::open(db).expect("open the database");
     let id = visit.to_string();
-    let (state, through): (Vec<u8>, i64) = c
-        .query_row(
+    let (state, through, latest, bodies): (Vec<u8>, i64, i64, Vec<String>) = srv.sql(|c| {
+        let (state, through): (Vec<u8>, i64) = c.query_row(
             "SELECT state, through FROM visit_states WHERE visit_id = ?1",
             [&id],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("a stored state");
-    let latest: i64 = c
-        .query_row(
+        )?;
+        let latest: i64 = c.query_row(
             "SELECT MAX(cursor) FROM ops WHERE visit_id = ?1",
             [&id],
             |r| r.get(0),
-        )
-        .expect("latest");
+        )?;
+        let bodies: Vec<String> = c.query_map(
+            "SELECT body FROM ops WHERE visit_id = ?1 ORDER BY cursor",
+            [&id],
+            |r| r.get(0),
+        )?;
+        Ok((state, through, latest, bodies))
+    });
     let mut folded = sync_core::Visit::new(visit);
-    let mut q = c
-        .prepare("SELECT body FROM ops WHERE visit_id = ?1 ORDER BY cursor")
-        .expect("ops");
-    for body in q.query_map([&id], |r| r.get::<_, String>(0)).expect("ops") {
-        folded.apply(&serde_json::from_str(&body.expect("body")).expect("an op"));
+    for body in bodies {
+        folded.apply(&serde_json::from_str(&body).expect("an op"));
     }
     let mut decoded = sync_core::snapshot::decode_limited(&state, 1).expect("a snapshot");
     (decoded.pop().expect("one visit"), through, latest, folded)
@@ -583,7 +583,7 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded() 
         r.text
     );
 
-    let (stored, through, latest, folded) = stored_state(&w.srv.db_path, visit);
+    let (stored, through, latest, folded) = stored_state(&w.srv, visit);
     assert_eq!(through, latest, "the state holds the latest op");
     assert_eq!(stored, folded, "the kept state is not the ops folded");
     assert_eq!(stored.conflicts().len(), 1);
@@ -593,13 +593,13 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded() 
     // never used: what a supervisor reads is the ops folded.
     let path = format!("/api/v1/visits/{visit}?reason=check");
     let before = w.srv.get(&path, Some(&w.sup1)).expect(200).body;
-    let c = rusqlite::Connection::open(&w.srv.db_path).expect("open");
     let empty = sync_core::snapshot::encode([&sync_core::Visit::new(visit)]);
-    c.execute(
-        "UPDATE visit_states SET state = ?1, through = through - 1 WHERE visit_id = ?2",
-        rusqlite::params![empty, visit.to_string()],
-    )
-    .expect("make the state stale");
+    w.srv.sql(|c| {
+        c.execute(
+            "UPDATE visit_states SET state = ?1, through = through - 1 WHERE visit_id = ?2",
+            server::db::sql::args![empty, visit.to_string()],
+        )
+    });
     assert!(
         before["fields"].is_object() || before["fields"].is_array(),
         "{before}"
@@ -613,6 +613,6 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded() 
             .unwrap()
             .clone();
     w.srv.push_ok(&w.a, &[note]);
-    let (stored, through, latest, folded) = stored_state(&w.srv.db_path, visit);
+    let (stored, through, latest, folded) = stored_state(&w.srv, visit);
     assert_eq!((through, &stored), (latest, &folded));
 }

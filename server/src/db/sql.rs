@@ -1,0 +1,819 @@
+//! The storage boundary: one SQL handle ([`Sql`]) over either backend, the
+//! embedded SQLite file (rusqlite) or PostgreSQL (the synchronous `postgres`
+//! crate, called only from the blocking pool).
+//!
+//! Statements are written once, in the SQL both engines read, with `?N` (or
+//! bare `?`) placeholders; for PostgreSQL they become `$N`. Values cross the
+//! boundary as [`ValueRef`] (integers, reals, text, bytes, null), so a
+//! module under `db` never names either driver. The few statements the two
+//! dialects cannot share branch on [`Sql::backend`].
+//!
+//! Portable SQL used here, and why: `IS NOT DISTINCT FROM` (not SQLite's
+//! `IS`), `INSERT … ON CONFLICT … DO NOTHING/UPDATE` (not `INSERT OR …`),
+//! `RETURNING` for generated keys (not `last_insert_rowid()`), `CAST(SUM(…)
+//! AS BIGINT)` (PostgreSQL's SUM of BIGINT is NUMERIC), explicit `<> 0` for
+//! stored flags (PostgreSQL has no integer truthiness), and every column in
+//! GROUP BY that is selected bare.
+
+use super::audit::AuditKey;
+use super::DbError;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Which engine a handle talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A value crossing the boundary, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    /// SQL NULL.
+    Null,
+    /// Any integer (SQLite INTEGER, PostgreSQL SMALLINT/INTEGER/BIGINT/BOOLEAN).
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// UTF-8 text.
+    Text(&'a str),
+    /// Bytes (SQLite BLOB, PostgreSQL BYTEA).
+    Blob(&'a [u8]),
+}
+
+/// An owned value, for parameter lists built at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Blob(Vec<u8>),
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
+
+/// Something that binds as one statement parameter.
+pub trait ToValue {
+    /// The value to bind.
+    fn to_value(&self) -> ValueRef<'_>;
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> ValueRef<'_> {
+        (**self).to_value()
+    }
+}
+impl ToValue for i64 {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Int(*self)
+    }
+}
+impl ToValue for i32 {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Int(i64::from(*self))
+    }
+}
+impl ToValue for u32 {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Int(i64::from(*self))
+    }
+}
+impl ToValue for bool {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Int(i64::from(*self))
+    }
+}
+impl ToValue for f64 {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Real(*self)
+    }
+}
+impl ToValue for str {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Text(self)
+    }
+}
+impl ToValue for String {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Text(self)
+    }
+}
+impl ToValue for [u8] {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Blob(self)
+    }
+}
+impl ToValue for Vec<u8> {
+    fn to_value(&self) -> ValueRef<'_> {
+        ValueRef::Blob(self)
+    }
+}
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> ValueRef<'_> {
+        match self {
+            Some(v) => v.to_value(),
+            None => ValueRef::Null,
+        }
+    }
+}
+impl ToValue for ValueRef<'_> {
+    fn to_value(&self) -> ValueRef<'_> {
+        *self
+    }
+}
+
+/// A statement's parameters, in order.
+pub trait Params {
+    /// The values to bind.
+    fn values(&self) -> Vec<ValueRef<'_>>;
+}
+impl Params for () {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        Vec::new()
+    }
+}
+impl<T: ToValue> Params for &[T] {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        self.iter().map(ToValue::to_value).collect()
+    }
+}
+impl<T: ToValue, const N: usize> Params for [T; N] {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        self.iter().map(ToValue::to_value).collect()
+    }
+}
+impl<T: ToValue> Params for Vec<T> {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        self.iter().map(ToValue::to_value).collect()
+    }
+}
+impl<T: ToValue> Params for &Vec<T> {
+    fn values(&self) -> Vec<ValueRef<'_>> {
+        self.iter().map(ToValue::to_value).collect()
+    }
+}
+
+/// Parameters of mixed types: `args![a, b, c]`.
+#[macro_export]
+macro_rules! args {
+    ($($x:expr),* $(,)?) => {
+        &[$(&$x as &dyn $crate::db::sql::ToValue),*] as &[&dyn $crate::db::sql::ToValue]
+    };
+}
+pub use args;
+
+/// A column read out of a row.
+pub trait FromValue: Sized {
+    /// Converts, or says what was found instead.
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String>;
+}
+
+fn found(v: ValueRef<'_>) -> String {
+    match v {
+        ValueRef::Null => "null".into(),
+        ValueRef::Int(_) => "an integer".into(),
+        ValueRef::Real(_) => "a real".into(),
+        ValueRef::Text(_) => "text".into(),
+        ValueRef::Blob(_) => "bytes".into(),
+    }
+}
+
+impl FromValue for i64 {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Int(i) => Ok(i),
+            other => Err(format!("expected an integer, found {}", found(other))),
+        }
+    }
+}
+macro_rules! int_from_value {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+                let i = i64::from_value(v)?;
+                <$t>::try_from(i).map_err(|_| format!("{i} is out of range for {}", stringify!($t)))
+            }
+        }
+    )*};
+}
+int_from_value!(i32, u32, u64, usize, u8, u16);
+impl FromValue for bool {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        Ok(i64::from_value(v)? != 0)
+    }
+}
+impl FromValue for f64 {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Real(r) => Ok(r),
+            ValueRef::Int(i) => Ok(i as f64),
+            other => Err(format!("expected a number, found {}", found(other))),
+        }
+    }
+}
+impl FromValue for String {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Text(s) => Ok(s.to_owned()),
+            other => Err(format!("expected text, found {}", found(other))),
+        }
+    }
+}
+impl FromValue for Vec<u8> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Blob(b) => Ok(b.to_vec()),
+            other => Err(format!("expected bytes, found {}", found(other))),
+        }
+    }
+}
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Null => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+/// Names a column: by position or by name.
+pub trait ColIndex: Copy + std::fmt::Display {
+    /// The position in a SQLite row.
+    fn lite(self, r: &rusqlite::Row<'_>) -> rusqlite::Result<usize>;
+    /// The position in a PostgreSQL row.
+    fn pg(self, r: &postgres::Row) -> Option<usize>;
+}
+impl ColIndex for usize {
+    fn lite(self, _: &rusqlite::Row<'_>) -> rusqlite::Result<usize> {
+        Ok(self)
+    }
+    fn pg(self, r: &postgres::Row) -> Option<usize> {
+        (self < r.len()).then_some(self)
+    }
+}
+impl ColIndex for &str {
+    fn lite(self, r: &rusqlite::Row<'_>) -> rusqlite::Result<usize> {
+        r.as_ref().column_index(self)
+    }
+    fn pg(self, r: &postgres::Row) -> Option<usize> {
+        r.columns().iter().position(|c| c.name() == self)
+    }
+}
+
+/// One row of a result.
+pub struct Row<'r>(RowRef<'r>);
+
+enum RowRef<'r> {
+    Lite(&'r rusqlite::Row<'r>),
+    Pg(&'r postgres::Row),
+}
+
+impl Row<'_> {
+    /// The column `idx` as text, borrowed from the row.
+    pub fn str<I: ColIndex>(&self, idx: I) -> Result<&str, DbError> {
+        self.opt_str(idx)?
+            .ok_or_else(|| DbError::Corrupt(format!("column {idx}: expected text, found null")))
+    }
+
+    /// The column `idx` as text or null, borrowed from the row.
+    pub fn opt_str<I: ColIndex>(&self, idx: I) -> Result<Option<&str>, DbError> {
+        let bad = |m: String| DbError::Corrupt(format!("column {idx}: {m}"));
+        let v = match &self.0 {
+            RowRef::Lite(r) => match r.get_ref(idx.lite(r)?)? {
+                rusqlite::types::ValueRef::Null => None,
+                rusqlite::types::ValueRef::Text(t) => {
+                    Some(std::str::from_utf8(t).map_err(|e| bad(e.to_string()))?)
+                }
+                other => return Err(bad(format!("expected text, found {:?}", other.data_type()))),
+            },
+            RowRef::Pg(r) => {
+                let i = idx.pg(r).ok_or_else(|| bad("no such column".into()))?;
+                match r.try_get::<_, PgValue<'_>>(i)?.0 {
+                    ValueRef::Null => None,
+                    ValueRef::Text(t) => Some(t),
+                    other => return Err(bad(format!("expected text, found {}", found(other)))),
+                }
+            }
+        };
+        Ok(v)
+    }
+
+    /// The column `idx` as `T`.
+    pub fn get<I: ColIndex, T: FromValue>(&self, idx: I) -> Result<T, DbError> {
+        let bad = |m: String| DbError::Corrupt(format!("column {idx}: {m}"));
+        match &self.0 {
+            RowRef::Lite(r) => {
+                let i = idx.lite(r)?;
+                let v = match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => ValueRef::Null,
+                    rusqlite::types::ValueRef::Integer(i) => ValueRef::Int(i),
+                    rusqlite::types::ValueRef::Real(f) => ValueRef::Real(f),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        ValueRef::Text(std::str::from_utf8(t).map_err(|e| bad(e.to_string()))?)
+                    }
+                    rusqlite::types::ValueRef::Blob(b) => ValueRef::Blob(b),
+                };
+                T::from_value(v).map_err(bad)
+            }
+            RowRef::Pg(r) => {
+                let i = idx.pg(r).ok_or_else(|| bad("no such column".into()))?;
+                let v: PgValue<'_> = r.try_get(i)?;
+                T::from_value(v.0).map_err(bad)
+            }
+        }
+    }
+}
+
+impl rusqlite::ToSql for ValueRef<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef as V};
+        Ok(ToSqlOutput::Borrowed(match *self {
+            ValueRef::Null => V::Null,
+            ValueRef::Int(i) => V::Integer(i),
+            ValueRef::Real(f) => V::Real(f),
+            ValueRef::Text(t) => V::Text(t.as_bytes()),
+            ValueRef::Blob(b) => V::Blob(b),
+        }))
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl postgres::types::ToSql for ValueRef<'_> {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, BoxError> {
+        use postgres::types::{IsNull, Type};
+        let text = |t: &Type| {
+            matches!(
+                *t,
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN
+            )
+        };
+        match *self {
+            ValueRef::Null => Ok(IsNull::Yes),
+            ValueRef::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+                Type::BOOL => (i != 0).to_sql(ty, out),
+                Type::FLOAT8 => (i as f64).to_sql(ty, out),
+                ref t if text(t) => i.to_string().as_str().to_sql(ty, out),
+                ref t => Err(format!("cannot bind an integer to a {t} parameter").into()),
+            },
+            ValueRef::Real(f) => match *ty {
+                Type::FLOAT8 => f.to_sql(ty, out),
+                Type::FLOAT4 => (f as f32).to_sql(ty, out),
+                ref t => Err(format!("cannot bind a real to a {t} parameter").into()),
+            },
+            ValueRef::Text(s) => match *ty {
+                ref t if text(t) => s.to_sql(ty, out),
+                ref t => Err(format!("cannot bind text to a {t} parameter").into()),
+            },
+            ValueRef::Blob(b) => match *ty {
+                Type::BYTEA => b.to_sql(ty, out),
+                ref t => Err(format!("cannot bind bytes to a {t} parameter").into()),
+            },
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A PostgreSQL column read as a [`ValueRef`].
+struct PgValue<'a>(ValueRef<'a>);
+
+impl<'a> postgres::types::FromSql<'a> for PgValue<'a> {
+    fn from_sql(ty: &postgres::types::Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        use postgres::types::Type;
+        Ok(PgValue(match *ty {
+            Type::INT8 => ValueRef::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => ValueRef::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT2 => ValueRef::Int(i16::from_sql(ty, raw)?.into()),
+            Type::OID => ValueRef::Int(u32::from_sql(ty, raw)?.into()),
+            Type::BOOL => ValueRef::Int(bool::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => ValueRef::Real(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => ValueRef::Real(f32::from_sql(ty, raw)?.into()),
+            Type::BYTEA => ValueRef::Blob(<&[u8]>::from_sql(ty, raw)?),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                ValueRef::Text(<&str>::from_sql(ty, raw)?)
+            }
+            ref t => {
+                return Err(format!(
+                    "column of type {t} is not read by the storage layer (cast it)"
+                )
+                .into())
+            }
+        }))
+    }
+
+    fn from_sql_null(_: &postgres::types::Type) -> Result<Self, BoxError> {
+        Ok(PgValue(ValueRef::Null))
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+}
+
+/// Named parameters (`:name`, each possibly used several times) rewritten
+/// as numbered ones, with the values in that order: `named(sql, &[(":a",
+/// &a), …])`. Names not given are left as they are (and fail to bind).
+pub fn named<'a>(sql: &str, params: &[(&str, &'a dyn ToValue)]) -> (String, Vec<ValueRef<'a>>) {
+    let mut out = String::with_capacity(sql.len());
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    let mut quoted = false;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\'' {
+            quoted = !quoted;
+        } else if b == b':' && !quoted && (i == 0 || bytes[i - 1] != b':') {
+            let end = bytes[i + 1..]
+                .iter()
+                .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                .map_or(bytes.len(), |p| i + 1 + p);
+            if let Some(k) = params.iter().position(|(n, _)| *n == &sql[i..end]) {
+                out.push('?');
+                out.push_str(&(k + 1).to_string());
+                i = end;
+                continue;
+            }
+        }
+        out.push(b as char);
+        i += 1;
+    }
+    // Only ASCII was split above; copy the rest byte-exact.
+    let out = if sql.is_ascii() {
+        out
+    } else {
+        named_slow(sql, params)
+    };
+    let values = params
+        .iter()
+        .map(|(_, v)| {
+            let v: &'a dyn ToValue = *v;
+            v.to_value()
+        })
+        .collect();
+    (out, values)
+}
+
+fn named_slow(sql: &str, params: &[(&str, &dyn ToValue)]) -> String {
+    let mut out = sql.to_owned();
+    let mut names: Vec<(usize, &str)> = params.iter().map(|(n, _)| *n).enumerate().collect();
+    names.sort_by_key(|(_, n)| std::cmp::Reverse(n.len()));
+    for (k, n) in names {
+        out = out.replace(n, &format!("?{}", k + 1));
+    }
+    out
+}
+
+/// `?N` and bare `?` placeholders as PostgreSQL's `$N` (outside quotes).
+pub fn to_pg(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut quoted = false;
+    let mut bare = 0;
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                out.push(ch);
+            }
+            '?' if !quoted => {
+                out.push('$');
+                if chars.peek().is_some_and(char::is_ascii_digit) {
+                    while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                        out.push(d);
+                    }
+                } else {
+                    bare += 1;
+                    out.push_str(&bare.to_string());
+                }
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// A PostgreSQL connection with its prepared statements.
+pub(crate) struct PgConn {
+    /// Always `Some` until dropped.
+    pub(crate) client: Option<postgres::Client>,
+    pub(crate) stmts: HashMap<String, postgres::Statement>,
+}
+
+impl PgConn {
+    pub(crate) fn parts(
+        &mut self,
+    ) -> (
+        &mut postgres::Client,
+        &mut HashMap<String, postgres::Statement>,
+    ) {
+        (
+            self.client
+                .as_mut()
+                .expect("a PostgreSQL connection is open until dropped"),
+            &mut self.stmts,
+        )
+    }
+}
+
+impl Drop for PgConn {
+    fn drop(&mut self) {
+        // Closing blocks on the client's own runtime, which may not happen
+        // on a thread that drives one (a server's last handle can be dropped
+        // by an actix worker): close it on a thread of its own then.
+        if let Some(client) = self.client.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                self.stmts.clear();
+                std::thread::spawn(move || drop(client));
+            }
+        }
+    }
+}
+
+pub(crate) enum PgClient<'a> {
+    Tx(postgres::Transaction<'a>),
+    Plain(&'a mut postgres::Client),
+}
+
+pub(crate) struct PgSession<'a> {
+    client: PgClient<'a>,
+    stmts: &'a mut HashMap<String, postgres::Statement>,
+}
+
+impl PgSession<'_> {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let translated = to_pg(sql);
+        let s = match &mut self.client {
+            PgClient::Tx(t) => t.prepare(&translated)?,
+            PgClient::Plain(c) => c.prepare(&translated)?,
+        };
+        if self.stmts.len() > 512 {
+            self.stmts.clear();
+        }
+        self.stmts.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&mut self, sql: &str, values: &[ValueRef<'_>]) -> Result<Vec<postgres::Row>, DbError> {
+        let s = self.statement(sql)?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        Ok(match &mut self.client {
+            PgClient::Tx(t) => t.query(&s, &refs)?,
+            PgClient::Plain(c) => c.query(&s, &refs)?,
+        })
+    }
+
+    fn execute(&mut self, sql: &str, values: &[ValueRef<'_>]) -> Result<u64, DbError> {
+        let s = self.statement(sql)?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        Ok(match &mut self.client {
+            PgClient::Tx(t) => t.execute(&s, &refs)?,
+            PgClient::Plain(c) => c.execute(&s, &refs)?,
+        })
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        match &mut self.client {
+            PgClient::Tx(t) => t.batch_execute(sql)?,
+            PgClient::Plain(c) => c.batch_execute(sql)?,
+        }
+        Ok(())
+    }
+}
+
+enum Handle<'a> {
+    Lite(&'a rusqlite::Connection),
+    Pg(RefCell<PgSession<'a>>),
+}
+
+/// A connection or an open transaction on either backend: what every
+/// function under `db` takes. Reads and writes alike (a write transaction
+/// reads what it has written).
+pub struct Sql<'a> {
+    h: Handle<'a>,
+    key: Option<&'a AuditKey>,
+}
+
+/// A handle inside a write transaction (the same type: the name says intent).
+pub type Tx<'a> = Sql<'a>;
+
+impl<'a> Sql<'a> {
+    /// A handle on a SQLite connection opened by the caller (tools and tests
+    /// that work on a database file directly).
+    pub fn lite(c: &'a rusqlite::Connection, key: Option<&'a AuditKey>) -> Self {
+        Sql {
+            h: Handle::Lite(c),
+            key,
+        }
+    }
+
+    pub(crate) fn pg(
+        client: PgClient<'a>,
+        stmts: &'a mut HashMap<String, postgres::Statement>,
+        key: Option<&'a AuditKey>,
+    ) -> Self {
+        Sql {
+            h: Handle::Pg(RefCell::new(PgSession { client, stmts })),
+            key,
+        }
+    }
+
+    /// Gives back a PostgreSQL transaction to commit.
+    pub(crate) fn into_pg_tx(self) -> Option<postgres::Transaction<'a>> {
+        match self.h {
+            Handle::Pg(s) => match s.into_inner().client {
+                PgClient::Tx(t) => Some(t),
+                PgClient::Plain(_) => None,
+            },
+            Handle::Lite(_) => None,
+        }
+    }
+
+    /// The engine behind this handle.
+    pub fn backend(&self) -> Backend {
+        match self.h {
+            Handle::Lite(_) => Backend::Sqlite,
+            Handle::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    /// The audit trail's key, when the database was opened with one.
+    pub(crate) fn audit_key(&self) -> Option<&AuditKey> {
+        self.key
+    }
+
+    /// Runs one statement; the number of rows it changed.
+    pub fn execute(&self, sql: &str, params: impl Params) -> Result<usize, DbError> {
+        let values = params.values();
+        match &self.h {
+            Handle::Lite(c) => Ok(c
+                .prepare_cached(sql)?
+                .execute(rusqlite::params_from_iter(values.iter()))?),
+            Handle::Pg(s) => Ok(s.borrow_mut().execute(sql, &values)? as usize),
+        }
+    }
+
+    /// Runs statements separated by `;`, without parameters.
+    pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
+        match &self.h {
+            Handle::Lite(c) => Ok(c.execute_batch(sql)?),
+            Handle::Pg(s) => s.borrow_mut().batch(sql),
+        }
+    }
+
+    /// Every row, each mapped by `f`. `f` may itself query this handle.
+    pub fn query_map<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        mut f: impl FnMut(&Row<'_>) -> Result<T, DbError>,
+    ) -> Result<Vec<T>, DbError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, |r| -> Result<(), DbError> {
+            out.push(f(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` on every row in turn. `f` may itself query this handle. On
+    /// SQLite rows are read one at a time; PostgreSQL's arrive together.
+    pub fn query_each<E: From<DbError>>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        mut f: impl FnMut(&Row<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let values = params.values();
+        match &self.h {
+            Handle::Lite(c) => {
+                let mut stmt = c.prepare_cached(sql).map_err(DbError::from)?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(values.iter()))
+                    .map_err(DbError::from)?;
+                while let Some(r) = rows.next().map_err(DbError::from)? {
+                    f(&Row(RowRef::Lite(r)))?;
+                }
+                Ok(())
+            }
+            Handle::Pg(s) => {
+                let rows = s.borrow_mut().query(sql, &values)?;
+                for r in &rows {
+                    f(&Row(RowRef::Pg(r)))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The first row mapped by `f`, or `None`.
+    pub fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row<'_>) -> Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
+        let values = params.values();
+        match &self.h {
+            Handle::Lite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+                match rows.next()? {
+                    Some(r) => f(&Row(RowRef::Lite(r))).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Handle::Pg(s) => {
+                let rows = s.borrow_mut().query(sql, &values)?;
+                match rows.first() {
+                    Some(r) => f(&Row(RowRef::Pg(r))).map(Some),
+                    None => Ok(None),
+                }
+            }
+        }
+    }
+
+    /// The first row mapped by `f`; [`DbError::NoRow`] when there is none.
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row<'_>) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        self.query_opt(sql, params, f)?
+            .ok_or_else(|| DbError::NoRow(sql.chars().take(80).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_pg;
+
+    #[test]
+    fn placeholders_become_dollars_outside_quotes() {
+        assert_eq!(to_pg("SELECT ?1, ?12 FROM t"), "SELECT $1, $12 FROM t");
+        assert_eq!(to_pg("a = ? AND b = ?"), "a = $1 AND b = $2");
+        assert_eq!(to_pg("x = '?' AND y = ?2"), "x = '?' AND y = $2");
+    }
+
+    #[test]
+    fn named_parameters_become_numbered() {
+        let (a, b) = (1i64, "x".to_owned());
+        let (sql, values) = super::named(
+            "SELECT :b, :a, ':a', :b, x::text",
+            &[(":a", &a), (":b", &b)],
+        );
+        assert_eq!(sql, "SELECT ?2, ?1, ':a', ?2, x::text");
+        assert_eq!(values.len(), 2);
+    }
+}
