@@ -418,35 +418,22 @@ impl Store {
     }
 }
 
-/// The known identifiers of every vocabulary, as a JSON object of arrays
+/// The known identifiers of every vocabulary offered on a form
+/// ([`sync_core::VOCABULARIES`]), as a JSON object of arrays
 /// (`location_kind`, `indicator`, `safeguarding_action`, …): the screens
 /// offer exactly what this build of sync-core knows.
 #[wasm_bindgen(js_name = vocabularyJson)]
 pub fn vocabulary_json() -> String {
-    use sync_core::*;
-    let lists: [(&str, &[&str]); 12] = [
-        ("location_kind", LocationKind::KNOWN),
-        ("visit_type", VisitType::KNOWN),
-        ("partner_agency", PartnerAgency::KNOWN),
-        ("age_group", AgeGroup::KNOWN),
-        ("gender", Gender::KNOWN),
-        ("person_role", PersonRole::KNOWN),
-        ("exploitation_type", ExploitationType::KNOWN),
-        ("nrm_consent", NrmConsent::KNOWN),
-        ("stop_power", StopPower::KNOWN),
-        ("safeguarding_action", SafeguardingAction::KNOWN),
-        ("offence", Offence::KNOWN),
-        ("indicator", Indicator::KNOWN),
-    ];
+    let lists = sync_core::VOCABULARIES.iter().filter(|v| v.on_forms);
     let mut out = String::from("{");
-    for (i, (name, ids)) in lists.iter().enumerate() {
+    for (i, v) in lists.enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push('"');
-        out.push_str(name);
+        out.push_str(v.name);
         out.push_str("\":");
-        push_list(&mut out, ids.iter().copied());
+        push_list(&mut out, v.known.iter().copied());
     }
     out.push('}');
     out

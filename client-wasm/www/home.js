@@ -2,9 +2,9 @@
 // from the encrypted index (persist.js), which is kept up to date on each
 // edit and pull, so the list shows without reading every visit.
 
-import { label } from './labels.js';
+import { h, label, hhmm, plain } from './common.js';
 import { app, edit, currentOperation } from './state.js';
-import { h, hhmm, londonDate, T, V, plain } from './ui.js';
+import { londonDate, T, V } from './ui.js';
 import { render } from './app.js';
 import { persistText } from './settings.js';
 

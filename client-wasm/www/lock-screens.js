@@ -3,9 +3,9 @@
 
 import { Store } from './pkg/client_wasm.js';
 import * as vault from './vault.js';
-import { label } from './labels.js';
+import { h, label } from './common.js';
 import { app, unsynced } from './state.js';
-import { h, $ } from './ui.js';
+import { $ } from './ui.js';
 import { render } from './app.js';
 import { unlock, recover, encryptLegacy } from './session.js';
 import { requestPersistence } from './settings.js';

@@ -7,7 +7,8 @@ import * as db from './db.js';
 import * as vault from './vault.js';
 import { app, unsynced } from './state.js';
 import { dueForCompaction, emptyJournal, load, loadIndex, scheduleCompaction, Unreadable } from './persist.js';
-import { $, toast } from './ui.js';
+import { toast } from './common.js';
+import { $ } from './ui.js';
 import { render } from './app.js';
 import { requestPersistence } from './settings.js';
 

@@ -1,9 +1,9 @@
 // The day summary and "This phone" screens: sync state, lock settings,
 // sign-out, storage persistence.
 
-import { label } from './labels.js';
+import { h, label, toast } from './common.js';
 import { app, currentOperation, unsynced } from './state.js';
-import { h, $, londonDate, toast } from './ui.js';
+import { $, londonDate } from './ui.js';
 import { render } from './app.js';
 import { lock, wipe } from './session.js';
 

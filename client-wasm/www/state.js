@@ -4,7 +4,8 @@
 import * as db from './db.js';
 import * as vault from './vault.js';
 import { emptyJournal, persist } from './persist.js';
-import { londonDate, toast } from './ui.js';
+import { toast } from './common.js';
+import { londonDate } from './ui.js';
 import { renderStatus, render } from './app.js';
 import { wipe } from './session.js';
 

@@ -5,12 +5,15 @@
 // Visits live in IndexedDB (encrypted), which this worker never touches, so
 // an update of the app cannot drop unsynced data. API calls (/api/) and the
 // admin pages are never cached or intercepted: nothing in this cache names a
-// person, a visit or an officer (the shell is the same for every phone).
+// person, a visit or an officer (the shell is the same for every phone). The
+// admin pages also import /common.js: a page under /admin (one this worker
+// came to control by clients.claim) gets it from the network, never from a
+// cache that may be older than the admin files it goes with.
 
 importScripts('/pkg/build.js');
 const CACHE = `aidant-shell-${self.AIDANT_BUILD || 'dev'}`;
 const SHELL = [
-  '/', '/index.html', '/app.css', '/app.js', '/db.js', '/sync.js', '/labels.js', '/vault.js', '/lock.js',
+  '/', '/index.html', '/app.css', '/app.js', '/db.js', '/sync.js', '/common.js', '/vault.js', '/lock.js',
   '/state.js', '/persist.js', '/session.js', '/ui.js', '/widgets.js', '/home.js', '/visit.js', '/lock-screens.js', '/settings.js',
   '/manifest.webmanifest', '/icon.svg', '/pkg/build.js',
   // The wasm module, its JS glue and the glue's snippets (listed by the build).
@@ -42,6 +45,8 @@ self.addEventListener('fetch', (event) => {
   // always the one that goes with the others. Navigations get index.html.
   const key = event.request.mode === 'navigate' ? '/index.html' : url.pathname;
   event.respondWith((async () => {
+    const client = event.clientId ? await self.clients.get(event.clientId) : null;
+    if (client && new URL(client.url).pathname.startsWith('/admin')) return fetch(event.request);
     const cache = await caches.open(CACHE);
     const hit = await cache.match(key);
     if (hit) return hit;

@@ -2,9 +2,9 @@
 // safeguarding guidance; each change goes through `edit`.
 
 import { indicatorsFor } from './pkg/client_wasm.js';
-import { label, indicatorGroup, NATIONALITIES } from './labels.js';
+import { h, label, indicatorGroup, NATIONALITIES, YES_NO, hhmm, plain, fmtPosition, toast } from './common.js';
 import { app, edit } from './state.js';
-import { h, $, hhmm, toast, T, V, plain, fmtPosition } from './ui.js';
+import { $, T, V } from './ui.js';
 import { who, conflictBox, textField, choice, select, checklist, section, limitHint } from './widgets.js';
 import { visitTitle } from './home.js';
 
@@ -37,7 +37,7 @@ export function visitScreen(vid) {
         tf('vehicle_colour', 'Colour', { max: 32 }),
         tf('occupants', 'Occupants', { int: true, inputmode: 'numeric', type: 'number' }),
         select('Power used', f.stop_power, app.vocab.stop_power, set('stop_power'), 'stop_power'),
-        choice('Search conducted', f.search_conducted, [[true, 'Yes'], [false, 'No']], set('search_conducted'), 'search_conducted'),
+        choice('Search conducted', f.search_conducted, YES_NO, set('search_conducted'), 'search_conducted'),
         plain(f.search_conducted?.value) === true ? [
           tf('search_grounds', 'Grounds for the search', { multiline: true, max: 2000 }),
           tf('search_object', 'Object of the search', { max: 500 }),
@@ -77,10 +77,10 @@ export function visitScreen(vid) {
     section('outcome', 'Outcome', false,
       tf('civil_penalty_notices', 'Civil penalty notices', { int: true, inputmode: 'numeric', type: 'number' }),
       tf('hse_prohibition_notices', 'HSE prohibition notices', { int: true, inputmode: 'numeric', type: 'number' }),
-      choice('Intelligence submitted', f.intelligence_submitted, [[true, 'Yes'], [false, 'No']], set('intelligence_submitted'), 'intelligence_submitted'),
+      choice('Intelligence submitted', f.intelligence_submitted, YES_NO, set('intelligence_submitted'), 'intelligence_submitted'),
       tf('intel_reference', 'Intelligence reference', { max: 64 }),
-      choice('Premises closed', f.premises_closed, [[true, 'Yes'], [false, 'No']], set('premises_closed'), 'premises_closed'),
-      choice('Follow-up required', f.follow_up_required, [[true, 'Yes'], [false, 'No']], set('follow_up_required'), 'follow_up_required'),
+      choice('Premises closed', f.premises_closed, YES_NO, set('premises_closed'), 'premises_closed'),
+      choice('Follow-up required', f.follow_up_required, YES_NO, set('follow_up_required'), 'follow_up_required'),
       tf('summary', 'Summary', { multiline: true, max: 8000 })),
     section('notes', `Notes (${v.notes.length})`, v.notes.length > 0,
       h('ul', { class: 'notes' }, v.notes.map((n) => h('li', null, h('small', null, `${hhmm(n.at_ms)} ${who(n.by)}`), h('p', null, n.text)))),
@@ -216,14 +216,14 @@ export function personScreen(vid, pid) {
       conflictBox(f.nationality, (val) => edit((now) => set('nationality')(now, JSON.stringify(val))))),
     select('Role', f.role, app.vocab.person_role, set('role'), 'role'),
     tf('language', 'Language spoken', { max: 200 }),
-    choice('Interpreter used', f.interpreter_used, [[true, 'Yes'], [false, 'No']], set('interpreter_used'), 'interpreter_used'),
-    choice('Potential victim?', f.potential_victim, [[true, 'Yes'], [false, 'No']], set('potential_victim'), 'potential_victim'),
+    choice('Interpreter used', f.interpreter_used, YES_NO, set('interpreter_used'), 'interpreter_used'),
+    choice('Potential victim?', f.potential_victim, YES_NO, set('potential_victim'), 'potential_victim'),
     pv ? [
       h('h2', null, 'Safeguarding'),
       guidance(vid, pid, p),
       h('span', { class: 'label' }, 'Exploitation suspected'),
       checklist(app.vocab.exploitation_type, p.sets.exploitation_types, T.person(pid, 'exploitation_types'), vid, 'exploitation_types'),
-      choice('County lines', f.county_lines, [[true, 'Yes'], [false, 'No']], set('county_lines'), 'county_lines'),
+      choice('County lines', f.county_lines, YES_NO, set('county_lines'), 'county_lines'),
       choice('Consent to NRM referral', f.nrm_consent, app.vocab.nrm_consent.map((c) => [c, label(c)]), set('nrm_consent'), 'nrm_consent'),
       h('span', { class: 'label' }, 'Actions taken'),
       checklist(app.vocab.safeguarding_action, p.sets.safeguarding_actions, T.person(pid, 'safeguarding_actions'), vid, 'safeguarding_actions'),

@@ -1,9 +1,9 @@
 // The form widgets of the visit and person screens: text fields, choices,
 // selects and checklists, each with its conflict box when officers differ.
 
-import { label, indicatorGroup } from './labels.js';
+import { h, label, indicatorGroup, hhmm, plain, showValue } from './common.js';
 import { app, edit } from './state.js';
-import { h, $, hhmm, V, plain, showValue } from './ui.js';
+import { $, V } from './ui.js';
 
 export function who(replica) {
   return replica === app.store.replicaId() ? 'this phone' : `device …${replica.slice(-4)}`;

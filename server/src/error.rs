@@ -16,6 +16,18 @@ pub struct ApiError {
     retry_after: Option<u64>,
     /// For a 405: the methods the route accepts, sent as `Allow`.
     allow: Option<String>,
+    /// For a 500: what went wrong, for the request's log line only.
+    cause: Option<String>,
+}
+
+/// What the request log (`request_log`) says of an error response: its code
+/// and, for an internal error, the cause. Put in the response's extensions.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The stable code sent to the client.
+    pub code: &'static str,
+    /// The internal cause (never sent to the client).
+    pub cause: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -33,6 +45,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             allow: None,
+            cause: None,
         }
     }
     /// 400 with a code.
@@ -138,14 +151,17 @@ impl ApiError {
             )
         }
     }
-    /// 500, logging the cause.
+    /// 500; the cause goes to the log line of the request (at error), never to
+    /// the client.
     pub fn internal(cause: impl fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "something went wrong on the server",
-        )
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "something went wrong on the server",
+            )
+        }
     }
     /// The stable code.
     pub fn code(&self) -> &'static str {
@@ -154,6 +170,13 @@ impl ApiError {
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+    /// What the request log says of this error.
+    pub fn failure(&self) -> Failure {
+        Failure {
+            code: self.code,
+            cause: self.cause.clone(),
+        }
     }
     /// The JSON body `{code, message}`, as `error_response` sends it.
     pub fn json_body(&self) -> Vec<u8> {
@@ -184,6 +207,7 @@ impl ResponseError for ApiError {
         if let Some(a) = &self.allow {
             b.insert_header((header::ALLOW, a.as_str()));
         }
+        b.extensions_mut().insert(self.failure());
         b.json(Body {
             code: self.code,
             message: &self.message,

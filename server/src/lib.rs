@@ -17,6 +17,7 @@ pub mod listen;
 pub mod metrics;
 pub mod permissions;
 pub mod ratelimit;
+pub mod request_log;
 pub mod secrets;
 
 /// mimalloc rather than the system allocator: glibc keeps memory freed by
@@ -308,7 +309,7 @@ pub fn run(listener: TcpListener, config: Config) -> Result<Running, StartError>
                     res
                 }
             })
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(middleware::from_fn(request_log::log))
             .configure(api::configure)
             .service(api::service::static_files(&static_dir))
     };

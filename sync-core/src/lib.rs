@@ -59,5 +59,6 @@ pub use replica::{ApplyReport, Outcome, Replica, SaveMark, VersionVector};
 pub use view::{ReturnView, VisitView};
 pub use vocab::{
     AgeGroup, ExploitationType, Gender, Indicator, LocationKind, NrmConsent, Offence,
-    PartnerAgency, PersonRole, SafeguardingAction, Status, StopPower, VisitType,
+    PartnerAgency, PersonRole, SafeguardingAction, Status, StopPower, VisitType, Vocabulary,
+    VOCABULARIES,
 };

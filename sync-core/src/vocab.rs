@@ -384,6 +384,52 @@ impl Status {
     }
 }
 
+/// One closed vocabulary: the name the screens know it by and the
+/// identifiers this version knows, in declaration order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vocabulary {
+    /// Lower snake case name (`location_kind`), as [`VOCABULARIES`] lists it.
+    pub name: &'static str,
+    /// The known identifiers ([`LocationKind::KNOWN`] …).
+    pub known: &'static [&'static str],
+    /// Offered on a form (a [`Status`] is set by actions, never picked).
+    pub on_forms: bool,
+}
+
+/// Every closed vocabulary, the one list the model, the wire format and the
+/// bindings derive from: the wire's symbol table v1 is the visit and person
+/// field and set names followed by these lists in this order, so it is
+/// **append only** (a new vocabulary goes at the end; `wire`'s frozen-table
+/// test pins the result), and the bindings offer the `on_forms` ones to the
+/// screens under `name`.
+pub const VOCABULARIES: &[Vocabulary] = &[
+    form("location_kind", LocationKind::KNOWN),
+    form("visit_type", VisitType::KNOWN),
+    form("partner_agency", PartnerAgency::KNOWN),
+    form("age_group", AgeGroup::KNOWN),
+    form("gender", Gender::KNOWN),
+    form("person_role", PersonRole::KNOWN),
+    form("exploitation_type", ExploitationType::KNOWN),
+    form("nrm_consent", NrmConsent::KNOWN),
+    form("stop_power", StopPower::KNOWN),
+    form("safeguarding_action", SafeguardingAction::KNOWN),
+    form("offence", Offence::KNOWN),
+    form("indicator", Indicator::KNOWN),
+    Vocabulary {
+        name: "status",
+        known: Status::KNOWN,
+        on_forms: false,
+    },
+];
+
+const fn form(name: &'static str, known: &'static [&'static str]) -> Vocabulary {
+    Vocabulary {
+        name,
+        known,
+        on_forms: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
@@ -402,28 +448,16 @@ mod tests {
 
     #[test]
     fn known_identifiers_are_unique_and_well_formed() {
-        let lists: &[&[&str]] = &[
-            LocationKind::KNOWN,
-            VisitType::KNOWN,
-            PartnerAgency::KNOWN,
-            AgeGroup::KNOWN,
-            Gender::KNOWN,
-            PersonRole::KNOWN,
-            ExploitationType::KNOWN,
-            NrmConsent::KNOWN,
-            StopPower::KNOWN,
-            SafeguardingAction::KNOWN,
-            Offence::KNOWN,
-            Indicator::KNOWN,
-            Status::KNOWN,
-        ];
-        for list in lists {
+        let mut names = std::collections::BTreeSet::new();
+        for v in VOCABULARIES {
+            assert!(is_identifier(v.name) && names.insert(v.name), "{}", v.name);
             let mut seen = std::collections::BTreeSet::new();
-            for id in *list {
+            for id in v.known {
                 assert!(is_identifier(id), "{id}");
                 assert!(seen.insert(id), "duplicate {id}");
             }
         }
+        assert_eq!(VOCABULARIES.len(), 13);
         assert_eq!(Indicator::KNOWN.len(), 79);
     }
 

@@ -4,6 +4,7 @@
 // `h` helper), never as markup; the enrolment QR code (SVG from the server)
 // is shown as an <img> data URL, where it cannot run anything.
 
+import { h, fill, toast, label, showValue } from '../common.js';
 import { renderReview, visitLine } from './review.js';
 
 const TOKEN_KEY = 'aidant.admin.token';
@@ -22,60 +23,12 @@ export const state = {
 const $ = (id) => document.getElementById(id);
 const isAdmin = () => state.user?.role === 'admin';
 
-// ---------------------------------------------------------------------------
-// DOM helpers.
-
-/** An element; string children become text nodes (never parsed as HTML). */
-export function h(tag, attrs, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else if (k in el && typeof v !== 'string') el[k] = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  append(el, children);
-  return el;
-}
-
-/** Replaces an element's children (arrays flattened, nulls skipped). */
-export function fill(el, ...children) {
-  el.replaceChildren();
-  return append(el, children);
-}
-
-function append(el, children) {
-  for (const c of children.flat(Infinity)) {
-    if (c === undefined || c === null || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
-
 const SVG = 'http://www.w3.org/2000/svg';
 function s(tag, attrs, text) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
   if (text !== undefined) el.textContent = text;
   return el;
-}
-
-export function toast(message, bad = false) {
-  const t = h('div', { class: bad ? 'toast bad' : 'toast', role: bad ? 'alert' : 'status' }, message);
-  $('toasts').append(t);
-  setTimeout(() => t.remove(), bad ? 8000 : 4000);
-}
-
-/** `snake_case` identifier → "Snake case". */
-export function label(id) {
-  const special = {
-    nrm: 'NRM', glaa: 'GLAA', hmrc: 'HMRC', dwp: 'DWP', hse: 'HSE', nca: 'NCA', btp: 'BTP', dvsa: 'DVSA',
-    rocu: 'ROCU', vru: 'VRU', ngo: 'NGO', vrm: 'VRM',
-  };
-  if (special[id]) return special[id];
-  const t = String(id).replace(/_/g, ' ');
-  return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
 const london = new Intl.DateTimeFormat('en-GB', {
@@ -85,19 +38,8 @@ export const when = (ms) => (ms === null || ms === undefined ? '—' : london.fo
 const dayLabel = (iso) => new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' })
   .format(new Date(`${iso}T12:00:00Z`));
 
-/** A sync-core Value (JSON) as text. */
-export function showValue(v) {
-  if (v === 'empty' || v === null || v === undefined) return '(cleared)';
-  if ('text' in v) return v.text;
-  if ('int' in v) return String(v.int);
-  if ('bool' in v) return v.bool ? 'yes' : 'no';
-  if ('time' in v) return when(v.time);
-  if ('position' in v) {
-    const p = v.position;
-    return `${(p.lat_e7 / 1e7).toFixed(5)}, ${(p.lon_e7 / 1e7).toFixed(5)} ±${p.accuracy_m} m`;
-  }
-  return JSON.stringify(v);
-}
+/** A sync-core Value (JSON) as text, times with the date (desks look across days). */
+export const valueText = (v) => showValue(v, when);
 
 // ---------------------------------------------------------------------------
 // The API.
@@ -139,7 +81,7 @@ export async function guard(f, where) {
   } catch (e) {
     const msg = e instanceof ApiError ? e.message : `Something went wrong: ${e.message}`;
     if (where) where.textContent = msg;
-    else toast(msg, true);
+    else toast(msg, 'error');
     return undefined;
   }
 }
@@ -449,7 +391,7 @@ function showConflicts(li, row, view, body, nameMap) {
     c.versions.forEach((ver, vi) => {
       box.append(h('label', { class: 'choice' },
         h('input', { type: 'radio', name: group, value: String(vi), checked: vi === 0 }),
-        h('span', null, h('span', { class: 'val' }, showValue(ver.value)), h('br'),
+        h('span', null, h('span', { class: 'val' }, valueText(ver.value)), h('br'),
           h('span', { class: 'hint' }, `${who(nameMap, ver.by)}, ${when(ver.at_ms)}${vi === 0 ? ' — shown now' : ''}`))));
     });
     const why = h('input', { class: 'resolve-reason', placeholder: 'Why this value? (audited)', 'aria-label': 'Reason for the choice' });
@@ -465,7 +407,7 @@ function showConflicts(li, row, view, body, nameMap) {
         }), err);
         btn.disabled = false;
         if (!r) return;
-        toast(`${c.name}: set to ${showValue(c.versions[Number(picked.value)].value)}.`);
+        toast(`${c.name}: set to ${valueText(c.versions[Number(picked.value)].value)}.`);
         row.conflicts = r.conflicts;
         li.firstChild.replaceWith(visitLine(row));
         showConflicts(li, row, r, body, nameMap);

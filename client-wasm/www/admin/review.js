@@ -3,7 +3,8 @@
 // potential victims, the checks before submit), the case in full after the
 // audited reason prompt, and Mark reviewed / Return for correction.
 
-import { state, h, fill, toast, label, when, showValue, api, guard, needOperation } from './admin.js';
+import { h, fill, toast, label } from '../common.js';
+import { state, when, valueText, api, guard, needOperation } from './admin.js';
 
 export function visitLine(v) {
   const b = v.brief || {};
@@ -44,27 +45,27 @@ function caseDetail(v) {
   const pf = (p, k) => p.fields?.[k]?.value;
   const yes = (x) => x?.bool === true;
   const persons = (v.persons || []).filter((p) => !p.removed);
-  const arrests = Object.entries(v.arrests || {}).filter(([, fv]) => Number(showValue(fv.value)) > 0);
+  const arrests = Object.entries(v.arrests || {}).filter(([, fv]) => Number(valueText(fv.value)) > 0);
   return h('div', { class: 'case', 'data-test': 'case' },
     v.status === 'returned' && v.returned ? h('p', { class: 'error' }, `Returned for correction: ${v.returned.reason}`) : null,
     v.voided ? h('p', { class: 'error' }, `Voided: ${v.void_reason || ''}`) : null,
-    h('dl', { class: 'kv' }, keys.filter((k) => f[k]).map((k) => [h('dt', null, label(k)), h('dd', null, showValue(f[k].value))]),
+    h('dl', { class: 'kv' }, keys.filter((k) => f[k]).map((k) => [h('dt', null, label(k)), h('dd', null, valueText(f[k].value))]),
       h('dt', null, 'Indicators'), h('dd', null, list(sets.indicators)),
       h('dt', null, 'Safeguarding actions (visit)'), h('dd', null, list(sets.safeguarding_actions)),
       h('dt', null, 'Offences'), h('dd', null, list(sets.offences)),
-      h('dt', null, 'Arrests'), h('dd', null, arrests.length ? arrests.map(([o, fv]) => `${label(o)}: ${showValue(fv.value)}`).join(', ') : '—'),
+      h('dt', null, 'Arrests'), h('dd', null, arrests.length ? arrests.map(([o, fv]) => `${label(o)}: ${valueText(fv.value)}`).join(', ') : '—'),
       h('dt', null, 'Partner agencies'), h('dd', null, list(sets.partner_agencies)),
       h('dt', null, 'Officers'), h('dd', null, (sets.officers || []).join(', ') || '—')),
     h('h3', null, `People (${persons.length})`),
     h('ul', { class: 'list persons', 'data-test': 'persons' }, persons.map((p) => h('li', { 'data-age': p.age },
       h('div', { class: 'row' },
-        h('span', { class: 'title' }, pf(p, 'name') ? showValue(pf(p, 'name')) : 'No name recorded'),
+        h('span', { class: 'title' }, pf(p, 'name') ? valueText(pf(p, 'name')) : 'No name recorded'),
         h('span', { class: `badge ${p.age === 'child' ? 'bad' : ''}` }, label(p.age || 'unknown')),
         yes(pf(p, 'potential_victim')) ? h('span', { class: 'badge warn' }, 'potential victim') : null,
-        pf(p, 'nrm_consent') ? h('span', null, `NRM: ${label(showValue(pf(p, 'nrm_consent')))}`) : null),
+        pf(p, 'nrm_consent') ? h('span', null, `NRM: ${valueText(pf(p, 'nrm_consent'))}`) : null),
       h('dl', { class: 'kv' },
-        pf(p, 'date_of_birth') ? [h('dt', null, 'Date of birth'), h('dd', null, showValue(pf(p, 'date_of_birth')))] : null,
-        pf(p, 'nationality') ? [h('dt', null, 'Nationality'), h('dd', null, showValue(pf(p, 'nationality')))] : null,
+        pf(p, 'date_of_birth') ? [h('dt', null, 'Date of birth'), h('dd', null, valueText(pf(p, 'date_of_birth')))] : null,
+        pf(p, 'nationality') ? [h('dt', null, 'Nationality'), h('dd', null, valueText(pf(p, 'nationality')))] : null,
         h('dt', null, 'Safeguarding actions'), h('dd', null, list(p.sets?.safeguarding_actions)),
         h('dt', null, 'Indicators'), h('dd', null, list(p.sets?.indicators)),
         h('dt', null, 'Exploitation'), h('dd', null, list(p.sets?.exploitation_types)))))),

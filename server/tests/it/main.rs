@@ -22,6 +22,7 @@ mod openapi;
 mod operability;
 mod outside_dates;
 mod phone;
+mod request_log;
 mod resolve;
 mod returns;
 mod roles;

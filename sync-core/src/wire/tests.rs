@@ -7,7 +7,7 @@ use super::*;
 #[test]
 fn symbol_table_v1_is_frozen() {
     // If this fails, the v1 symbol table changed: existing devices would decode
-    // identifiers wrongly. Only append (new groups at the end of SYMBOLS_V1,
+    // identifiers wrongly. Only append (new vocabularies at the end of VOCABULARIES,
     // new identifiers at the end of the last group), then update the figures.
     let (list, _) = symbols();
     let joined = list.join(",");
