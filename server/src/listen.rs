@@ -161,12 +161,26 @@ where
     let app = app().into_factory().map_err(|e| e.into().error_response());
     // Called as the dispatcher hands over a request, before it reads on.
     let app = apply_fn_factory(app, |req: Request, app: &_| {
-        let open = OpenOnDrop(hold_back(&req));
+        let mut open = OpenOnDrop(hold_back(&req));
         let answer = Service::call(app, req);
         async move {
-            let answer = answer.await;
+            let answer: Response<B> = answer.await?.into();
+            // Refused while it waited for room (503, 429, 408 at the
+            // deadline): its body is never read. The gate stays closed, so
+            // the dispatcher's lingering close (`disconnect_timeout`) lets
+            // the client read the answer but does not drain megabytes the
+            // client queued, hundreds of connections at once.
+            let waited = matches!(
+                answer.status(),
+                StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::REQUEST_TIMEOUT
+            );
+            if waited && open.0.as_ref().is_some_and(Gate::is_closed) {
+                open.0 = None;
+            }
             drop(open);
-            answer
+            Ok(answer)
         }
     });
     b.finish(map_config(app, move |_| {
