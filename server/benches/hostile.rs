@@ -14,7 +14,7 @@
 //! It prints the honest pushes' and `/healthz` latencies (p50, p99, max,
 //! failures) before and during the attack, the attackers' outcomes, and the
 //! server's RSS (from `/proc/PID/status`) at baseline, during the attack
-//! (peak and mean) and after it. It asserts no timing.
+//! (peak, mean and every 2 s) and after it. It asserts no timing.
 //!
 //! `AIDANT_BENCH_STALLED`, `AIDANT_BENCH_SLOW` and `AIDANT_BENCH_SECS` change
 //! the attack's size and length (defaults 200, 1000, 30).
@@ -562,6 +562,17 @@ fn main() {
     println!();
     println!("server RSS: baseline {:.1} MB; under attack peak {:.1} MB, mean {:.1} MB (VmHWM {:.1} MB); 10 s after {:.1} MB; after more honest traffic {:.1} MB",
         mb(baseline), mb(peak), mb(mean), mb(hwm), mb(after), mb(after_traffic));
+    // Every 2 s (each 8th sample of 250 ms): where in the attack the peak
+    // falls (the waves of answers at the 30 s deadlines, say).
+    let timeline: Vec<String> = samples
+        .iter()
+        .step_by(8)
+        .map(|kb| format!("{:.0}", mb(*kb)))
+        .collect();
+    println!(
+        "server RSS under attack every 2 s (MB): {}",
+        timeline.join(" ")
+    );
     println!();
     println!("attackers' outcomes:");
     for (what, n) in outcomes.lock().unwrap().iter() {

@@ -99,6 +99,34 @@ pub struct Bodies {
     /// The rest, for larger ones.
     large: Pool,
     callers: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Refusals for want of budget, logged at most once per [`LOG_EVERY`].
+    refusals: Throttled,
+}
+
+/// Refusals for want of budget are logged at most this often, with how many
+/// there were since the last line (a flood of uploads must not flood the log).
+pub const LOG_EVERY: Duration = Duration::from_secs(5);
+
+/// A count of events logged at most once per [`LOG_EVERY`].
+#[derive(Default)]
+struct Throttled {
+    /// Events since the last line, and when that line was written.
+    state: Mutex<(u64, Option<Instant>)>,
+}
+
+impl Throttled {
+    /// Counts one event at `now`; `Some(count)` (this one included) when a
+    /// line is due.
+    fn note(&self, now: Instant) -> Option<u64> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 += 1;
+        if s.1.is_some_and(|at| now.duration_since(at) < LOG_EVERY) {
+            return None;
+        }
+        let n = std::mem::take(&mut s.0);
+        s.1 = Some(now);
+        Some(n)
+    }
 }
 
 /// A body read whole; derefs to its bytes. Holds its share of the budget
@@ -140,6 +168,7 @@ impl Bodies {
             large: Pool::new(limits.budget - small),
             limits,
             callers: Default::default(),
+            refusals: Throttled::default(),
         }
     }
 
@@ -227,15 +256,24 @@ impl Bodies {
             .ok()
             .and_then(Result::ok);
             let permit = permit.ok_or_else(|| {
-                tracing::warn!(
-                    bytes = n,
-                    held = self.held(),
-                    budget = self.limits.budget,
-                    "request bodies over the memory budget until the deadline; refusing one"
-                );
+                if let Some(refused) = self.refusals.note(Instant::now()) {
+                    tracing::warn!(
+                        refused,
+                        bytes = n,
+                        held = self.held(),
+                        budget = self.limits.budget,
+                        "request bodies over the memory budget until their deadline; \
+                         refused (503) this many since the last such line"
+                    );
+                }
                 busy()
             })?;
             held.push(permit);
+        }
+        // Room is there: the connection may read the body now (see
+        // `crate::listen::gate`).
+        if let Some(gate) = req.conn_data::<crate::listen::gate::Gate>() {
+            gate.open();
         }
         // A declared length has its budget by now: one buffer of that size,
         // never grown (growing by doubling copies and leaves holes behind).
@@ -303,5 +341,38 @@ fn payload_error(e: actix_web::error::PayloadError, limit: usize) -> ApiError {
     match e {
         P::Overflow => too_large(limit),
         other => ApiError::bad_request("bad_body", format!("the body could not be read: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Throttled, LOG_EVERY};
+    use std::time::{Duration, Instant};
+
+    /// A flood of refusals gives one line per interval, each with the count
+    /// since the one before; nothing is lost from the counts.
+    #[test]
+    fn a_flood_of_refusals_logs_one_line_per_interval_with_its_count() {
+        let t = Throttled::default();
+        let start = Instant::now();
+        let ms = |n: u64| start + Duration::from_millis(n);
+        let lines: Vec<_> = (0..1_000u64)
+            .filter_map(|i| t.note(ms(i * 20)).map(|n| (i, n)))
+            .collect();
+        // 20 s of refusals every 20 ms: a line at 0 s, 5 s, 10 s, 15 s.
+        let every = LOG_EVERY.as_millis() as u64 / 20;
+        assert_eq!(
+            lines,
+            vec![
+                (0, 1),
+                (every, every),
+                (2 * every, every),
+                (3 * every, every)
+            ]
+        );
+        // After a quiet spell the next refusal is logged at once, with the
+        // ones left uncounted at the end of the flood.
+        let left = 1_000 - 3 * every - 1;
+        assert_eq!(t.note(ms(60_000)), Some(left + 1));
     }
 }

@@ -13,15 +13,23 @@
 //! `connection` and `date`. Every answer of the App carries more headers (the
 //! security headers are added to all of them) and every error of ours has a
 //! body, so none of them can be taken for one.
+//!
+//! The same wrapper holds back a connection's reads while its request waits
+//! for room to receive a large body ([`gate`]).
+
+pub mod gate;
 
 use crate::error::ApiError;
 use actix_http::{body::MessageBody, HttpService, Protocol, Request, Response};
 use actix_server::{GracefulShutdownSignal, Server};
 use actix_service::{
-    fn_service, map_config, IntoServiceFactory, Service, ServiceFactory, ServiceFactoryExt,
+    apply_fn_factory, fn_service, map_config, IntoServiceFactory, Service, ServiceFactory,
+    ServiceFactoryExt,
 };
 use actix_web::dev::AppConfig;
+use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::http::StatusCode;
+use gate::{Gate, OpenOnDrop};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -116,7 +124,7 @@ fn http_service<T, F, I, S, B>(
     secure: bool,
     addr: SocketAddr,
 ) -> impl ServiceFactory<
-    (T, Protocol, Option<SocketAddr>),
+    (JsonErrors<T>, Protocol, Option<SocketAddr>),
     Config = (),
     Response = (),
     Error = (),
@@ -143,11 +151,38 @@ where
         .keep_alive(settings.keep_alive)
         .client_request_timeout(settings.head_timeout)
         .client_disconnect_timeout(settings.disconnect_timeout)
-        .h1_allow_half_closed(true);
+        .h1_allow_half_closed(true)
+        .on_connect_ext(|io: &JsonErrors<T>, data| {
+            data.insert(io.gate.clone());
+        });
     if !secure {
         b = b.local_addr(addr);
     }
     let app = app().into_factory().map_err(|e| e.into().error_response());
+    // Called as the dispatcher hands over a request, before it reads on.
+    let app = apply_fn_factory(app, |req: Request, app: &_| {
+        let mut open = OpenOnDrop(hold_back(&req));
+        let answer = Service::call(app, req);
+        async move {
+            let answer: Response<B> = answer.await?.into();
+            // Refused while it waited for room (503, 429, 408 at the
+            // deadline): its body is never read. The gate stays closed, so
+            // the dispatcher's lingering close (`disconnect_timeout`) lets
+            // the client read the answer but does not drain megabytes the
+            // client queued, hundreds of connections at once.
+            let waited = matches!(
+                answer.status(),
+                StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::REQUEST_TIMEOUT
+            );
+            if waited && open.0.as_ref().is_some_and(Gate::is_closed) {
+                open.0 = None;
+            }
+            drop(open);
+            Ok(answer)
+        }
+    });
     b.finish(map_config(app, move |_| {
         // What `HttpServer` passes (its constructor is crate-private; this
         // is the same call under the name actix-test uses).
@@ -156,8 +191,22 @@ where
     .map_err(|_| ())
 }
 
+/// Closes the connection's gate when `req` declares a body over
+/// [`gate::LARGE_BODY`]: its bytes are not read until the body reader has
+/// room for them. Returns the gate to open once the request is answered.
+fn hold_back(req: &Request) -> Option<Gate> {
+    let length = req.head().headers().get(CONTENT_LENGTH)?.to_str().ok()?;
+    if length.trim().parse::<u64>().ok()? <= gate::LARGE_BODY {
+        return None;
+    }
+    let gate = req.conn_data::<Gate>()?.clone();
+    gate.close();
+    Some(gate)
+}
+
 /// A connection's stream whose write side turns actix-http's own empty error
-/// answers into JSON ones (see the module's note).
+/// answers into JSON ones (see the module's note), and whose read side waits
+/// while its [`Gate`] is closed.
 ///
 /// A rewritten answer is taken whole at once (so a partial write never splits
 /// the head it replaces) and kept here until the socket has taken it: the next
@@ -166,6 +215,9 @@ pub struct JsonErrors<T> {
     io: T,
     pending: Vec<u8>,
     sent: usize,
+    gate: Gate,
+    /// The last read brought bytes: the next one yields first.
+    just_read: bool,
 }
 
 impl<T> JsonErrors<T> {
@@ -175,6 +227,8 @@ impl<T> JsonErrors<T> {
             io,
             pending: Vec::new(),
             sent: 0,
+            gate: Gate::default(),
+            just_read: false,
         }
     }
 }
@@ -200,7 +254,19 @@ impl<T: AsyncRead + Unpin> AsyncRead for JsonErrors<T> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let this = self.get_mut();
+        ready!(this.gate.poll_open(cx));
+        // actix-http reads until the socket is empty (or 128 KiB are
+        // buffered) before it parses what it read: after each read that
+        // brought bytes, let it parse (and the App close the gate) first.
+        if std::mem::take(&mut this.just_read) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.io).poll_read(cx, buf))?;
+        this.just_read = buf.filled().len() > before;
+        Poll::Ready(Ok(()))
     }
 }
 
