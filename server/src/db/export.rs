@@ -66,9 +66,9 @@ fn write_snapshot(
 }
 
 /// Bulk loading, for benchmarks and tests only: stores a visit merged by the
-/// caller (its ops when given, with the device that sent each; its index row;
-/// its export snapshot with `team`) in the caller's transaction, without the
-/// per-op checks of a push. Never for data from devices.
+/// caller (its ops when given, with the device that sent each; its index row,
+/// checks and export rows, in `team`) in the caller's transaction, without
+/// the per-op checks of a push. Never for data from devices.
 pub fn bulk_visit(
     c: &Sql,
     v: &Visit,
@@ -80,11 +80,6 @@ pub fn bulk_visit(
         .operation()
         .ok_or_else(|| DbError::Corrupt(format!("visit {} has no create op", v.id())))?
         .to_string();
-    let op_force_area: String = c.query_row(
-        "SELECT force_area FROM operations WHERE id = ?1",
-        [&operation],
-        |r| r.get(0),
-    )?;
     let id = v.id().to_string();
     // A merged state stored before would no longer hold the latest op; it
     // is not used then, and is dropped here so nothing stale lingers.
@@ -105,28 +100,16 @@ pub fn bulk_visit(
             ],
         )?;
     }
+    // The visit's identity; the rest of its index row, its checks and its
+    // export rows are written by the one writer pushes use.
     c.execute(
-        "INSERT INTO visits (id, operation_id, status, location_kind, started_at, voided, conflicts, updated_at, team_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO visits (id, operation_id, status, voided, conflicts, updated_at, team_id)
+         VALUES (?1, ?2, 'draft', 0, 0, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET operation_id = excluded.operation_id,
-           status = excluded.status, location_kind = excluded.location_kind,
-           started_at = excluded.started_at, voided = excluded.voided,
-           conflicts = excluded.conflicts, updated_at = excluded.updated_at,
            team_id = excluded.team_id",
-        args![
-        id,
-        operation,
-        v.status().as_str(),
-        v.location_kind().map(|k| k.as_str().to_owned()),
-        v.started_at(),
-        v.is_voided(),
-        v.conflicts().len() as i64,
-        now,
-        team
-        ],
+        args![id, operation, now, team],
     )?;
-    let snap = crate::export::cells::snapshot(v);
-    write_snapshot(c, &id, &operation, &op_force_area, team, &snap)
+    super::sync::reindex(c, v, now)
 }
 
 /// Bulk loading, for benchmarks and tests only: an enrolled device for a user

@@ -453,7 +453,9 @@ fn store_state(c: &Sql, v: &Visit, through: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-fn reindex(c: &Sql, v: &Visit, now: &str) -> Result<(), DbError> {
+/// Writes a visit's index row, its checks and its export rows from its
+/// merged state: the one writer of each (pushes and bulk loading).
+pub(crate) fn reindex(c: &Sql, v: &Visit, now: &str) -> Result<(), DbError> {
     let visit = v.id();
     c.execute(
         "UPDATE visits SET status = ?2, location_kind = ?3, started_at = ?4, voided = ?5, conflicts = ?6, updated_at = ?7,
