@@ -8,7 +8,7 @@ use crate::auth::Auth;
 use crate::db::export::{self as dbx, Scope};
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::export::{self, ExportError, Format, Invalid, Request, Table};
+use crate::export::{self, ExportError, Invalid, Request};
 use crate::{now_rfc3339, AppState};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -141,15 +141,19 @@ pub async fn export(
     let operation = operation_id(&path)?;
     let q = q.into_inner();
     let (from, to) = range(q.from.as_deref(), q.to.as_deref())?;
-    let format = q.format.unwrap_or_default();
-    let format = Format::parse(&format).ok_or_else(|| invalid(Invalid::Format(format)))?;
-    export::check_format_range(format, from, to).map_err(invalid)?;
-    let table = match q.table {
-        None => Table::Visits,
-        Some(t) => Table::parse(&t).ok_or_else(|| invalid(Invalid::Table(t)))?,
-    };
-    let reason = export::check_reason(q.reason.as_deref()).map_err(invalid)?;
     let identifying = q.identifying.unwrap_or(false);
+    let request = Request::new(
+        Scope {
+            operation,
+            from,
+            to,
+        },
+        q.format.as_deref().unwrap_or_default(),
+        q.table.as_deref(),
+        identifying,
+        q.reason.as_deref(),
+    )
+    .map_err(invalid)?;
     if identifying && c.user.role != Role::Admin {
         return Err(ApiError::forbidden(
             "victim-identifying columns are exported only for admins",
@@ -158,17 +162,6 @@ pub async fn export(
     if !c.sees(&operation) {
         return Err(ApiError::not_found("operation"));
     }
-    let request = Request {
-        scope: Scope {
-            operation,
-            from,
-            to,
-        },
-        format,
-        table,
-        identifying,
-        reason,
-    };
     let actor = c.actor();
     let now = now_rfc3339();
     let started = state
@@ -177,6 +170,7 @@ pub async fn export(
         .await?
         .ok_or_else(|| ApiError::not_found("operation"))?;
     let file_name = started.request.file_name(&started.operation);
+    let content_type = started.request.format.content_type();
     let id = started.id.clone();
     let body = export::stream::start(state.db.clone(), started)
         .await
@@ -189,7 +183,7 @@ pub async fn export(
             other => ApiError::internal(other),
         })?;
     Ok(HttpResponse::Ok()
-        .content_type(format.content_type())
+        .content_type(content_type)
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{file_name}\""),

@@ -2,7 +2,7 @@
 //! run directly on the SQLite file, audited as `cli:<$USER>`, with a progress
 //! bar on stderr; prints the SHA-256 at the end.
 
-use super::{parse_range, Format, Request, Table, Watch};
+use super::{parse_range, Request, Watch};
 use crate::config::DatabaseArgs;
 use crate::db::export::Scope;
 use crate::db::Db;
@@ -77,27 +77,20 @@ impl ExportArgs {
         let format = self
             .format
             .ok_or("--format is required (csv, xlsx, json or html)")?;
-        let format =
-            Format::parse(&format).ok_or_else(|| super::Invalid::Format(format).to_string())?;
-        super::check_format_range(format, from, to).map_err(|e| e.to_string())?;
-        let table = match self.table {
-            None => Table::Visits,
-            Some(t) => Table::parse(&t).ok_or_else(|| super::Invalid::Table(t).to_string())?,
-        };
-        let reason = self.reason.as_deref().unwrap_or("command-line export");
-        let reason = super::check_reason(Some(reason)).map_err(|e| e.to_string())?;
-        Ok(Args {
-            request: Request {
-                scope: Scope {
-                    operation,
-                    from,
-                    to,
-                },
-                format,
-                table,
-                identifying: self.identifying,
-                reason,
+        let request = Request::new(
+            Scope {
+                operation,
+                from,
+                to,
             },
+            &format,
+            self.table.as_deref(),
+            self.identifying,
+            Some(self.reason.as_deref().unwrap_or("command-line export")),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(Args {
+            request,
             output: self.output.ok_or("-o FILE is required")?,
             db: self.database.db_path(),
             database_url: self.database.database_url(),
@@ -167,6 +160,7 @@ pub fn run(args: ExportArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::Format;
 
     /// `aidant export` alone, as the binary parses it.
     #[derive(clap::Parser)]

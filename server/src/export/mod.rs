@@ -225,6 +225,32 @@ pub struct Request {
 }
 
 impl Request {
+    /// Checks what was asked for, as given (the HTTP query and the command
+    /// line both build their request here): the format's name and its date
+    /// range, the CSV table's name (visits by default), a reason.
+    pub fn new(
+        scope: Scope,
+        format: &str,
+        table: Option<&str>,
+        identifying: bool,
+        reason: Option<&str>,
+    ) -> Result<Self, Invalid> {
+        let format = Format::parse(format).ok_or_else(|| Invalid::Format(format.to_owned()))?;
+        check_format_range(format, scope.from, scope.to)?;
+        let table = match table {
+            None => Table::Visits,
+            Some(t) => Table::parse(t).ok_or_else(|| Invalid::Table(t.to_owned()))?,
+        };
+        let reason = check_reason(reason)?;
+        Ok(Request {
+            scope,
+            format,
+            table,
+            identifying,
+            reason,
+        })
+    }
+
     /// `visits` or `persons` for CSV, `all` for the other formats.
     pub fn content(&self) -> &'static str {
         match self.format {
