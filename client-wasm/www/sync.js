@@ -273,7 +273,10 @@ export class Syncer {
     const { store, meta } = this.app;
     if (meta.cursor === 0 && store.visitCount() === 0) await this.#bootstrap();
     for (;;) {
-      const r = await this.#fetch(`/api/v1/sync/pull?after=${meta.cursor}&limit=${PULL_PAGE}&format=wire`);
+      // `mine`: how far this phone holds its own ops. A phone put back from an
+      // old copy gets back what it had pushed since, and converges.
+      const mine = store.ownSeq();
+      const r = await this.#fetch(`/api/v1/sync/pull?after=${meta.cursor}&limit=${PULL_PAGE}&format=wire&mine=${mine}`);
       const bytes = new Uint8Array(await r.arrayBuffer());
       const cursor = Number(r.headers.get('x-aidant-cursor'));
       const more = r.headers.get('x-aidant-more') === 'true';

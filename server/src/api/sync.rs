@@ -283,14 +283,19 @@ pub struct PullQuery {
     after: i64,
     #[serde(default)]
     limit: Option<i64>,
+    /// The last of its own ops the phone holds in an unbroken run: its own
+    /// ops after it come back (a phone restored from an old backup).
+    #[serde(default)]
+    mine: Option<i64>,
     /// `json` (default) or `wire` (sync-core's compact batch; the cursor and
     /// whether more follow are then in `X-Aidant-Cursor` / `X-Aidant-More`).
     #[serde(default)]
     format: Option<String>,
 }
 
-/// `GET /api/v1/sync/pull?after=CURSOR&limit=N`: what the phone holds (see
-/// `permissions`), never its own ops. A page that carries ops is audited
+/// `GET /api/v1/sync/pull?after=CURSOR&limit=N[&mine=SEQ]`: what the phone
+/// holds (see `permissions`), never its own ops up to `mine` (all of them
+/// without it). A page that carries ops is audited
 /// (who, how many ops and visits, which cursors), as every read of records is.
 pub async fn pull(
     req: HttpRequest,
@@ -300,10 +305,10 @@ pub async fn pull(
 ) -> Result<HttpResponse, ApiError> {
     let caller = auth.0;
     let device = device_of(&caller)?;
-    if q.after < 0 {
+    if q.after < 0 || q.mine.is_some_and(|m| m < 0) {
         return Err(ApiError::bad_request(
             "bad_query",
-            "after must be 0 or more",
+            "after and mine must be 0 or more",
         ));
     }
     let limit = q
@@ -320,14 +325,14 @@ pub async fn pull(
             ))
         }
     };
-    let after = q.after;
+    let (after, mine) = (q.after, q.mine);
     let user = caller.user.id;
     let replica = caller.replica.unwrap_or(device.0);
     // Pages are read on a reader connection; "last seen" is written at most
     // once a minute per device, so pulls do not queue behind pushes.
     let page = state
         .db
-        .read(move |c| db::sync::pull(c, replica, user, after, limit))
+        .read(move |c| db::sync::pull(c, (replica, mine), user, after, limit))
         .await?;
     let touch = state.due_for_last_seen(device);
     if touch || !page.ops.is_empty() {

@@ -491,23 +491,27 @@ pub struct Page {
 
 /// The ops a device may pull after `after`, at most about `limit` (a visit's
 /// history brought by a grant is never split, so a page can be longer):
-/// ops of visits its user holds, never the ops of its current replica, and, at each grant the
+/// ops of visits its user holds, never the ops of its current replica up to
+/// `me.1` (the phone holds them; all of them when `None`: a phone restored
+/// from an old backup says how far it holds its own and gets the rest
+/// back), and, at each grant the
 /// stream meets, the granted visit's ops from before the grant (which the
 /// stream itself skips; see `scope`).
 pub fn pull(
     c: &Sql,
-    replica: uuid::Uuid,
+    (replica, mine): (uuid::Uuid, Option<i64>),
     user: UserId,
     after: i64,
     limit: i64,
 ) -> Result<Page, DbError> {
     let holder = user.0.to_string();
     let me = replica.to_string();
+    let mine = mine.unwrap_or(i64::MAX);
     let more = limit + 1;
     let (sql, p) = named(
         &format!(
             "SELECT o.cursor, o.body, o.visit_id FROM ops o
-              WHERE o.cursor > :after AND o.replica <> :replica
+              WHERE o.cursor > :after AND (o.replica <> :replica OR o.seq > :mine)
                 AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
                 AND NOT EXISTS (SELECT 1 FROM grants g
                                  WHERE g.visit_id = o.visit_id AND g.cursor > o.cursor AND {GRANT_FOR})
@@ -516,6 +520,7 @@ pub fn pull(
         &[
             (":after", &after),
             (":replica", &me),
+            (":mine", &mine),
             (":holder", &holder),
             (":limit", &more),
         ],
@@ -548,9 +553,10 @@ pub fn pull(
             let (gc, visit) = &grants[j];
             let before = page.ops.len();
             c.query_each(
-                "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2 AND replica <> ?3
+                "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2
+                    AND (replica <> ?3 OR seq > ?4)
                   ORDER BY cursor",
-                args![visit, gc, me],
+                args![visit, gc, me, mine],
                 |r| -> Result<(), DbError> {
                     page.ops.push(r.get(0)?);
                     Ok(())

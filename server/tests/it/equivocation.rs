@@ -105,3 +105,43 @@ fn a_phone_restored_from_a_backup_rekeys_and_everyone_converges() {
         "server and phone disagree"
     );
 }
+
+/// A phone put back from an old copy, with no new edit: it says how far it
+/// holds its own ops (`mine`), and its pulls bring back what it had pushed
+/// since, so it converges without reusing an op id. Without `mine`, a
+/// phone is never sent its own ops.
+#[test]
+fn a_phone_restored_without_new_edits_gets_its_own_later_ops_back() {
+    let mut w = crate::harness::World::new();
+    let (_, first) = crate::harness::record_visit(&mut w.a, w.op1);
+    w.srv.push_ok(&w.a, &first);
+    let copy = w.a.replica.clone();
+    let (_, later) = crate::harness::record_visit(&mut w.a, w.op1);
+    w.srv.push_ok(&w.a, &later);
+    // The old copy is put back.
+    w.a.replica = copy;
+    let mine = w.a.replica.next_seq() - 1;
+    assert_eq!(mine as usize, first.len());
+    let ids = |path: &str| -> Vec<sync_core::OpId> {
+        let r = w.srv.get(path, Some(&w.a.token)).expect(200);
+        r.body["ops"]
+            .as_array()
+            .expect("ops")
+            .iter()
+            .map(|o| {
+                serde_json::from_value::<sync_core::Op>(o.clone())
+                    .expect("op")
+                    .id
+            })
+            .collect()
+    };
+    assert!(
+        ids("/api/v1/sync/pull?after=0").is_empty(),
+        "never its own ops without mine"
+    );
+    let back = ids(&format!("/api/v1/sync/pull?after=0&mine={mine}"));
+    assert_eq!(back, later.iter().map(|o| o.id).collect::<Vec<_>>());
+    w.srv
+        .get("/api/v1/sync/pull?after=0&mine=-1", Some(&w.a.token))
+        .expect_error(400, "bad_query");
+}

@@ -290,8 +290,13 @@ impl Sim {
         let limit = self.rng.range(1, 300);
         let mut pages = Vec::new();
         let mut cursor = self.phones[i].cursor;
+        // As the field app does: how far it holds its own ops, so that a
+        // phone restored from an old backup gets back what it had pushed.
+        let mine = self.phones[i].replica.next_seq() - 1;
         loop {
-            let url = format!("{base}/api/v1/sync/pull?after={cursor}&limit={limit}&format=wire");
+            let url = format!(
+                "{base}/api/v1/sync/pull?after={cursor}&limit={limit}&format=wire&mine={mine}"
+            );
             let r = agent()
                 .get(&url)
                 .set("Authorization", &format!("Bearer {}", self.phones[i].token))
