@@ -268,15 +268,6 @@ impl Db {
         }
     }
 
-    /// The SQLite file path, or for PostgreSQL a placeholder naming it (for
-    /// messages only).
-    pub fn path(&self) -> &Path {
-        match &self.0.location {
-            Location::File(p) => p,
-            Location::Postgres(_) => Path::new("postgresql"),
-        }
-    }
-
     /// Which engine stores the data.
     pub fn backend(&self) -> sql::Backend {
         match self.0.store {
@@ -401,8 +392,11 @@ impl Db {
         let key = self.0.key.get();
         match &self.0.store {
             Store::Lite { .. } => {
+                let path = self
+                    .file()
+                    .ok_or_else(|| DbError::Task("no SQLite file".into()))?;
                 let conn = Connection::open_with_flags(
-                    self.path(),
+                    path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
                 .map_err(DbError::from)?;

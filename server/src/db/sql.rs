@@ -457,34 +457,28 @@ impl<'a> postgres::types::FromSql<'a> for PgValue<'a> {
 /// &a), …])`. Names not given are left as they are (and fail to bind).
 pub fn named<'a>(sql: &str, params: &[(&str, &'a dyn ToValue)]) -> (String, Vec<ValueRef<'a>>) {
     let mut out = String::with_capacity(sql.len());
-    let bytes = sql.as_bytes();
-    let mut i = 0;
     let mut quoted = false;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'\'' {
+    let mut rest = sql;
+    let mut prev = None;
+    while let Some(ch) = rest.chars().next() {
+        if ch == '\'' {
             quoted = !quoted;
-        } else if b == b':' && !quoted && (i == 0 || bytes[i - 1] != b':') {
-            let end = bytes[i + 1..]
-                .iter()
-                .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
-                .map_or(bytes.len(), |p| i + 1 + p);
-            if let Some(k) = params.iter().position(|(n, _)| *n == &sql[i..end]) {
+        } else if ch == ':' && !quoted && prev != Some(':') {
+            let end = rest[1..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(rest.len(), |p| p + 1);
+            if let Some(k) = params.iter().position(|(n, _)| *n == &rest[..end]) {
                 out.push('?');
                 out.push_str(&(k + 1).to_string());
-                i = end;
+                rest = &rest[end..];
+                prev = None;
                 continue;
             }
         }
-        out.push(b as char);
-        i += 1;
+        out.push(ch);
+        prev = Some(ch);
+        rest = &rest[ch.len_utf8()..];
     }
-    // Only ASCII was split above; copy the rest byte-exact.
-    let out = if sql.is_ascii() {
-        out
-    } else {
-        named_slow(sql, params)
-    };
     let values = params
         .iter()
         .map(|(_, v)| {
@@ -493,16 +487,6 @@ pub fn named<'a>(sql: &str, params: &[(&str, &'a dyn ToValue)]) -> (String, Vec<
         })
         .collect();
     (out, values)
-}
-
-fn named_slow(sql: &str, params: &[(&str, &dyn ToValue)]) -> String {
-    let mut out = sql.to_owned();
-    let mut names: Vec<(usize, &str)> = params.iter().map(|(n, _)| *n).enumerate().collect();
-    names.sort_by_key(|(_, n)| std::cmp::Reverse(n.len()));
-    for (k, n) in names {
-        out = out.replace(n, &format!("?{}", k + 1));
-    }
-    out
 }
 
 /// `?N` and bare `?` placeholders as PostgreSQL's `$N` (outside quotes).
@@ -814,6 +798,8 @@ mod tests {
             &[(":a", &a), (":b", &b)],
         );
         assert_eq!(sql, "SELECT ?2, ?1, ':a', ?2, x::text");
+        let (sql, _) = super::named("SELECT 'é', :a", &[(":a", &a)]);
+        assert_eq!(sql, "SELECT 'é', ?1");
         assert_eq!(values.len(), 2);
     }
 }
