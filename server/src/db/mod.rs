@@ -16,6 +16,7 @@ pub mod scope;
 pub mod sql;
 pub mod sync;
 pub mod throttle;
+mod values;
 
 pub use sql::{Sql, Tx};
 
