@@ -18,7 +18,7 @@ pub mod sync;
 pub mod throttle;
 mod values;
 
-pub use sql::{Sql, Tx};
+pub use sql::Sql;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -266,14 +266,6 @@ impl Db {
         match &self.0.location {
             Location::File(p) => Some(p),
             Location::Postgres(_) => None,
-        }
-    }
-
-    /// Which engine stores the data.
-    pub fn backend(&self) -> sql::Backend {
-        match self.0.store {
-            Store::Lite { .. } => sql::Backend::Sqlite,
-            Store::Pg { .. } => sql::Backend::Postgres,
         }
     }
 

@@ -295,9 +295,6 @@ pub struct Sql<'a> {
     key: Option<&'a AuditKey>,
 }
 
-/// A handle inside a write transaction (the same type: the name says intent).
-pub type Tx<'a> = Sql<'a>;
-
 impl<'a> Sql<'a> {
     /// A handle on a SQLite connection opened by the caller (tools and tests
     /// that work on a database file directly).
