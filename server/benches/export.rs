@@ -5,7 +5,7 @@
 //! Data: `demo_week::generate` over 31 days at the scale that gives about
 //! `AIDANT_BENCH_VISITS` visits (default 1,000,000). Each generated visit is
 //! merged with sync-core and stored with its index row and export snapshot
-//! by `db::export::bulk_visit` in large transactions, without its ops (the
+//! by `ledger::bulk_visit` in large transactions, without its ops (the
 //! export reads only the snapshots; storing some 25 million op rows would
 //! only make the file larger). The database is kept under
 //! `target/export-bench/` and reused by later runs with the same size.
@@ -113,7 +113,7 @@ fn load(db: &Db, opts: &DemoOptions) -> usize {
                     for op in &dv.ops {
                         v.apply(op);
                     }
-                    dbx::bulk_visit(tx, &v, &[], Some(&teams[dv.team]), &now)?;
+                    server::ledger::bulk_visit(tx, &v, &[], Some(&teams[dv.team]), &now)?;
                     k += 1;
                 }
                 Ok(k)

@@ -13,6 +13,7 @@ pub mod demo_week;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod ledger;
 pub mod listen;
 pub mod metrics;
 pub mod permissions;
@@ -116,7 +117,7 @@ pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), Sta
         path: location.describe(),
         source,
     };
-    let db = Db::open_at(&location, &config.audit_key_path()).map_err(wrap)?;
+    let db = ledger::open(&location, &config.audit_key_path()).map_err(wrap)?;
     if let Some(limit) = &config.limits.test_max_page_count {
         db.set_test_page_limit(limit.clone());
     }

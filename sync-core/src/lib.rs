@@ -43,6 +43,7 @@ pub mod model;
 pub mod op;
 pub mod rand;
 pub mod replica;
+pub mod server_ops;
 pub mod summary;
 pub mod view;
 pub mod vocab;

@@ -227,7 +227,7 @@ pub async fn push(
     let results = state
         .db
         .write(move |tx| {
-            let results = db::sync::push(tx, &who, items, &now)?;
+            let results = crate::ledger::push(tx, &who, items, &now)?;
             let count =
                 |f: fn(&db::sync::PushResult) -> bool| results.iter().filter(|r| f(r)).count();
             let detail = serde_json::json!({
@@ -347,32 +347,22 @@ pub async fn pull(
     }
     let cursor = page.cursor;
     if wire_format {
-        // Stored bodies were checked on the way in; one that no longer parses
-        // (a newer server's op?) is left out of the batch rather than failing it.
-        let ops: Vec<Op> = page
-            .ops
-            .iter()
-            .filter_map(|b| serde_json::from_str(b).ok())
-            .collect();
         let mut r = HttpResponse::Ok();
         r.content_type("application/octet-stream")
             .insert_header(("X-Aidant-Cursor", cursor.to_string()))
             .insert_header(("X-Aidant-More", page.more.to_string()));
-        return Ok(gzipped(&req, r, wire::encode(&ops)));
+        return Ok(gzipped(&req, r, wire::encode(&page.ops)));
     }
-    // Stored bodies are already JSON: splice them rather than re-encode.
-    let mut body = String::with_capacity(page.ops.iter().map(|b| b.len() + 1).sum::<usize>() + 64);
-    body.push_str("{\"ops\":[");
-    for (i, op) in page.ops.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(op);
-    }
-    body.push_str(&format!("],\"cursor\":{cursor},\"more\":{}}}", page.more));
+    // Ops are stored as wire bytes: JSON is rendered here.
+    let body = serde_json::to_vec(&serde_json::json!({
+        "ops": page.ops,
+        "cursor": cursor,
+        "more": page.more,
+    }))
+    .map_err(|e| ApiError::internal(format!("rendering a pull: {e}")))?;
     let mut r = HttpResponse::Ok();
     r.content_type("application/json");
-    Ok(gzipped(&req, r, body.into_bytes()))
+    Ok(gzipped(&req, r, body))
 }
 
 #[derive(Deserialize)]
@@ -411,18 +401,25 @@ pub async fn snapshot(
         .unwrap_or(200)
         .clamp(1, state.config.limits.page_max);
     let user = caller.user.id;
-    let page = state
+    let (page, visits) = state
         .db
-        .read(move |c| db::bootstrap::snapshot_page(c, user, after, limit))
+        .read(move |c| {
+            let page = db::bootstrap::snapshot_page(c, user, after, limit)?;
+            let mut visits = Vec::with_capacity(page.visits.len());
+            for id in &page.visits {
+                visits.extend(crate::ledger::visit(c, *id)?);
+            }
+            Ok((page, visits))
+        })
         .await?;
     let touch = state.due_for_last_seen(device);
-    if touch || !page.visits.is_empty() {
+    if touch || !visits.is_empty() {
         let detail = serde_json::json!({
-            "visits": page.visits.len(),
+            "visits": visits.len(),
             "after_visit": after,
             "cursor": page.cursor,
         });
-        let read = (!page.visits.is_empty()).then_some(("sync.snapshot", detail));
+        let read = (!visits.is_empty()).then_some(("sync.snapshot", detail));
         book_read(&state, &caller, device, touch, read).await?;
     }
     let mut r = HttpResponse::Ok();
@@ -431,7 +428,7 @@ pub async fn snapshot(
     if let Some(next) = page.next {
         r.insert_header(("X-Aidant-Next", next.to_string()));
     }
-    Ok(gzipped(&req, r, sync_core::snapshot::encode(&page.visits)))
+    Ok(gzipped(&req, r, sync_core::snapshot::encode(&visits)))
 }
 
 /// A page's body, gzipped when the phone accepts gzip and the page is big

@@ -4,14 +4,14 @@
 //! with who, when, what and why; so is every resolution.
 
 use crate::auth::Auth;
-use crate::db::{self, audit::Entry, sync::Incoming};
+use crate::db::{self, audit::Entry};
 use crate::domain::{Role, TeamId, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use sync_core::{Action, Hlc, Op, OpId, OperationId, Status, Target, Value, VisitId, VisitView};
+use sync_core::{OpId, OperationId, Status, Target, Value, VisitId, VisitView};
 use uuid::Uuid;
 
 const READERS: &[Role] = &[Role::Supervisor, Role::Admin];
@@ -60,7 +60,7 @@ pub async fn list(
                     let id: VisitId = row.id.parse().map_err(|e: uuid::Error| {
                         db::DbError::Corrupt(format!("visit id {}: {e}", row.id))
                     })?;
-                    let brief = match db::sync::visit_state(c, id)? {
+                    let brief = match crate::ledger::visit(c, id)? {
                         Some(v) => Brief::of(&v, db::scope::writer_names(c, id)?),
                         None => Brief::default(),
                     };
@@ -181,7 +181,7 @@ pub async fn read(
                 // Not found rather than forbidden: do not reveal that it exists.
                 return Ok(None);
             }
-            let Some(v) = db::sync::visit_state(tx, id)? else {
+            let Some(v) = crate::ledger::visit(tx, id)? else {
                 return Ok(None);
             };
             db::audit::append(
@@ -307,7 +307,7 @@ async fn status_act(
             if !c.sees(&op_id) {
                 return Ok(Err(ApiError::not_found("visit")));
             }
-            let v = db::sync::visit_state(tx, id)?
+            let v = crate::ledger::visit(tx, id)?
                 .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
             let not_ready = |what: &str| {
                 Ok(Err(ApiError::new(
@@ -330,32 +330,15 @@ async fn status_act(
                 }
                 (Act::Return, _) => return not_ready("only a submitted visit can be returned"),
             };
-            // After the status it supersedes, so it also shows first on a
-            // device that has not yet seen it (as a resolution does).
-            let mut hlc = Hlc::new(wall, 0);
-            if let Some(h) = v.status_register().reached().map(|r| r.stamp.hlc) {
-                if h >= hlc {
-                    hlc = Hlc::new(h.wall_ms, h.counter.saturating_add(1));
-                }
-            }
             let seq = db::sync::next_seq(tx, &replica.to_string())?;
-            let op = Op {
-                id: OpId::new(replica, seq),
-                hlc,
-                visit: id,
-                action: Action::Status {
-                    status,
-                    round: v.status_register().round(),
-                    reason: op_reason,
-                },
-            };
-            let who = db::sync::Pusher::Server;
-            let results = db::sync::push(tx, &who, vec![Incoming::Op(op.clone())], &now)?;
-            if results.first() != Some(&db::sync::PushResult::Accepted) {
-                return Err(db::DbError::Corrupt(format!(
-                    "server status op refused: {results:?}"
-                )));
-            }
+            let op = sync_core::server_ops::status_change(
+                &v,
+                OpId::new(replica, seq),
+                wall,
+                status,
+                op_reason,
+            );
+            crate::ledger::write_server_op(tx, op.clone(), &now)?;
             db::audit::append(
                 tx,
                 &now,
@@ -371,7 +354,7 @@ async fn status_act(
                     .to_string(),
                 },
             )?;
-            let v = db::sync::visit_state(tx, id)?
+            let v = crate::ledger::visit(tx, id)?
                 .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
             Ok(Ok(Reviewed::from(&v)))
         })
@@ -408,23 +391,23 @@ pub async fn resolve(
     super::check_len("reason", b.reason.trim(), 1, 500)?;
     let replica = state.server_replica;
     let wall = chrono::Utc::now().timestamp_millis().max(0) as u64;
-    let mut op = Op {
-        id: OpId::new(replica, 1),
-        hlc: Hlc::new(wall, 0),
-        visit: id,
-        action: Action::Set {
-            target: b.target.clone(),
-            value: b.value.clone(),
-            pred: Vec::new(),
-        },
-    };
-    op.validate().map_err(|e| {
+    let field = b.target.name().to_owned();
+    let invalid = move |e: sync_core::OpError| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_field",
-            format!("value for {}: {}", b.target.name(), e.reason),
+            format!("value for {field}: {}", e.reason),
         )
-    })?;
+    };
+    // The value alone, before the visit is read.
+    sync_core::server_ops::resolution(
+        &sync_core::Visit::new(id),
+        OpId::new(replica, 1),
+        wall,
+        b.target.clone(),
+        b.value.clone(),
+    )
+    .map_err(&invalid)?;
     let now = now_rfc3339();
     let outcome = state
         .db
@@ -435,7 +418,7 @@ pub async fn resolve(
             if !c.sees(&op_id) {
                 return Ok(Err(ApiError::not_found("visit")));
             }
-            let v = db::sync::visit_state(tx, id)?
+            let v = crate::ledger::visit(tx, id)?
                 .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
             let Some(reg) = v.register(&b.target) else {
                 return Ok(Err(ApiError::not_found("field in this visit")));
@@ -456,23 +439,18 @@ pub async fn resolve(
                 });
             }
             let replaced = reg.heads();
-            // After every version it replaces, so it also shows first on a
-            // device that has not yet seen the resolution's causality.
-            let latest = reg.versions().iter().map(|x| x.stamp.hlc).max();
-            if let Some(h) = latest.filter(|h| *h >= op.hlc) {
-                op.hlc = Hlc::new(h.wall_ms, h.counter.saturating_add(1));
-            }
-            op.id = OpId::new(replica, db::sync::next_seq(tx, &replica.to_string())?);
-            if let Action::Set { pred, .. } = &mut op.action {
-                pred.clone_from(&replaced);
-            }
-            let who = db::sync::Pusher::Server;
-            let results = db::sync::push(tx, &who, vec![Incoming::Op(op.clone())], &now)?;
-            if results.first() != Some(&db::sync::PushResult::Accepted) {
-                return Err(db::DbError::Corrupt(format!(
-                    "server resolution op refused: {results:?}"
-                )));
-            }
+            let seq = db::sync::next_seq(tx, &replica.to_string())?;
+            let op = match sync_core::server_ops::resolution(
+                &v,
+                OpId::new(replica, seq),
+                wall,
+                b.target.clone(),
+                b.value.clone(),
+            ) {
+                Ok(op) => op,
+                Err(e) => return Ok(Err(invalid(e))),
+            };
+            crate::ledger::write_server_op(tx, op.clone(), &now)?;
             db::audit::append(
                 tx,
                 &now,
@@ -490,7 +468,7 @@ pub async fn resolve(
                     .to_string(),
                 },
             )?;
-            let v = db::sync::visit_state(tx, id)?
+            let v = crate::ledger::visit(tx, id)?
                 .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
             Ok(Ok(VisitView::from(&v)))
         })

@@ -5,12 +5,12 @@ use super::scope::HOLDS;
 use super::sql::{named, Backend, Sql};
 use super::DbError;
 use crate::domain::UserId;
-use sync_core::{Visit, VisitId};
+use sync_core::VisitId;
 
 /// A page of visit states.
 pub struct SnapshotPage {
-    /// The visits' merged states, by id.
-    pub visits: Vec<Visit>,
+    /// The visits, by id (the ledger reads their merged states).
+    pub visits: Vec<VisitId>,
     /// Where the phone's pulls start once it has every page: the cursor
     /// sequence as it stood when the first page was read.
     pub cursor: i64,
@@ -59,17 +59,16 @@ pub fn snapshot_page(
     let ids: Vec<String> = c.query_map(&sql, p, |r| r.get(0))?;
     let limit = limit - 1;
     let page = usize::try_from(limit).unwrap_or(0);
-    let mut visits = Vec::with_capacity(ids.len().min(page));
-    for id in ids.iter().take(page) {
-        let id: VisitId = id
-            .parse()
-            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
-        if let Some(v) = super::sync::visit_state(c, id)? {
-            visits.push(v);
-        }
-    }
+    let visits = ids
+        .iter()
+        .take(page)
+        .map(|id| {
+            id.parse()
+                .map_err(|e: uuid::Error| DbError::Corrupt(format!("visit id {id}: {e}")))
+        })
+        .collect::<Result<Vec<VisitId>, DbError>>()?;
     let next = if ids.len() > page {
-        visits.last().map(Visit::id)
+        visits.last().copied()
     } else {
         None
     };

@@ -5,7 +5,6 @@
 use super::sql::{args, Row, Sql, Value};
 use super::{Db, DbError};
 use crate::domain::Operation;
-use crate::export::cells::Snapshot;
 use serde::Serialize;
 use std::collections::HashMap;
 use sync_core::summary::LocalDate;
@@ -14,6 +13,26 @@ use sync_core::{Op, OperationId, Visit, VisitId};
 /// The format of `visit_exports` rows this build writes. When the stored
 /// `meta.snapshot_version` differs, [`refresh_snapshots`] rebuilds every row.
 pub const SNAPSHOT_VERSION: &str = "2";
+
+/// A visit's export rows as rendered by `crate::export::cells::snapshot`
+/// (the ledger renders; this module stores and streams them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The Europe/London day it started on (none without a start time).
+    pub day: Option<LocalDate>,
+    /// Its start, UTC ms.
+    pub started_at: Option<i64>,
+    /// Its own `force_area` field, when set.
+    pub force_area: Option<String>,
+    /// Its day summary, alone.
+    pub summary: String,
+    /// The cells of its visit row, packed.
+    pub row: String,
+    /// The person cells of every person not removed, row after row, packed.
+    pub persons: String,
+    /// How many persons `persons` holds.
+    pub person_rows: usize,
+}
 
 /// Stores a visit's export snapshot, with the visit's team (`visits.team_id`:
 /// the creator's team when it was created) and the operation's force area
@@ -65,10 +84,11 @@ fn write_snapshot(
     Ok(())
 }
 
-/// Bulk loading, for benchmarks and tests only: stores a visit merged by the
-/// caller (its ops when given, with the device that sent each; its index row,
-/// checks and export rows, in `team`) in the caller's transaction, without
-/// the per-op checks of a push. Never for data from devices.
+/// Bulk loading, for benchmarks and tests only (through
+/// `crate::ledger::bulk_visit`, which then writes its derived rows): stores
+/// a visit merged by the caller (its ops when given, with the device that
+/// sent each, in `team`) in the caller's transaction, without the per-op
+/// checks of a push. Never for data from devices.
 pub fn bulk_visit(
     c: &Sql,
     v: &Visit,
@@ -85,23 +105,22 @@ pub fn bulk_visit(
     // is not used then, and is dropped here so nothing stale lingers.
     c.execute("DELETE FROM visit_states WHERE visit_id = ?1", [&id])?;
     for (op, device) in ops {
-        let body = serde_json::to_string(op).map_err(|e| DbError::Corrupt(e.to_string()))?;
         c.execute(
-            "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at)
+             VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7)",
             args![
                 op.id.replica.to_string(),
                 op.id.seq as i64,
                 id,
                 operation,
-                body,
+                sync_core::wire::encode([*op]),
                 device.map(|d| d.to_string()),
                 now
             ],
         )?;
     }
     // The visit's identity; the rest of its index row, its checks and its
-    // export rows are written by the one writer pushes use.
+    // export rows are written by the ledger, as for pushes.
     c.execute(
         "INSERT INTO visits (id, operation_id, status, voided, conflicts, updated_at, team_id)
          VALUES (?1, ?2, 'draft', 0, 0, ?3, ?4)
@@ -109,7 +128,7 @@ pub fn bulk_visit(
            team_id = excluded.team_id",
         args![id, operation, now, team],
     )?;
-    super::sync::reindex(c, v, now)
+    Ok(())
 }
 
 /// Bulk loading, for benchmarks and tests only: an enrolled device for a user
@@ -134,30 +153,16 @@ pub fn bulk_device(
     Ok(())
 }
 
-/// Rebuilds every visit's snapshot when the stored format is not
+/// True when the stored export rows were rendered by another format than
 /// [`SNAPSHOT_VERSION`] (the first start after migration 2, or a build that
-/// renders cells differently). Cheap when up to date.
-pub(crate) fn refresh_snapshots(db: &Db) -> Result<(), DbError> {
-    let n = db.write_blocking(|tx| {
-        if super::meta_get(tx, "snapshot_version")?.as_deref() == Some(SNAPSHOT_VERSION) {
-            return Ok(None);
-        }
-        let ids: Vec<String> = tx.query_map("SELECT id FROM visits", (), |r| r.get(0))?;
-        for id in &ids {
-            let visit: VisitId = id
-                .parse()
-                .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
-            if let Some(v) = super::sync::visit_state(tx, visit)? {
-                store_snapshot(tx, visit, &crate::export::cells::snapshot(&v))?;
-            }
-        }
-        super::meta_set(tx, "snapshot_version", SNAPSHOT_VERSION)?;
-        Ok(Some(ids.len()))
-    })?;
-    if let Some(visits) = n {
-        tracing::info!(visits, "rebuilt export snapshots");
-    }
-    Ok(())
+/// renders cells differently): the ledger then renders them all again.
+pub fn snapshots_outdated(c: &Sql) -> Result<bool, DbError> {
+    Ok(super::meta_get(c, "snapshot_version")?.as_deref() != Some(SNAPSHOT_VERSION))
+}
+
+/// Records that every export row is in [`SNAPSHOT_VERSION`]'s format.
+pub fn snapshots_refreshed(c: &Sql) -> Result<(), DbError> {
+    super::meta_set(c, "snapshot_version", SNAPSHOT_VERSION)
 }
 
 /// Runs `f` on a connection of its own, inside one read transaction: every

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_returns.sql"),
     include_str!("migrations/0007_visit_states.sql"),
     include_str!("migrations/0008_login_failures.sql"),
+    include_str!("migrations/0009_wire_ops.sql"),
 ];
 
 /// Number of read connections.
@@ -251,8 +252,6 @@ impl Db {
         if key_use == KeyUse::Write {
             db.write_blocking(|tx| audit::attach(tx, key_created, key_path))?;
         }
-        export::refresh_snapshots(&db)?;
-        checks::backfill(&db)?;
         Ok(db)
     }
 

@@ -31,6 +31,7 @@ const WRITE_LOCK: i64 = 0x61_69_64_61_6e_74;
 const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/pg/0007_baseline.sql")),
     (8, include_str!("migrations/pg/0008_login_failures.sql")),
+    (9, include_str!("migrations/pg/0009_wire_ops.sql")),
 ];
 
 /// Runs `f` here, or, when this thread drives an async runtime (where the

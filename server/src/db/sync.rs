@@ -2,17 +2,17 @@
 //!
 //! Every accepted op is stored once (`UNIQUE (replica, seq)`). The stored ops
 //! are the only source of truth; each visit's merged state is kept beside
-//! them (`visit_states`), updated with only the new ops of each push, and
-//! used only while it holds the visit's latest op (else the visit is folded
-//! from its ops again).
+//! them (`visit_states`, with the greatest cursor it holds) and the derived
+//! rows are written from it, all by the ledger (`crate::ledger`): this
+//! module only inserts and reads.
 
 use super::scope::{GRANT_FOR, HOLDS};
-use super::sql::{args, named, Sql, Value};
+use super::sql::{args, named, Row, Sql, Value};
 use super::DbError;
 use crate::domain::{DeviceId, Role, UserId};
 use crate::permissions::{self, Facts, OpKind};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use sync_core::{Action, Op, OperationId, Status, Visit, VisitId};
 
 /// One item of a push: a parsed op, or the raw text of one that did not parse.
@@ -140,52 +140,45 @@ pub fn visit_operation(c: &Sql, visit: VisitId) -> Result<Option<OperationId>, D
     .transpose()
 }
 
-/// Stores a batch in the caller's transaction: one result per item, in order.
-/// Rejected items go to the quarantine; they never stop the others.
-pub fn push(
-    c: &Sql,
-    who: &Pusher,
-    items: Vec<Incoming>,
-    now: &str,
-) -> Result<Vec<PushResult>, DbError> {
-    let mut out = Vec::with_capacity(items.len());
-    let mut touched = BTreeMap::new();
+/// What [`store`] did with a batch.
+pub struct Stored {
+    /// One result per item, in order.
+    pub results: Vec<PushResult>,
+    /// The ops stored now, in order, each with its cursor.
+    pub accepted: Vec<(Op, i64)>,
+}
+
+/// Stores a batch in the caller's transaction (the ledger's first step:
+/// `crate::ledger::push`): one result per item, in order. Rejected items go
+/// to the quarantine; they never stop the others. Nothing derived is
+/// written here.
+pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<Stored, DbError> {
+    let mut out = Stored {
+        results: Vec::with_capacity(items.len()),
+        accepted: Vec::new(),
+    };
     let mut known = HashMap::new();
-    // Each touched visit's merged state, loaded before its first new op is
-    // stored and then updated op by op: a push costs its own ops, not the
-    // visit's history.
-    let mut states: HashMap<VisitId, (Visit, i64)> = HashMap::new();
     for item in items {
         let op = match item {
             Incoming::Malformed { raw, message } => {
                 let r = reject("malformed", message, None);
                 quarantine(c, who.device(), None, &raw, &r, now)?;
-                out.push(r);
+                out.results.push(r);
                 continue;
             }
             Incoming::Op(op) => op,
         };
-        let body = serde_json::to_string(&op).map_err(|e| DbError::Corrupt(e.to_string()))?;
-        if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(op.visit) {
-            let held = current_state(c, op.visit)?;
-            slot.insert(held.unwrap_or_else(|| (Visit::new(op.visit), 0)));
+        let wire = sync_core::wire::encode([&op]);
+        let mut cursor = None;
+        let r = push_one(c, who, &op, &wire, now, &mut known, &mut cursor)?;
+        if matches!(r, PushResult::Rejected { .. }) {
+            // Kept readable for whoever looks into the quarantine.
+            let body = serde_json::to_string(&op).unwrap_or_default();
+            quarantine(c, who.device(), Some(&op), &body, &r, now)?;
         }
-        let r = push_one(c, who, &op, &body, now, &mut touched, &mut known)?;
-        if r == PushResult::Accepted {
-            if let (Some((state, through)), Some(cursor)) =
-                (states.get_mut(&op.visit), touched.get(&op.visit))
-            {
-                state.apply(&op);
-                *through = (*through).max(*cursor);
-            }
-        }
-        quarantine(c, who.device(), Some(&op), &body, &r, now)?;
-        out.push(r);
-    }
-    for v in touched.keys() {
-        if let Some((state, through)) = states.get(v) {
-            store_state(c, state, *through)?;
-            reindex(c, state, now)?;
+        out.results.push(r);
+        if let Some(cursor) = cursor {
+            out.accepted.push((op, cursor));
         }
     }
     Ok(out)
@@ -236,10 +229,10 @@ fn push_one(
     c: &Sql,
     who: &Pusher,
     op: &Op,
-    body: &str,
+    wire: &[u8],
     now: &str,
-    touched: &mut BTreeMap<VisitId, i64>,
     known: &mut HashMap<VisitId, Known>,
+    stored_at: &mut Option<i64>,
 ) -> Result<PushResult, DbError> {
     if let Some(r) = who.replica() {
         if op.id.replica.0 != r {
@@ -346,22 +339,22 @@ fn push_one(
         }
     };
     let inserted = c.query_opt(
-        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING
+        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING
          RETURNING cursor",
         args![
             op.id.replica.to_string(),
             op.id.seq as i64,
             op.visit.to_string(),
             operation.to_string(),
-            body,
+            wire,
             who.device().map(|d| d.to_string()),
             now
         ],
         |r| r.get::<_, i64>(0),
     )?;
     if let Some(cursor) = inserted {
-        touched.insert(op.visit, cursor);
+        *stored_at = Some(cursor);
         if let Some(k) = known.get_mut(&op.visit) {
             if let Action::Status { status, round, .. } = &op.action {
                 k.facts.observe_status(status, *round);
@@ -373,12 +366,12 @@ fn push_one(
         }
         return Ok(PushResult::Accepted);
     }
-    let stored: String = c.query_row(
-        "SELECT body FROM ops WHERE replica = ?1 AND seq = ?2",
+    let stored = c.query_row(
+        "SELECT wire, body FROM ops WHERE replica = ?1 AND seq = ?2",
         args![op.id.replica.to_string(), op.id.seq as i64],
-        |r| r.get(0),
+        stored_op,
     )?;
-    Ok(if stored == body {
+    Ok(if stored == *op {
         PushResult::Duplicate
     } else {
         reject(
@@ -389,58 +382,76 @@ fn push_one(
     })
 }
 
-fn parse_op(body: &str) -> Result<Op, DbError> {
-    serde_json::from_str(body).map_err(|e| DbError::Corrupt(format!("stored op: {e}")))
+/// A stored op from its `wire` and `body` columns (`wire` when present;
+/// rows from before version 9 not yet converted hold JSON in `body`).
+fn stored_op(r: &Row<'_>) -> Result<Op, DbError> {
+    stored_op_at(r, 0)
 }
 
-/// Every stored op of a visit, in arrival order.
-pub fn visit_ops(c: &Sql, visit: VisitId) -> Result<Vec<Op>, DbError> {
-    let bodies = c.query_map(
-        "SELECT body FROM ops WHERE visit_id = ?1 ORDER BY cursor",
+fn stored_op_at(r: &Row<'_>, i: usize) -> Result<Op, DbError> {
+    let wire: Option<Vec<u8>> = r.get(i)?;
+    match wire {
+        Some(bytes) => sync_core::wire::decode_limited(&bytes, 1)
+            .ok()
+            .and_then(|mut ops| ops.pop())
+            .ok_or_else(|| DbError::Corrupt("stored op: unreadable wire bytes".into())),
+        None => {
+            let body: String = r.get(i + 1)?;
+            serde_json::from_str(&body).map_err(|e| DbError::Corrupt(format!("stored op: {e}")))
+        }
+    }
+}
+
+/// Up to `limit` ops after cursor `after` stored as JSON (before version
+/// 9), rewritten as wire bytes; returns the last cursor it looked at
+/// (`None`: there were none left).
+pub fn convert_to_wire(c: &Sql, after: i64, limit: i64) -> Result<Option<i64>, DbError> {
+    let rows: Vec<(i64, String)> = c.query_map(
+        "SELECT cursor, body FROM ops WHERE cursor > ?1 AND wire IS NULL ORDER BY cursor LIMIT ?2",
+        args![after, limit],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (cursor, body) in &rows {
+        let op: Op = serde_json::from_str(body)
+            .map_err(|e| DbError::Corrupt(format!("stored op at cursor {cursor}: {e}")))?;
+        c.execute(
+            "UPDATE ops SET wire = ?2, body = '' WHERE cursor = ?1",
+            args![cursor, sync_core::wire::encode([&op])],
+        )?;
+    }
+    Ok(rows.last().map(|(cursor, _)| *cursor))
+}
+
+/// A visit's merged state as kept (`visit_states`), with the greatest op
+/// cursor it holds; `None` when none is kept or it cannot be read (the
+/// ledger then folds the visit from its ops).
+pub fn kept_state(c: &Sql, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
+    let kept: Option<(Vec<u8>, i64)> = c.query_opt(
+        "SELECT state, through FROM visit_states WHERE visit_id = ?1",
         [visit.to_string()],
-        |r| r.get::<_, String>(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    bodies.iter().map(|b| parse_op(b)).collect()
+    Ok(kept.and_then(|(bytes, through)| {
+        sync_core::snapshot::decode_limited(&bytes, 1)
+            .ok()
+            .and_then(|mut vs| vs.pop())
+            .filter(|v| v.id() == visit)
+            .map(|v| (v, through))
+    }))
 }
 
-/// The merged state of a visit: the stored one when it holds the visit's
-/// latest op, else folded from the ops.
-pub fn visit_state(c: &Sql, visit: VisitId) -> Result<Option<Visit>, DbError> {
-    Ok(current_state(c, visit)?.map(|(v, _)| v))
+/// A visit's ops stored after cursor `after`, in cursor order, with their
+/// cursors.
+pub fn ops_after(c: &Sql, visit: VisitId, after: i64) -> Result<Vec<(Op, i64)>, DbError> {
+    c.query_map(
+        "SELECT wire, body, cursor FROM ops WHERE visit_id = ?1 AND cursor > ?2 ORDER BY cursor",
+        args![visit.to_string(), after],
+        |r| Ok((stored_op(r)?, r.get(2)?)),
+    )
 }
 
-/// [`visit_state`] with the greatest op cursor it holds.
-fn current_state(c: &Sql, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
-    let id = visit.to_string();
-    let latest: Option<i64> = c.query_row(
-        "SELECT MAX(cursor) FROM ops WHERE visit_id = ?1",
-        [&id],
-        |r| r.get(0),
-    )?;
-    let Some(latest) = latest else {
-        return Ok(None);
-    };
-    let stored: Option<Vec<u8>> = c.query_opt(
-        "SELECT state FROM visit_states WHERE visit_id = ?1 AND through = ?2",
-        args![id, latest],
-        |r| r.get(0),
-    )?;
-    let decoded = stored
-        .and_then(|b| sync_core::snapshot::decode_limited(&b, 1).ok())
-        .and_then(|mut vs| vs.pop())
-        .filter(|v| v.id() == visit);
-    if let Some(v) = decoded {
-        return Ok(Some((v, latest)));
-    }
-    // Not stored (an older database, bulk loading) or unreadable: fold.
-    let mut v = Visit::new(visit);
-    for op in &visit_ops(c, visit)? {
-        v.apply(op);
-    }
-    Ok(Some((v, latest)))
-}
-
-fn store_state(c: &Sql, v: &Visit, through: i64) -> Result<(), DbError> {
+/// Keeps a visit's merged state, holding the ops up to cursor `through`.
+pub fn keep_state(c: &Sql, v: &Visit, through: i64) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO visit_states (visit_id, state, through) VALUES (?1, ?2, ?3)
          ON CONFLICT (visit_id) DO UPDATE SET state = excluded.state, through = excluded.through",
@@ -453,34 +464,69 @@ fn store_state(c: &Sql, v: &Visit, through: i64) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Writes a visit's index row, its checks and its export rows from its
-/// merged state: the one writer of each (pushes and bulk loading).
-pub(crate) fn reindex(c: &Sql, v: &Visit, now: &str) -> Result<(), DbError> {
-    let visit = v.id();
+/// Every visit's id.
+pub fn visit_ids(c: &Sql) -> Result<Vec<VisitId>, DbError> {
+    let ids: Vec<String> = c.query_map("SELECT id FROM visits", (), |r| r.get(0))?;
+    ids.iter()
+        .map(|s| {
+            s.parse()
+                .map_err(|e: uuid::Error| DbError::Corrupt(format!("visit id {s}: {e}")))
+        })
+        .collect()
+}
+
+/// A visit's row in the index, as the ledger computes it from the merged
+/// state.
+pub struct IndexRow {
+    visit: VisitId,
+    status: String,
+    location_kind: Option<String>,
+    started_at: Option<i64>,
+    voided: bool,
+    conflicts: i64,
+    round: u32,
+}
+
+impl IndexRow {
+    /// The index row of a merged visit.
+    pub fn of(v: &Visit) -> Self {
+        IndexRow {
+            visit: v.id(),
+            status: v.status().as_str().to_owned(),
+            location_kind: v.location_kind().map(|k| k.as_str().to_owned()),
+            started_at: v.started_at(),
+            voided: v.is_voided(),
+            conflicts: v.conflicts().len() as i64,
+            round: v.status_register().round(),
+        }
+    }
+}
+
+/// Writes a visit's index row (the visit's identity row exists: its create
+/// op made it).
+pub fn write_index(c: &Sql, row: &IndexRow, now: &str) -> Result<(), DbError> {
     c.execute(
         "UPDATE visits SET status = ?2, location_kind = ?3, started_at = ?4, voided = ?5, conflicts = ?6, updated_at = ?7,
                 status_round = ?8
          WHERE id = ?1",
         args![
-            visit.to_string(),
-            v.status().as_str(),
-            v.location_kind().map(|k| k.as_str().to_owned()),
-            v.started_at(),
-            v.is_voided(),
-            v.conflicts().len() as i64,
+            row.visit.to_string(),
+            row.status.as_str(),
+            row.location_kind.clone(),
+            row.started_at,
+            row.voided,
+            row.conflicts,
             now,
-            v.status_register().round()
+            row.round
         ],
     )?;
-    super::checks::store(c, visit, v)?;
-    super::export::store_snapshot(c, visit, &crate::export::cells::snapshot(v))?;
     Ok(())
 }
 
 /// A page of ops for a pull.
 pub struct Page {
-    /// Op JSON bodies.
-    pub ops: Vec<String>,
+    /// The ops, in cursor order.
+    pub ops: Vec<Op>,
     /// Where the next pull starts (`after` for the next request).
     pub cursor: i64,
     /// True when more follow.
@@ -510,7 +556,7 @@ pub fn pull(
     let more = limit + 1;
     let (sql, p) = named(
         &format!(
-            "SELECT o.cursor, o.body, o.visit_id FROM ops o
+            "SELECT o.cursor, o.wire, o.body, o.visit_id FROM ops o
               WHERE o.cursor > :after AND (o.replica <> :replica OR o.seq > :mine)
                 AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
                 AND NOT EXISTS (SELECT 1 FROM grants g
@@ -525,8 +571,8 @@ pub fn pull(
             (":limit", &more),
         ],
     );
-    let ops: Vec<(i64, String, String)> =
-        c.query_map(&sql, p, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let ops: Vec<(i64, Op, String)> =
+        c.query_map(&sql, p, |r| Ok((r.get(0)?, stored_op_at(r, 1)?, r.get(3)?)))?;
     let grants = super::scope::grants_after(c, user, after, limit + 1)?;
     let mut page = Page {
         ops: Vec::new(),
@@ -544,8 +590,8 @@ pub fn pull(
             (Some(o), Some(g)) => o.0 < g.0,
         };
         if take_op {
-            let (oc, body, visit) = &ops[i];
-            page.ops.push(body.clone());
+            let (oc, op, visit) = &ops[i];
+            page.ops.push(op.clone());
             visits.insert(visit.as_str());
             page.cursor = *oc;
             i += 1;
@@ -553,12 +599,12 @@ pub fn pull(
             let (gc, visit) = &grants[j];
             let before = page.ops.len();
             c.query_each(
-                "SELECT body FROM ops WHERE visit_id = ?1 AND cursor < ?2
+                "SELECT wire, body FROM ops WHERE visit_id = ?1 AND cursor < ?2
                     AND (replica <> ?3 OR seq > ?4)
                   ORDER BY cursor",
                 args![visit, gc, me, mine],
                 |r| -> Result<(), DbError> {
-                    page.ops.push(r.get(0)?);
+                    page.ops.push(stored_op(r)?);
                     Ok(())
                 },
             )?;

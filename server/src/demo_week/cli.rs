@@ -105,7 +105,7 @@ pub fn run(
     opts.check().map_err(|e| e.to_string())?;
     let location = args.database.location();
     let key = crate::db::audit::default_key_path(&db_path);
-    let db = Db::open_at(&location, &key)
+    let db = crate::ledger::open(&location, &key)
         .map_err(|e| format!("database {}: {e}", location.describe()))?;
     let existing = db
         .read_blocking(|c| db::people::operations(c, None))

@@ -272,8 +272,8 @@ fn store(db: &Db, chunk: &[DemoVisit]) -> Result<(), DemoError> {
                 user,
                 role,
             };
-            let pushed = db::sync::push(tx, &who, ops, &now)?;
-            let reviewed = db::sync::push(tx, &db::sync::Pusher::Server, reviews, &now)?;
+            let pushed = crate::ledger::push(tx, &who, ops, &now)?;
+            let reviewed = crate::ledger::push(tx, &db::sync::Pusher::Server, reviews, &now)?;
             for r in pushed.into_iter().chain(reviewed) {
                 if let db::sync::PushResult::Rejected { code, message, .. } = r {
                     refused.push(format!("{code}: {message}"));

@@ -134,24 +134,11 @@ pub const PERSON: &[Column] = &[
     identifying("notes"),
 ];
 
-/// A visit rendered for exports.
-#[derive(Clone, Debug)]
-pub struct Snapshot {
-    /// The Europe/London day it started on (none without a start time).
-    pub day: Option<LocalDate>,
-    /// Its start, UTC ms.
-    pub started_at: Option<i64>,
-    /// Its own `force_area` field, when set.
-    pub force_area: Option<String>,
-    /// Its day summary, alone ([`super::summary::encode`]).
-    pub summary: String,
-    /// The cells of [`VISIT`], [`pack`]ed.
-    pub row: String,
-    /// The [`PERSON`] cells of every person not removed, row after row, [`pack`]ed.
-    pub persons: String,
-    /// How many persons `persons` holds.
-    pub person_rows: usize,
-}
+/// A visit rendered for exports: the row shape `db::export` stores
+/// (`row` holds the cells of [`VISIT`], `persons` the [`PERSON`] cells of
+/// every person not removed, each [`pack`]ed; `summary` is
+/// [`super::summary::encode`]d).
+pub use crate::db::export::Snapshot;
 
 /// A UTC instant as Europe/London local time with its offset,
 /// `2026-10-25T01:30:00+01:00`: unambiguous in the repeated hour of October.

@@ -5,7 +5,6 @@
 use super::{parse_range, Request, Watch};
 use crate::config::DatabaseArgs;
 use crate::db::export::Scope;
-use crate::db::Db;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
@@ -119,7 +118,8 @@ pub fn run(args: ExportArgs) -> Result<(), String> {
         None => crate::db::Location::File(a.db.clone()),
     };
     let key = crate::db::audit::default_key_path(&a.db);
-    let db = Db::open_at(&location, &key).map_err(|e| format!("{}: {e}", location.describe()))?;
+    let db = crate::ledger::open(&location, &key)
+        .map_err(|e| format!("{}: {e}", location.describe()))?;
     let actor = format!(
         "cli:{}",
         env("USER")

@@ -39,3 +39,30 @@ fn only_the_db_module_names_a_database_driver() {
         offenders.join("\n")
     );
 }
+
+/// The ledger (ARCHITECTURE.md, "Merged states and snapshots"): `db` only
+/// inserts and reads; folding, checks and export rendering are the ledger's,
+/// so nothing under `server/src/db` reaches into `export` or `ledger`.
+#[test]
+fn the_db_module_imports_nothing_from_export_or_the_ledger() {
+    let db = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("db");
+    let mut files = Vec::new();
+    rust_files(&db, &mut files);
+    assert!(files.len() > 10, "found the db sources ({})", files.len());
+    let reaches = ["crate::export", "crate::ledger", "super::super::"];
+    let mut offenders = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if reaches.iter().any(|r| code.contains(r)) {
+                offenders.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "db reaches into the layers above it:\n{}",
+        offenders.join("\n")
+    );
+}

@@ -655,15 +655,19 @@ fn honest_devices_and_the_server_converge_whatever_the_network_and_hostile_devic
     let blue_set: BTreeSet<String> = red_visits(blue_i).iter().map(|v| v.to_string()).collect();
     let mut stmt = c
         .prepare(
-            "SELECT o.visit_id, o.body FROM ops o JOIN devices d ON d.id = o.device_id
+            "SELECT o.visit_id, o.wire FROM ops o JOIN devices d ON d.id = o.device_id
               JOIN users u ON u.id = d.user_id WHERE u.username = 'pc.hostile'",
         )
         .unwrap();
     let hostile_ops: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?)))
         .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .map(|row| {
+            let (visit, wire) = row.unwrap();
+            let op = sync_core::wire::decode(&wire).expect("a stored op");
+            (visit, serde_json::to_string(&op[0]).unwrap())
+        })
+        .collect();
     for (visit, body) in &hostile_ops {
         assert!(
             !blue_set.contains(visit),

@@ -1,0 +1,8 @@
+-- Aidant server schema, version 9 (as SQLite's 0009_wire_ops.sql): ops
+-- stored as sync-core wire bytes in `wire`; older rows keep their JSON in
+-- `body` until converted at open. A visit's ops are read by cursor after
+-- the kept state's (`ledger::state`): index them in that order, as
+-- SQLite's index on `visit_id` (which holds the rowid, the cursor) does.
+ALTER TABLE ops ADD COLUMN wire BYTEA;
+CREATE INDEX ops_by_visit_cursor ON ops (visit_id, cursor);
+DROP INDEX ops_by_visit;

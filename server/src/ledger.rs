@@ -1,0 +1,198 @@
+//! The ledger: the one path from ops to everything derived from them.
+//!
+//! **store → fold → project**, in the caller's write transaction:
+//! 1. *store*: [`db::sync::store`] inserts each pushed op once (after the
+//!    permission table's decision) and says which were accepted, with their
+//!    cursors;
+//! 2. *fold*: each touched visit's merged state is loaded as kept
+//!    (`visit_states`) and caught up with the ops stored after it, then the
+//!    new ops are applied: ops commute, so this equals folding the visit's
+//!    whole history, and a push costs its own ops, not the visit's history;
+//! 3. *project*: from the merged state, the visit's index row, its checks
+//!    (`sync_core::checks`) and its export rows ([`crate::export::cells`])
+//!    are computed here and handed to `db` to write.
+//!
+//! `db` only inserts and reads; nothing under `db` renders, folds or checks.
+//! Ops the server writes itself (reviews, returns, resolutions) are built by
+//! `sync_core::server_ops` and stored by [`write_server_op`], the same path.
+
+use crate::db::sync::{Incoming, PushResult, Pusher};
+use crate::db::{self, DbError, Sql};
+use std::collections::{BTreeMap, HashMap};
+use sync_core::{Op, Visit, VisitId};
+
+/// A visit's merged state and the greatest op cursor it holds: the kept
+/// state, caught up with the ops stored after it. `None` for a visit with
+/// no stored op.
+pub fn state(c: &Sql, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
+    let (mut v, mut through) = match db::sync::kept_state(c, visit)? {
+        Some(kept) => kept,
+        None => (Visit::new(visit), 0),
+    };
+    let later = db::sync::ops_after(c, visit, through)?;
+    if through == 0 && later.is_empty() {
+        return Ok(None);
+    }
+    for (op, cursor) in &later {
+        v.apply(op);
+        through = through.max(*cursor);
+    }
+    Ok(Some((v, through)))
+}
+
+/// [`state`] without its cursor.
+pub fn visit(c: &Sql, visit: VisitId) -> Result<Option<Visit>, DbError> {
+    Ok(state(c, visit)?.map(|(v, _)| v))
+}
+
+/// Stores a batch in the caller's transaction: one result per item, in
+/// order. Rejected items go to the quarantine; they never stop the others.
+/// Each touched visit's state is kept and projected once, after the batch.
+pub fn push(
+    c: &Sql,
+    who: &Pusher,
+    items: Vec<Incoming>,
+    now: &str,
+) -> Result<Vec<PushResult>, DbError> {
+    // Each visit the batch names is loaded before its new ops are stored,
+    // so it is caught up with only what others stored before.
+    let mut states: HashMap<VisitId, (Visit, i64)> = HashMap::new();
+    for item in &items {
+        if let Incoming::Op(op) = item {
+            if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(op.visit) {
+                slot.insert(state(c, op.visit)?.unwrap_or_else(|| (Visit::new(op.visit), 0)));
+            }
+        }
+    }
+    let stored = db::sync::store(c, who, items, now)?;
+    let mut touched = BTreeMap::new();
+    for (op, cursor) in &stored.accepted {
+        if let Some((v, through)) = states.get_mut(&op.visit) {
+            v.apply(op);
+            *through = (*through).max(*cursor);
+            touched.insert(op.visit, ());
+        }
+    }
+    for visit in touched.keys() {
+        if let Some((v, through)) = states.get(visit) {
+            db::sync::keep_state(c, v, *through)?;
+            project(c, v, now)?;
+        }
+    }
+    Ok(stored.results)
+}
+
+/// Stores an op the server's replica wrote (built by
+/// `sync_core::server_ops`); a refusal is an error: the server built it
+/// from the state it just read, under the write lock.
+pub fn write_server_op(c: &Sql, op: Op, now: &str) -> Result<(), DbError> {
+    let id = op.id;
+    let results = push(c, &Pusher::Server, vec![Incoming::Op(op)], now)?;
+    match results.first() {
+        Some(PushResult::Accepted) => Ok(()),
+        other => Err(DbError::Corrupt(format!(
+            "server op {id} refused: {other:?}"
+        ))),
+    }
+}
+
+/// Writes a visit's index row, its checks and its export rows from its
+/// merged state: the one writer of each (pushes, bulk loading, upgrades).
+pub fn project(c: &Sql, v: &Visit, now: &str) -> Result<(), DbError> {
+    db::sync::write_index(c, &db::sync::IndexRow::of(v), now)?;
+    let dates = match v.operation() {
+        Some(op) => db::checks::dates(c, op)?,
+        None => None,
+    };
+    db::checks::store(c, v.id(), &sync_core::checks::check(v, dates))?;
+    db::export::store_snapshot(c, v.id(), &crate::export::cells::snapshot(v))
+}
+
+/// Bulk loading, for benchmarks and tests only: stores a visit merged by
+/// the caller with its ops (see [`db::export::bulk_visit`]) and projects it.
+pub fn bulk_visit(
+    c: &Sql,
+    v: &Visit,
+    ops: &[(&Op, Option<uuid::Uuid>)],
+    team: Option<&str>,
+    now: &str,
+) -> Result<(), DbError> {
+    db::export::bulk_visit(c, v, ops, team, now)?;
+    project(c, v, now)
+}
+
+/// Opens the database and brings its projections up to date: the export
+/// rows when this build renders them differently from the stored ones
+/// (`db::export::SNAPSHOT_VERSION`), and the checks of visits stored
+/// before checks were kept. Every command that serves or reads the
+/// projections opens the database through this.
+pub fn open(location: &db::Location, key: &std::path::Path) -> Result<db::Db, DbError> {
+    let db = db::Db::open_at(location, key)?;
+    convert_to_wire(&db)?;
+    refresh_snapshots(&db)?;
+    backfill_checks(&db)?;
+    Ok(db)
+}
+
+/// Ops stored as JSON before version 9, rewritten as wire bytes, 2,000 to
+/// a transaction (once, at the first open after the upgrade).
+fn convert_to_wire(db: &db::Db) -> Result<(), DbError> {
+    let (mut after, mut batches) = (0, 0);
+    while let Some(last) = db.write_blocking(|tx| db::sync::convert_to_wire(tx, after, 2_000))? {
+        after = last;
+        batches += 1;
+    }
+    if batches > 0 {
+        tracing::info!(through_cursor = after, "stored ops rewritten as wire bytes");
+    }
+    Ok(())
+}
+
+fn refresh_snapshots(db: &db::Db) -> Result<(), DbError> {
+    let n = db.write_blocking(|tx| {
+        if !db::export::snapshots_outdated(tx)? {
+            return Ok(None);
+        }
+        let ids = db::sync::visit_ids(tx)?;
+        for id in &ids {
+            if let Some(v) = visit(tx, *id)? {
+                db::export::store_snapshot(tx, *id, &crate::export::cells::snapshot(&v))?;
+            }
+        }
+        db::export::snapshots_refreshed(tx)?;
+        Ok(Some(ids.len()))
+    })?;
+    if let Some(visits) = n {
+        tracing::info!(visits, "rebuilt export snapshots");
+    }
+    Ok(())
+}
+
+/// Computes the checks of visits stored before they were kept (migration
+/// 6), in batches; returns how many it filled.
+pub fn backfill_checks(db: &db::Db) -> Result<usize, DbError> {
+    let mut done = 0;
+    loop {
+        let n = db.write_blocking(|tx| {
+            let ids = db::checks::unchecked(tx, 500)?;
+            for id in &ids {
+                let checks = match visit(tx, *id)? {
+                    Some(v) => {
+                        let dates = match v.operation() {
+                            Some(op) => db::checks::dates(tx, op)?,
+                            None => None,
+                        };
+                        sync_core::checks::check(&v, dates)
+                    }
+                    None => Default::default(),
+                };
+                db::checks::store(tx, *id, &checks)?;
+            }
+            Ok(ids.len())
+        })?;
+        if n == 0 {
+            return Ok(done);
+        }
+        done += n;
+    }
+}
