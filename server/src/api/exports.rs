@@ -92,7 +92,7 @@ pub async fn summary(
         .db
         .read(move |conn| {
             let Some(op) = dbx::operation(conn, operation)? else {
-                return Ok(None);
+                return Err(ApiError::not_found("operation"));
             };
             let s = export::range_summary(conn, &scope)?;
             let mut body = export::summary_json(&op, &s);
@@ -105,10 +105,9 @@ pub async fn summary(
                     .map(|(day, visits)| serde_json::json!({ "day": day, "visits": visits }))
                     .collect(),
             );
-            Ok(Some(body))
+            Ok(body)
         })
-        .await?
-        .ok_or_else(|| ApiError::not_found("operation"))?;
+        .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -209,10 +208,8 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let c = auth.require(READERS)?;
-    let scope = c.operation_scope();
+    let (scope, limit) = super::listing(&auth, READERS, q.limit, (100, 1_000))?;
     let operation = q.operation.map(OperationId);
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
     let rows = state
         .db
         .read(move |conn| dbx::exports(conn, scope.as_deref(), operation, limit))

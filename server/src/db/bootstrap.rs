@@ -63,7 +63,7 @@ pub fn snapshot_page(
     for id in ids.iter().take(page) {
         let id: VisitId = id
             .parse()
-            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+            .map_err(|e: uuid::Error| DbError::decode("visits.id", e))?;
         if let Some(v) = super::sync::visit_state(c, id)? {
             visits.push(v);
         }

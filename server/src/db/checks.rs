@@ -31,7 +31,7 @@ fn dates(c: &Sql, v: &Visit) -> Result<Option<Dates>, DbError> {
 /// Computes and stores a visit's checks.
 pub fn store(c: &Sql, visit: VisitId, v: &Visit) -> Result<(), DbError> {
     let checks = check(v, dates(c, v)?);
-    let json = serde_json::to_string(&checks).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let json = serde_json::to_string(&checks).map_err(|e| DbError::encode("visit checks", e))?;
     c.execute(
         "UPDATE visits SET checks = ?2 WHERE id = ?1",
         args![visit.to_string(), json],
@@ -59,7 +59,7 @@ pub fn backfill(db: &Db) -> Result<usize, DbError> {
             for id in &ids {
                 let visit: VisitId = id
                     .parse()
-                    .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+                    .map_err(|e: uuid::Error| DbError::decode("visits.id", e))?;
                 match super::sync::visit_state(tx, visit)? {
                     Some(v) => store(tx, visit, &v)?,
                     None => {

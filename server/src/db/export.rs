@@ -78,14 +78,14 @@ pub fn bulk_visit(
 ) -> Result<(), DbError> {
     let operation = v
         .operation()
-        .ok_or_else(|| DbError::Corrupt(format!("visit {} has no create op", v.id())))?
+        .ok_or_else(|| DbError::Inconsistent(format!("visit {} has no create op", v.id())))?
         .to_string();
     let id = v.id().to_string();
     // A merged state stored before would no longer hold the latest op; it
     // is not used then, and is dropped here so nothing stale lingers.
     c.execute("DELETE FROM visit_states WHERE visit_id = ?1", [&id])?;
     for (op, device) in ops {
-        let body = serde_json::to_string(op).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let body = serde_json::to_string(op).map_err(|e| DbError::encode("op", e))?;
         c.execute(
             "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -146,7 +146,7 @@ pub(crate) fn refresh_snapshots(db: &Db) -> Result<(), DbError> {
         for id in &ids {
             let visit: VisitId = id
                 .parse()
-                .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+                .map_err(|e: uuid::Error| DbError::decode("visits.id", e))?;
             if let Some(v) = super::sync::visit_state(tx, visit)? {
                 store_snapshot(tx, visit, &crate::export::cells::snapshot(&v))?;
             }

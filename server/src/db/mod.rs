@@ -40,7 +40,9 @@ const MIGRATIONS: &[&str] = &[
 /// Number of read connections.
 const READERS: usize = 4;
 
-/// A database failure. Only `Conflict` and `NotFound` carry meaning for a client.
+/// A storage failure, naming what failed. Only `Conflict`, `NotFound` and
+/// `StorageFull` carry meaning for a client (see `crate::error`); the rest
+/// are internal errors whose text goes to the log, never to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// SQLite failed.
@@ -49,6 +51,9 @@ pub enum DbError {
     /// PostgreSQL failed.
     #[error("postgresql: {0}")]
     Postgres(#[from] postgres::Error),
+    /// The PostgreSQL connection had closed before a write began.
+    #[error("the PostgreSQL connection was closed")]
+    ConnectionClosed,
     /// A query that must return a row returned none.
     #[error("no row: {0}")]
     NoRow(String),
@@ -58,12 +63,52 @@ pub enum DbError {
     /// The row asked for does not exist.
     #[error("not found: {0}")]
     NotFound(String),
-    /// The blocking pool was shut down or the closure panicked.
-    #[error("database task failed: {0}")]
-    Task(String),
-    /// Stored data could not be decoded.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
+    /// A database call on the blocking pool did not finish: the pool was
+    /// shut down, or the closure panicked (its transaction rolled back).
+    #[error("database call did not finish (blocking pool shut down or the call panicked): {0}")]
+    TaskLost(String),
+    /// A password could not be hashed for storing.
+    #[error("hashing a password failed: {0}")]
+    PasswordHash(String),
+    /// A file or folder the database needs could not be made.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (such as "creating the folder").
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// An op the server wrote itself (a review, a return, a resolution)
+    /// was refused by the merge rules: a bug, nothing is stored.
+    #[error("the server's own {what} op was refused: {results}")]
+    ServerOpRefused {
+        /// Which op ("status", "resolution").
+        what: &'static str,
+        /// The push results, as debug text.
+        results: String,
+    },
+    /// A stored value could not be decoded.
+    #[error("stored {what} could not be decoded: {reason}")]
+    Decode {
+        /// Which value: the table and column, or the record.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A value could not be encoded for storing.
+    #[error("{what} could not be encoded for storing: {reason}")]
+    Encode {
+        /// Which value.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Stored rows contradict each other (one names a row that is missing,
+    /// a visit lacks its create op).
+    #[error("stored data is inconsistent: {0}")]
+    Inconsistent(String),
     /// The audit key file is missing, unreadable, or not the key the
     /// database's audit trail was written with.
     #[error("{0}")]
@@ -75,8 +120,24 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// `StorageFull` for SQLite's "disk full" and I/O errors, else unchanged.
-    fn classify(self) -> Self {
+    /// [`DbError::Decode`] of `what` for `reason`.
+    pub fn decode(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        DbError::Decode {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// [`DbError::Encode`] of `what` for `reason`.
+    pub fn encode(what: &'static str, reason: impl std::fmt::Display) -> Self {
+        DbError::Encode {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The cause, when this is a full disk or an I/O error of either backend.
+    fn storage_cause(&self) -> Option<String> {
         match self {
             DbError::Sqlite(rusqlite::Error::SqliteFailure(f, m))
                 if matches!(
@@ -84,7 +145,7 @@ impl DbError {
                     rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure
                 ) =>
             {
-                DbError::StorageFull(m.unwrap_or_else(|| f.to_string()))
+                Some(m.clone().unwrap_or_else(|| f.to_string()))
             }
             DbError::Postgres(e)
                 if e.code().is_some_and(|c| {
@@ -92,9 +153,18 @@ impl DbError {
                         || *c == postgres::error::SqlState::IO_ERROR
                 }) =>
             {
-                DbError::StorageFull(e.to_string())
+                Some(e.to_string())
             }
-            other => other,
+            DbError::StorageFull(cause) => Some(cause.clone()),
+            _ => None,
+        }
+    }
+
+    /// `StorageFull` for SQLite's "disk full" and I/O errors, else unchanged.
+    fn classify(self) -> Self {
+        match self.storage_cause() {
+            Some(cause) => DbError::StorageFull(cause),
+            None => self,
         }
     }
 
@@ -134,6 +204,7 @@ impl Location {
 
 enum Store {
     Lite {
+        path: PathBuf,
         writer: Mutex<Connection>,
         readers: Vec<Mutex<Connection>>,
     },
@@ -280,25 +351,48 @@ impl Db {
         &self,
         f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
+        self.write_blocking_as(f)
+    }
+
+    /// [`Db::write_blocking`] with a closure that fails with an error of
+    /// its own (such as a handler's `ApiError`); a failure of the storage
+    /// itself reaches it through `From<DbError>`. A closure that failed
+    /// after a statement hit a full disk fails with
+    /// `E::from(DbError::StorageFull(..))`, whatever it returned.
+    pub fn write_blocking_as<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
         let key = self.0.key.get();
-        let result = match &self.0.store {
+        // The outer error is the storage's (beginning, committing, a full
+        // disk); the inner one the closure's.
+        let result: Result<Result<T, E>, DbError> = match &self.0.store {
             Store::Lite { writer, .. } => {
                 let mut conn = lock(writer);
-                if let Some(limit) = self.0.page_limit.get() {
-                    let n = limit.load(Ordering::Acquire);
-                    if n > 0 {
-                        conn.pragma_update(
-                            None,
-                            "max_page_count",
-                            i64::try_from(n).unwrap_or(i64::MAX),
-                        )?;
-                    }
-                }
                 (|| {
+                    if let Some(limit) = self.0.page_limit.get() {
+                        let n = limit.load(Ordering::Acquire);
+                        if n > 0 {
+                            conn.pragma_update(
+                                None,
+                                "max_page_count",
+                                i64::try_from(n).unwrap_or(i64::MAX),
+                            )?;
+                        }
+                    }
                     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let out = f(&Sql::lite(&tx, key))?;
-                    tx.commit()?;
-                    Ok(out)
+                    let sql = Sql::lite(&tx, key);
+                    let out = f(&sql);
+                    let failure = sql.storage_failure();
+                    drop(sql);
+                    match (out, failure) {
+                        (Ok(out), _) => {
+                            tx.commit()?;
+                            Ok(Ok(out))
+                        }
+                        (Err(_), Some(cause)) => Err(DbError::StorageFull(cause)),
+                        (Err(e), None) => Ok(Err(e)),
+                    }
                 })()
             }
             Store::Pg { writer, .. } => pg::off_runtime(|| pg::write(&mut lock(writer), key, f)),
@@ -315,7 +409,7 @@ impl Db {
                 );
             }
         }
-        result
+        result.unwrap_or_else(|e| Err(E::from(e)))
     }
 
     /// True while writes fail for want of space: from a failed write until
@@ -358,6 +452,14 @@ impl Db {
         &self,
         f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
+        self.read_blocking_as(f)
+    }
+
+    /// [`Db::read_blocking`] with a closure that fails with an error of its own.
+    pub fn read_blocking_as<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
         let key = self.0.key.get();
         match &self.0.store {
             Store::Lite { readers, .. } => {
@@ -384,10 +486,7 @@ impl Db {
     ) -> Result<T, E> {
         let key = self.0.key.get();
         match &self.0.store {
-            Store::Lite { .. } => {
-                let path = self
-                    .file()
-                    .ok_or_else(|| DbError::Task("no SQLite file".into()))?;
+            Store::Lite { path, .. } => {
                 let conn = Connection::open_with_flags(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -404,26 +503,30 @@ impl Db {
         }
     }
 
-    /// [`Db::write_blocking`] on the blocking pool.
-    pub async fn write<T: Send + 'static>(
+    /// [`Db::write_blocking`] on the blocking pool. The closure may fail
+    /// with its own error type `E` (a handler's `ApiError`, say), so what it
+    /// decides is returned as it is; storage failures become `E` through
+    /// `From<DbError>`.
+    pub async fn write<T: Send + 'static, E: From<DbError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send + 'static,
-    ) -> Result<T, DbError> {
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(f))
+        actix_web::web::block(move || db.write_blocking_as(f))
             .await
-            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
     }
 
-    /// [`Db::read_blocking`] on the blocking pool.
-    pub async fn read<T: Send + 'static>(
+    /// [`Db::read_blocking`] on the blocking pool, with the closure's own
+    /// error type as in [`Db::write`].
+    pub async fn read<T: Send + 'static, E: From<DbError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send + 'static,
-    ) -> Result<T, DbError> {
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let db = self.clone();
-        actix_web::web::block(move || db.read_blocking(f))
+        actix_web::web::block(move || db.read_blocking_as(f))
             .await
-            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
     }
 
     /// `PRAGMA integrity_check` on SQLite, `ok` when PostgreSQL answers (for
@@ -489,8 +592,11 @@ impl Db {
 fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| DbError::Task(format!("creating {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|source| DbError::Io {
+                action: "creating the folder",
+                path: dir.to_owned(),
+                source,
+            })?;
         }
     }
     let mut writer = Connection::open(path)?;
@@ -508,6 +614,7 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
         })
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok(Store::Lite {
+        path: path.to_owned(),
         writer: Mutex::new(writer),
         readers,
     })
@@ -589,4 +696,85 @@ pub fn meta_set(c: &Sql, key: &str, value: &str) -> Result<(), DbError> {
 pub fn meta_delete(c: &Sql, key: &str) -> Result<(), DbError> {
     c.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DbError;
+
+    /// Failures reachable only by fault (a panic, a shut-down pool, a bug in
+    /// the server's own ops, a damaged row) say what failed in the log line.
+    #[test]
+    fn each_failure_names_what_failed() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let cases = [
+            (
+                DbError::TaskLost("thread pool is gone".into()),
+                "database call did not finish (blocking pool shut down or the call panicked): thread pool is gone",
+            ),
+            (
+                DbError::PasswordHash("out of memory".into()),
+                "hashing a password failed: out of memory",
+            ),
+            (
+                DbError::Io {
+                    action: "creating the folder",
+                    path: "/srv/aidant".into(),
+                    source: io,
+                },
+                "creating the folder /srv/aidant: denied",
+            ),
+            (
+                DbError::ServerOpRefused {
+                    what: "resolution",
+                    results: "[Refused]".into(),
+                },
+                "the server's own resolution op was refused: [Refused]",
+            ),
+            (
+                DbError::decode("column 0 of visits", "invalid length"),
+                "stored column 0 of visits could not be decoded: invalid length",
+            ),
+            (
+                DbError::encode("op", "key must be a string"),
+                "op could not be encoded for storing: key must be a string",
+            ),
+            (
+                DbError::Inconsistent("audit_head names row 7, which is missing".into()),
+                "stored data is inconsistent: audit_head names row 7, which is missing",
+            ),
+            (
+                DbError::ConnectionClosed,
+                "the PostgreSQL connection was closed",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+            assert!(!e.is_storage_full(), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_storage_full() {
+        let full = DbError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some("database or disk is full".into()),
+        ));
+        assert!(full.classify().is_storage_full());
+        let other = DbError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            None,
+        ));
+        assert!(!other.classify().is_storage_full());
+    }
+
+    #[test]
+    fn a_decoding_error_names_the_table() {
+        assert_eq!(
+            super::sql::table_of("SELECT id, body FROM ops WHERE seq > ?1"),
+            "ops"
+        );
+        assert_eq!(super::sql::table_of("select x from\n  visits v"), "visits");
+        assert_eq!(super::sql::table_of("PRAGMA user_version"), "a query");
+    }
 }

@@ -135,7 +135,7 @@ pub fn visit_operation(c: &Sql, visit: VisitId) -> Result<Option<OperationId>, D
     )?;
     s.map(|s| {
         s.parse()
-            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))
+            .map_err(|e: uuid::Error| DbError::decode("visits.operation_id", e))
     })
     .transpose()
 }
@@ -165,7 +165,7 @@ pub fn push(
             }
             Incoming::Op(op) => op,
         };
-        let body = serde_json::to_string(&op).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let body = serde_json::to_string(&op).map_err(|e| DbError::encode("op", e))?;
         if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(op.visit) {
             let held = current_state(c, op.visit)?;
             slot.insert(held.unwrap_or_else(|| (Visit::new(op.visit), 0)));
@@ -218,7 +218,7 @@ fn lookup(c: &Sql, visit: VisitId, user: UserId) -> Result<Option<Known>, DbErro
     };
     let operation = operation
         .parse()
-        .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+        .map_err(|e: uuid::Error| DbError::decode("visits.operation_id", e))?;
     Ok(Some(Known {
         operation,
         facts: Facts {
@@ -390,7 +390,7 @@ fn push_one(
 }
 
 fn parse_op(body: &str) -> Result<Op, DbError> {
-    serde_json::from_str(body).map_err(|e| DbError::Corrupt(format!("stored op: {e}")))
+    serde_json::from_str(body).map_err(|e| DbError::decode("ops.body", e))
 }
 
 /// Every stored op of a visit, in arrival order.
