@@ -269,12 +269,8 @@ pub async fn create_user(mut call: Call) -> Result<HttpResponse, ApiError> {
 /// URL and QR code (SVG). The address never comes from the request (`Host`,
 /// `X-Forwarded-Host`, `Forwarded`): anyone can set those, and a QR code
 /// pointing elsewhere would enrol a phone against another server.
-pub async fn issue_code(
-    auth: Auth,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?.clone();
+pub async fn issue_code(call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (caller, state) = (call.require(ADMIN)?, call.state);
     let user = UserId(uuid_path(&path, "user id")?);
     let code = secrets::new_code();
     let code_hash = secrets::hash_secret(&code);
@@ -329,11 +325,23 @@ pub async fn list_devices(
     Ok(HttpResponse::Ok().json(devices))
 }
 
+/// The body of a revocation: how the phone was lost (see [`revoke_device`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
     #[serde(default)]
     mode: Option<String>,
+}
+
+/// An admin's request about a device (`/devices/{id}/…`): who asks (as the
+/// audit row names them), the body, and the device.
+async fn device_request(
+    call: &mut Call,
+    path: &str,
+) -> Result<(String, crate::body::Body, DeviceId), ApiError> {
+    let actor = call.require(ADMIN)?.actor();
+    let body = call.body().await?;
+    Ok((actor, body, DeviceId(uuid_path(path, "device id")?)))
 }
 
 /// `POST /api/v1/devices/{id}/revoke` with an optional `{"mode": "lost" |
@@ -344,9 +352,7 @@ pub async fn revoke_device(
     mut call: Call,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = call.require(ADMIN)?.actor();
-    let body = call.body().await?;
-    let device = DeviceId(uuid_path(&path, "device id")?);
+    let (actor, body, device) = device_request(&mut call, &path).await?;
     let b: RevokeBody = if body.is_empty() {
         RevokeBody { mode: None }
     } else {
@@ -378,13 +384,6 @@ pub async fn revoke_device(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReasonBody {
-    #[serde(default)]
-    reason: Option<String>,
-}
-
 /// `POST /api/v1/devices/{id}/recovery-code` with `{"reason": "…"}`: the code
 /// that unlocks a phone locked out by wrong PINs while it holds unsynced
 /// changes. An admin reads it to the officer; audited with the reason.
@@ -392,9 +391,7 @@ pub async fn recovery_code(
     mut call: Call,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = call.require(ADMIN)?.actor();
-    let body = call.body().await?;
-    let device = DeviceId(uuid_path(&path, "device id")?);
+    let (actor, body, device) = device_request(&mut call, &path).await?;
     let reason = super::visits::required_reason(parse_json::<ReasonBody>(&body)?.reason)?;
     let now = now_rfc3339();
     let code = call
@@ -420,6 +417,14 @@ pub async fn recovery_code(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "code": code })))
 }
 
+/// A body that gives a reason (see [`recovery_code`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
 #[derive(Deserialize)]
 pub struct Page {
     #[serde(default)]
@@ -429,15 +434,11 @@ pub struct Page {
 }
 
 /// `GET /api/v1/admin/quarantine`: rejected ops, newest first.
-pub async fn quarantine(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<Page>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+pub async fn quarantine(call: Call, q: web::Query<Page>) -> Result<HttpResponse, ApiError> {
+    let (_, limit) = call.listing(ADMIN, q.limit, (100, 1_000))?;
     let before = q.before;
-    let rows = state
+    let rows = call
+        .state
         .db
         .read(move |c| db::sync::quarantined(c, limit, before))
         .await?;
@@ -445,14 +446,9 @@ pub async fn quarantine(
 }
 
 /// `GET /api/v1/admin/audit`: recent audit rows, newest first.
-pub async fn audit_recent(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<Page>,
-) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(ADMIN)?.actor();
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
-    let before = q.before;
+pub async fn audit_recent(call: Call, q: web::Query<Page>) -> Result<HttpResponse, ApiError> {
+    let (_, limit) = call.listing(ADMIN, q.limit, (100, 1_000))?;
+    let (actor, before, state) = (call.require(ADMIN)?.actor(), q.before, call.state);
     let rows = state
         .db
         .read(move |c| db::audit::recent(c, limit, before))

@@ -4,6 +4,7 @@
 //! An export is audited with its reason and scope before its first byte, then
 //! streamed; its SHA-256 is stored when the client has taken the last byte.
 
+use super::Call;
 use crate::auth::Auth;
 use crate::db::export::{self as dbx, Scope};
 use crate::domain::Role;
@@ -203,14 +204,11 @@ pub struct ListQuery {
 
 /// `GET /api/v1/exports?operation=&limit=`: stored exports with their hashes,
 /// newest first (supervisors: their operations').
-pub async fn list(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let (scope, limit) = super::listing(&auth, READERS, q.limit, (100, 1_000))?;
+pub async fn list(call: Call, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let (scope, limit) = call.listing(READERS, q.limit, (100, 1_000))?;
     let operation = q.operation.map(OperationId);
-    let rows = state
+    let rows = call
+        .state
         .db
         .read(move |conn| dbx::exports(conn, scope.as_deref(), operation, limit))
         .await?;

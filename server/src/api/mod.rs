@@ -204,9 +204,9 @@ async fn require_json_body(
     next.call(req).await.map(|r| r.map_into_boxed_body())
 }
 
-/// A request from a signed-in caller whose body is read only once the
-/// handler has checked the caller ([`Call::require`]): a caller without the
-/// role is refused before a byte of their body is read. The common shape of
+/// A request from a signed-in caller, whose body (if the handler takes one)
+/// is read only once the handler has checked the caller ([`Call::require`]):
+/// a caller without the role is refused before a byte of their body is read. The common shape of
 /// a handler that writes: check the caller, read and parse the body, write
 /// with an audit row ([`Audit`]) in one transaction, answer.
 pub struct Call {
@@ -247,6 +247,19 @@ impl Call {
     /// The caller, when signed in (not a phone) with one of `roles`.
     pub(crate) fn require(&self, roles: &[Role]) -> Result<Caller, ApiError> {
         self.auth.require(roles).cloned()
+    }
+
+    /// What a list request of a caller with one of `roles` covers: the
+    /// operations they see (`None`: all) and how many rows, `limit` within
+    /// `1..=max` (`default` when not asked).
+    pub(crate) fn listing(
+        &self,
+        roles: &[Role],
+        limit: Option<i64>,
+        (default, max): (i64, i64),
+    ) -> Result<(Option<Vec<sync_core::OperationId>>, i64), ApiError> {
+        let scope = self.auth.require(roles)?.operation_scope();
+        Ok((scope, limit.unwrap_or(default).clamp(1, max)))
     }
 
     /// The body (see `crate::body`): small, read once.
@@ -319,19 +332,6 @@ impl<'a> Audit<'a> {
         )
         .map(|_| ())
     }
-}
-
-/// What a list request of a caller with one of `roles` covers: the
-/// operations they see (`None`: all) and how many rows, `limit` within
-/// `1..=max` (`default` when not asked).
-pub(crate) fn listing(
-    auth: &Auth,
-    roles: &[Role],
-    limit: Option<i64>,
-    (default, max): (i64, i64),
-) -> Result<(Option<Vec<sync_core::OperationId>>, i64), ApiError> {
-    let scope = auth.require(roles)?.operation_scope();
-    Ok((scope, limit.unwrap_or(default).clamp(1, max)))
 }
 
 /// Parses a JSON body by hand so every failure is a 4xx with our codes.

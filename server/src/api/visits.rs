@@ -29,13 +29,9 @@ pub struct VisitsQuery {
 }
 
 /// `GET /api/v1/visits?operation=&status=`: the index (no personal data).
-pub async fn list(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<VisitsQuery>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, q: web::Query<VisitsQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let (scope, limit) = super::listing(&auth, READERS, q.limit, (500, 5_000))?;
+    let (scope, limit) = call.listing(READERS, q.limit, (500, 5_000))?;
     if let Some(s) = &q.status {
         if Status::parse(s).rank().is_none() {
             return Err(ApiError::bad_request(
@@ -44,7 +40,8 @@ pub async fn list(
             ));
         }
     }
-    let rows = state
+    let rows = call
+        .state
         .db
         .read(move |c| {
             let rows = db::sync::visits(
