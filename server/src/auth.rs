@@ -71,7 +71,7 @@ impl FromRequest for Auth {
                 .read(move |c| {
                     let Some(owner) = db::people::token_owner(c, &hash, &now, &stale_before)?
                     else {
-                        return Ok(Err(ApiError::unauthorized()));
+                        return Err(ApiError::unauthorized());
                     };
                     let (user_id, device) = match owner {
                         db::people::TokenOwner::Session(u) => (u, None),
@@ -79,14 +79,14 @@ impl FromRequest for Auth {
                             revoked: true,
                             reassigned: true,
                             ..
-                        } if !push => return Ok(Err(ApiError::device_reassigned())),
+                        } if !push => return Err(ApiError::device_reassigned()),
                         db::people::TokenOwner::Device {
                             revoked: true,
                             reassigned: false,
                             ..
-                        } => return Ok(Err(ApiError::device_revoked())),
+                        } => return Err(ApiError::device_revoked()),
                         db::people::TokenOwner::Device { expired: true, .. } => {
-                            return Ok(Err(ApiError::device_expired()))
+                            return Err(ApiError::device_expired())
                         }
                         db::people::TokenOwner::Device {
                             device,
@@ -97,14 +97,14 @@ impl FromRequest for Auth {
                     };
                     let user = db::people::user(c, user_id)?;
                     let operations = db::people::memberships(c, user_id)?;
-                    Ok(Ok(Caller {
+                    Ok(Caller {
                         user,
                         device: device.map(|(d, _)| d),
                         replica: device.map(|(_, r)| r),
                         operations,
-                    }))
+                    })
                 })
-                .await??;
+                .await?;
             Ok(Auth(caller))
         })
     }

@@ -215,6 +215,10 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The one mapping from storage to HTTP: `Conflict` 409, `NotFound` 404,
+/// `StorageFull` 507; every other `DbError` (a driver failure, an undecodable
+/// row, a refused server op, a lost blocking task, …) is a 500 whose cause
+/// goes to the request's log line only. Handlers make every other decision.
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {

@@ -21,10 +21,25 @@ use crate::db::{self, DbError, Sql};
 use std::collections::{BTreeMap, HashMap};
 use sync_core::{Op, Visit, VisitId};
 
-/// A visit's merged state and the greatest op cursor it holds: the kept
-/// state, caught up with the ops stored after it. `None` for a visit with
-/// no stored op.
-pub fn state(c: &Sql, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
+/// A visit's kept state is rewritten once this many of its ops are not in
+/// it: loading a visit then applies at most this many ops over the kept
+/// state, and a push into a long visit does not rewrite its whole state
+/// each time (the state of a long visit is as long as its notes).
+const KEEP_EVERY: usize = 64;
+
+/// A visit's merged state as loaded: the kept state caught up.
+pub struct Loaded {
+    /// The merged state.
+    pub visit: Visit,
+    /// The greatest op cursor it holds.
+    pub through: i64,
+    /// How many of the ops it holds are not in the kept state.
+    pub behind: usize,
+}
+
+/// A visit's merged state: the kept state, caught up with the ops stored
+/// after it. `None` for a visit with no stored op.
+pub fn state(c: &Sql, visit: VisitId) -> Result<Option<Loaded>, DbError> {
     let (mut v, mut through) = match db::sync::kept_state(c, visit)? {
         Some(kept) => kept,
         None => (Visit::new(visit), 0),
@@ -37,12 +52,16 @@ pub fn state(c: &Sql, visit: VisitId) -> Result<Option<(Visit, i64)>, DbError> {
         v.apply(op);
         through = through.max(*cursor);
     }
-    Ok(Some((v, through)))
+    Ok(Some(Loaded {
+        visit: v,
+        through,
+        behind: later.len(),
+    }))
 }
 
-/// [`state`] without its cursor.
+/// [`state`]'s merged visit.
 pub fn visit(c: &Sql, visit: VisitId) -> Result<Option<Visit>, DbError> {
-    Ok(state(c, visit)?.map(|(v, _)| v))
+    Ok(state(c, visit)?.map(|l| l.visit))
 }
 
 /// Stores a batch in the caller's transaction: one result per item, in
@@ -56,27 +75,34 @@ pub fn push(
 ) -> Result<Vec<PushResult>, DbError> {
     // Each visit the batch names is loaded before its new ops are stored,
     // so it is caught up with only what others stored before.
-    let mut states: HashMap<VisitId, (Visit, i64)> = HashMap::new();
+    let mut states: HashMap<VisitId, Loaded> = HashMap::new();
     for item in &items {
         if let Incoming::Op(op) = item {
             if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(op.visit) {
-                slot.insert(state(c, op.visit)?.unwrap_or_else(|| (Visit::new(op.visit), 0)));
+                slot.insert(state(c, op.visit)?.unwrap_or_else(|| Loaded {
+                    visit: Visit::new(op.visit),
+                    through: 0,
+                    behind: 0,
+                }));
             }
         }
     }
     let stored = db::sync::store(c, who, items, now)?;
     let mut touched = BTreeMap::new();
     for (op, cursor) in &stored.accepted {
-        if let Some((v, through)) = states.get_mut(&op.visit) {
-            v.apply(op);
-            *through = (*through).max(*cursor);
+        if let Some(l) = states.get_mut(&op.visit) {
+            l.visit.apply(op);
+            l.through = l.through.max(*cursor);
+            l.behind += 1;
             touched.insert(op.visit, ());
         }
     }
     for visit in touched.keys() {
-        if let Some((v, through)) = states.get(visit) {
-            db::sync::keep_state(c, v, *through)?;
-            project(c, v, now)?;
+        if let Some(l) = states.get(visit) {
+            if l.behind >= KEEP_EVERY {
+                db::sync::keep_state(c, &l.visit, l.through)?;
+            }
+            project(c, &l.visit, now)?;
         }
     }
     Ok(stored.results)
@@ -90,9 +116,10 @@ pub fn write_server_op(c: &Sql, op: Op, now: &str) -> Result<(), DbError> {
     let results = push(c, &Pusher::Server, vec![Incoming::Op(op)], now)?;
     match results.first() {
         Some(PushResult::Accepted) => Ok(()),
-        other => Err(DbError::Corrupt(format!(
-            "server op {id} refused: {other:?}"
-        ))),
+        other => Err(DbError::ServerOpRefused {
+            what: "server",
+            results: format!("{id}: {other:?}"),
+        }),
     }
 }
 

@@ -125,7 +125,7 @@ pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), Sta
     let needs_admin = !db.read_blocking(db::people::admin_exists).map_err(wrap)?;
     let password_hash = match &config.admin_password {
         Some(p) if needs_admin => {
-            Some(secrets::hash_password(p).map_err(|e| wrap(db::DbError::Task(e)))?)
+            Some(secrets::hash_password(p).map_err(|e| wrap(db::DbError::PasswordHash(e)))?)
         }
         _ => None,
     };
@@ -173,7 +173,7 @@ pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), Sta
         .map_err(wrap)?;
     let replica = replica
         .parse()
-        .map_err(|e: uuid::Error| wrap(db::DbError::Corrupt(e.to_string())))?;
+        .map_err(|e: uuid::Error| wrap(db::DbError::decode("meta server_replica", e)))?;
     Ok((db, replica, code))
 }
 

@@ -2,50 +2,20 @@
 //! devices, the quarantine and the audit trail.
 
 use super::session::{check_password, check_username};
-use super::{check_len, parse_json, read_body};
+use super::{check_len, parse_json, Audit, Call};
 use crate::auth::Auth;
-use crate::db::{self, audit::Entry};
+use crate::db;
 use crate::domain::{DeviceId, Operation, Role, Team, TeamId, User, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, rfc3339_in, secrets, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use sync_core::summary::LocalDate;
 use sync_core::OperationId;
 use uuid::Uuid;
 
 const ADMIN: &[Role] = &[Role::Admin];
-
-/// Appends one audit row in its own transaction.
-async fn audit(
-    state: &AppState,
-    actor: String,
-    action: &'static str,
-    subject: String,
-    reason: String,
-    detail: String,
-) -> Result<(), ApiError> {
-    let now = now_rfc3339();
-    state
-        .db
-        .write(move |tx| {
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action,
-                    subject: &subject,
-                    reason: &reason,
-                    detail: &detail,
-                },
-            )
-            .map(|_| ())
-        })
-        .await?;
-    Ok(())
-}
 
 fn uuid_path(s: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(s)
@@ -80,15 +50,9 @@ struct NewOperation {
 }
 
 /// `POST /api/v1/operations`.
-pub async fn create_operation(
-    auth: Auth,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?.clone();
-    let body = read_body(&req, &state, payload, &caller).await?;
-    let b: NewOperation = parse_json(&body)?;
+pub async fn create_operation(mut call: Call) -> Result<HttpResponse, ApiError> {
+    let actor = call.require(ADMIN)?.actor();
+    let b: NewOperation = call.json().await?;
     check_len("name", &b.name, 1, 200)?;
     check_len("force_area", &b.force_area, 1, 100)?;
     let (Some(s), Some(e)) = (LocalDate::parse(&b.starts_on), LocalDate::parse(&b.ends_on)) else {
@@ -114,23 +78,13 @@ pub async fn create_operation(
         retention_days: check_retention(b.retention_days)?,
     };
     let (o, now) = (op.clone(), now_rfc3339());
-    let actor = caller.actor();
-    state
+    call.state
         .db
         .write(move |tx| {
             db::people::create_operation(tx, &o, &now)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "operation.create",
-                    subject: &format!("operation:{}", o.id),
-                    reason: "",
-                    detail: &serde_json::to_string(&o).unwrap_or_default(),
-                },
-            )
-            .map(|_| ())
+            Audit::new(&actor, "operation.create", format!("operation:{}", o.id))
+                .detail(&o)
+                .append(tx, &now)
         })
         .await?;
     Ok(HttpResponse::Created().json(op))
@@ -161,36 +115,25 @@ struct OperationChange {
 /// `PATCH /api/v1/operations/{id}` with `{"retention_days": N}`: how long
 /// phones keep the operation's synced visits after the visit's day.
 pub async fn update_operation(
-    auth: Auth,
-    state: web::Data<AppState>,
+    mut call: Call,
     path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?;
-    let actor = caller.actor();
-    let body = read_body(&req, &state, payload, caller).await?;
+    let actor = call.require(ADMIN)?.actor();
+    let body = call.body().await?;
     let op = OperationId(uuid_path(&path, "operation id")?);
     let b: OperationChange = parse_json(&body)?;
     let days = check_retention(Some(b.retention_days))?;
     let now = now_rfc3339();
-    let updated = state
+    let updated = call
+        .state
         .db
         .write(move |tx| {
             if !db::people::set_retention(tx, op, days)? {
                 return Ok(None);
             }
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "operation.retention",
-                    subject: &format!("operation:{op}"),
-                    reason: "",
-                    detail: &serde_json::json!({ "retention_days": days }).to_string(),
-                },
-            )?;
+            Audit::new(&actor, "operation.retention", format!("operation:{op}"))
+                .detail(&serde_json::json!({ "retention_days": days }))
+                .append(tx, &now)?;
             db::people::operation(tx, op)
         })
         .await?
@@ -206,16 +149,12 @@ struct NewTeam {
 
 /// `POST /api/v1/operations/{id}/teams`.
 pub async fn create_team(
-    auth: Auth,
-    state: web::Data<AppState>,
+    mut call: Call,
     path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?;
+    call.require(ADMIN)?;
     let op = OperationId(uuid_path(&path, "operation id")?);
-    let body = read_body(&req, &state, payload, caller).await?;
-    let b: NewTeam = parse_json(&body)?;
+    let b: NewTeam = call.json().await?;
     check_len("name", &b.name, 1, 100)?;
     let team = Team {
         id: TeamId(Uuid::new_v4()),
@@ -223,7 +162,7 @@ pub async fn create_team(
         name: b.name,
     };
     let t = team.clone();
-    state
+    call.state
         .db
         .write(move |tx| db::people::create_team(tx, &t))
         .await?;
@@ -239,20 +178,12 @@ struct NewMember {
 }
 
 /// `POST /api/v1/operations/{id}/members`: puts a user in an operation (and team).
-pub async fn add_member(
-    auth: Auth,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?;
-    let actor = caller.actor();
+pub async fn add_member(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let actor = call.require(ADMIN)?.actor();
     let op = OperationId(uuid_path(&path, "operation id")?);
-    let body = read_body(&req, &state, payload, caller).await?;
-    let b: NewMember = parse_json(&body)?;
+    let b: NewMember = call.json().await?;
     let now = now_rfc3339();
-    state
+    call.state
         .db
         .write(move |tx| {
             let brought = db::people::add_member(
@@ -263,18 +194,15 @@ pub async fn add_member(
                 &actor,
                 &now,
             )?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "operation.member_add",
-                    subject: &format!("user:{}", b.user_id),
-                    reason: "",
-                    detail: &serde_json::json!({ "operation": op, "team": b.team_id, "team_visits": brought }).to_string(),
-                },
+            Audit::new(
+                &actor,
+                "operation.member_add",
+                format!("user:{}", b.user_id),
             )
-            .map(|_| ())
+            .detail(
+                &serde_json::json!({ "operation": op, "team": b.team_id, "team_visits": brought }),
+            )
+            .append(tx, &now)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -298,16 +226,9 @@ struct NewUser {
 }
 
 /// `POST /api/v1/users`: officers usually have no password (they enrol a device).
-pub async fn create_user(
-    auth: Auth,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?;
-    let actor = caller.actor();
-    let body = read_body(&req, &state, payload, caller).await?;
-    let b: NewUser = parse_json(&body)?;
+pub async fn create_user(mut call: Call) -> Result<HttpResponse, ApiError> {
+    let actor = call.require(ADMIN)?.actor();
+    let b: NewUser = call.json().await?;
     check_username(&b.username)?;
     check_len("display_name", &b.display_name, 1, 200)?;
     let hash = match b.password {
@@ -331,23 +252,13 @@ pub async fn create_user(
         created_at: now.clone(),
     };
     let u = user.clone();
-    state
+    call.state
         .db
         .write(move |tx| {
             db::people::create_user(tx, &u, hash.as_deref())?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "user.create",
-                    subject: &format!("user:{}", u.id),
-                    reason: "",
-                    detail: &serde_json::json!({ "username": u.username, "role": u.role })
-                        .to_string(),
-                },
-            )
-            .map(|_| ())
+            Audit::new(&actor, "user.create", format!("user:{}", u.id))
+                .detail(&serde_json::json!({ "username": u.username, "role": u.role }))
+                .append(tx, &now)
         })
         .await?;
     Ok(HttpResponse::Created().json(user))
@@ -358,12 +269,8 @@ pub async fn create_user(
 /// URL and QR code (SVG). The address never comes from the request (`Host`,
 /// `X-Forwarded-Host`, `Forwarded`): anyone can set those, and a QR code
 /// pointing elsewhere would enrol a phone against another server.
-pub async fn issue_code(
-    auth: Auth,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?.clone();
+pub async fn issue_code(call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (caller, state) = (call.require(ADMIN)?, call.state);
     let user = UserId(uuid_path(&path, "user id")?);
     let code = secrets::new_code();
     let code_hash = secrets::hash_secret(&code);
@@ -374,18 +281,9 @@ pub async fn issue_code(
         .db
         .write(move |tx| {
             db::people::create_enrolment_code(tx, &code_hash, user, issuer, &now, &exp)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "enrolment_code.issue",
-                    subject: &format!("user:{user}"),
-                    reason: "",
-                    detail: &serde_json::json!({ "expires_at": exp }).to_string(),
-                },
-            )
-            .map(|_| ())
+            Audit::new(&actor, "enrolment_code.issue", format!("user:{user}"))
+                .detail(&serde_json::json!({ "expires_at": exp }))
+                .append(tx, &now)
         })
         .await?;
     let (enrol_url, svg, message) = match &state.config.public_url {
@@ -427,6 +325,7 @@ pub async fn list_devices(
     Ok(HttpResponse::Ok().json(devices))
 }
 
+/// The body of a revocation: how the phone was lost (see [`revoke_device`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
@@ -434,21 +333,26 @@ struct RevokeBody {
     mode: Option<String>,
 }
 
+/// An admin's request about a device (`/devices/{id}/…`): who asks (as the
+/// audit row names them), the body, and the device.
+async fn device_request(
+    call: &mut Call,
+    path: &str,
+) -> Result<(String, crate::body::Body, DeviceId), ApiError> {
+    let actor = call.require(ADMIN)?.actor();
+    let body = call.body().await?;
+    Ok((actor, body, DeviceId(uuid_path(path, "device id")?)))
+}
+
 /// `POST /api/v1/devices/{id}/revoke` with an optional `{"mode": "lost" |
 /// "reassigned"}` (default `lost`): a lost phone's next request fails with
 /// `device_revoked` and it wipes itself at once; a reassigned phone may still
 /// push what it holds (`device_reassigned` for anything else), then wipes.
 pub async fn revoke_device(
-    auth: Auth,
-    state: web::Data<AppState>,
+    mut call: Call,
     path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?;
-    let actor = caller.actor();
-    let body = read_body(&req, &state, payload, caller).await?;
-    let device = DeviceId(uuid_path(&path, "device id")?);
+    let (actor, body, device) = device_request(&mut call, &path).await?;
     let b: RevokeBody = if body.is_empty() {
         RevokeBody { mode: None }
     } else {
@@ -466,68 +370,40 @@ pub async fn revoke_device(
         }
     };
     let now = now_rfc3339();
-    state
+    call.state
         .db
         .write(move |tx| {
-            let changed = db::people::revoke_device(tx, device, mode, &now)?;
-            if changed {
-                db::audit::append(
-                    tx,
-                    &now,
-                    &Entry {
-                        actor: &actor,
-                        action: "device.revoke",
-                        subject: &format!("device:{device}"),
-                        reason: "",
-                        detail: &serde_json::json!({ "mode": mode }).to_string(),
-                    },
-                )?;
+            if !db::people::revoke_device(tx, device, mode, &now)? {
+                return Ok(());
             }
-            Ok(())
+            Audit::new(&actor, "device.revoke", format!("device:{device}"))
+                .detail(&serde_json::json!({ "mode": mode }))
+                .append(tx, &now)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReasonBody {
-    #[serde(default)]
-    reason: Option<String>,
 }
 
 /// `POST /api/v1/devices/{id}/recovery-code` with `{"reason": "…"}`: the code
 /// that unlocks a phone locked out by wrong PINs while it holds unsynced
 /// changes. An admin reads it to the officer; audited with the reason.
 pub async fn recovery_code(
-    auth: Auth,
-    state: web::Data<AppState>,
+    mut call: Call,
     path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = auth.require(ADMIN)?;
-    let actor = caller.actor();
-    let body = read_body(&req, &state, payload, caller).await?;
-    let device = DeviceId(uuid_path(&path, "device id")?);
-    let b: ReasonBody = parse_json(&body)?;
-    let reason = super::visits::required_reason(b.reason)?;
+    let (actor, body, device) = device_request(&mut call, &path).await?;
+    let reason = super::visits::required_reason(parse_json::<ReasonBody>(&body)?.reason)?;
     let now = now_rfc3339();
-    let code = state
+    let code = call
+        .state
         .db
-        .write(move |tx| {
+        .write(move |tx| -> Result<_, ApiError> {
             let code = db::people::recovery_secret(tx, device)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "device.recovery_code",
-                    subject: &format!("device:{device}"),
-                    reason: &reason,
-                    detail: &serde_json::json!({ "issued": code.is_some() }).to_string(),
-                },
-            )?;
+            Audit::new(&actor, "device.recovery_code", format!("device:{device}"))
+                .reason(&reason)
+                .detail(&serde_json::json!({ "issued": code.is_some() }))
+                .append(tx, &now)?;
+            // The attempt is audited even when there is no code to give.
             Ok(code)
         })
         .await?
@@ -541,6 +417,14 @@ pub async fn recovery_code(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "code": code })))
 }
 
+/// A body that gives a reason (see [`recovery_code`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
 #[derive(Deserialize)]
 pub struct Page {
     #[serde(default)]
@@ -550,15 +434,11 @@ pub struct Page {
 }
 
 /// `GET /api/v1/admin/quarantine`: rejected ops, newest first.
-pub async fn quarantine(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<Page>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require(ADMIN)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
+pub async fn quarantine(call: Call, q: web::Query<Page>) -> Result<HttpResponse, ApiError> {
+    let (_, limit) = call.listing(ADMIN, q.limit, (100, 1_000))?;
     let before = q.before;
-    let rows = state
+    let rows = call
+        .state
         .db
         .read(move |c| db::sync::quarantined(c, limit, before))
         .await?;
@@ -566,27 +446,22 @@ pub async fn quarantine(
 }
 
 /// `GET /api/v1/admin/audit`: recent audit rows, newest first.
-pub async fn audit_recent(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<Page>,
-) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(ADMIN)?.actor();
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
-    let before = q.before;
+pub async fn audit_recent(call: Call, q: web::Query<Page>) -> Result<HttpResponse, ApiError> {
+    let (_, limit) = call.listing(ADMIN, q.limit, (100, 1_000))?;
+    let (actor, before, state) = (call.require(ADMIN)?.actor(), q.before, call.state);
     let rows = state
         .db
         .read(move |c| db::audit::recent(c, limit, before))
         .await?;
-    audit(
-        &state,
-        actor,
-        "audit.read",
-        "audit".into(),
-        String::new(),
-        serde_json::json!({ "rows": rows.len() }).to_string(),
-    )
-    .await?;
+    let (n, now) = (rows.len(), now_rfc3339());
+    state
+        .db
+        .write(move |tx| {
+            Audit::new(&actor, "audit.read", "audit")
+                .detail(&serde_json::json!({ "rows": n }))
+                .append(tx, &now)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 

@@ -4,6 +4,7 @@
 //! An export is audited with its reason and scope before its first byte, then
 //! streamed; its SHA-256 is stored when the client has taken the last byte.
 
+use super::Call;
 use crate::auth::Auth;
 use crate::db::export::{self as dbx, Scope};
 use crate::domain::Role;
@@ -92,7 +93,7 @@ pub async fn summary(
         .db
         .read(move |conn| {
             let Some(op) = dbx::operation(conn, operation)? else {
-                return Ok(None);
+                return Err(ApiError::not_found("operation"));
             };
             let s = export::range_summary(conn, &scope)?;
             let mut body = export::summary_json(&op, &s);
@@ -105,10 +106,9 @@ pub async fn summary(
                     .map(|(day, visits)| serde_json::json!({ "day": day, "visits": visits }))
                     .collect(),
             );
-            Ok(Some(body))
+            Ok(body)
         })
-        .await?
-        .ok_or_else(|| ApiError::not_found("operation"))?;
+        .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -204,16 +204,11 @@ pub struct ListQuery {
 
 /// `GET /api/v1/exports?operation=&limit=`: stored exports with their hashes,
 /// newest first (supervisors: their operations').
-pub async fn list(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let c = auth.require(READERS)?;
-    let scope = c.operation_scope();
+pub async fn list(call: Call, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let (scope, limit) = call.listing(READERS, q.limit, (100, 1_000))?;
     let operation = q.operation.map(OperationId);
-    let limit = q.limit.unwrap_or(100).clamp(1, 1_000);
-    let rows = state
+    let rows = call
+        .state
         .db
         .read(move |conn| dbx::exports(conn, scope.as_deref(), operation, limit))
         .await?;

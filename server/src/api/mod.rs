@@ -7,6 +7,8 @@ pub mod session;
 pub mod sync;
 pub mod visits;
 
+use crate::auth::Auth;
+use crate::domain::{Caller, Role};
 use crate::error::{method_not_allowed, ApiError};
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
@@ -202,17 +204,134 @@ async fn require_json_body(
     next.call(req).await.map(|r| r.map_into_boxed_body())
 }
 
-/// Reads the small body of a signed-in caller's request (see `crate::body`).
-pub(crate) async fn read_body(
-    req: &actix_web::HttpRequest,
-    state: &crate::AppState,
-    payload: web::Payload,
-    caller: &crate::domain::Caller,
-) -> Result<crate::body::Body, ApiError> {
-    state
-        .bodies
-        .read(req, payload, crate::body::Kind::Small, &caller.actor())
-        .await
+/// A request from a signed-in caller, whose body (if the handler takes one)
+/// is read only once the handler has checked the caller ([`Call::require`]):
+/// a caller without the role is refused before a byte of their body is read. The common shape of
+/// a handler that writes: check the caller, read and parse the body, write
+/// with an audit row ([`Audit`]) in one transaction, answer.
+pub struct Call {
+    auth: Auth,
+    /// The application's state.
+    pub state: web::Data<crate::AppState>,
+    req: actix_web::HttpRequest,
+    payload: Option<web::Payload>,
+}
+
+impl FromRequest for Call {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let auth = Auth::from_request(req, payload);
+        let body = web::Payload::from_request(req, payload);
+        let state = req.app_data::<web::Data<crate::AppState>>().cloned();
+        let req = req.clone();
+        Box::pin(async move {
+            let auth = auth.await?;
+            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let payload = body.await.map_err(ApiError::internal)?;
+            Ok(Call {
+                auth,
+                state,
+                req,
+                payload: Some(payload),
+            })
+        })
+    }
+}
+
+impl Call {
+    /// The caller, when signed in (not a phone) with one of `roles`.
+    pub(crate) fn require(&self, roles: &[Role]) -> Result<Caller, ApiError> {
+        self.auth.require(roles).cloned()
+    }
+
+    /// What a list request of a caller with one of `roles` covers: the
+    /// operations they see (`None`: all) and how many rows, `limit` within
+    /// `1..=max` (`default` when not asked).
+    pub(crate) fn listing(
+        &self,
+        roles: &[Role],
+        limit: Option<i64>,
+        (default, max): (i64, i64),
+    ) -> Result<(Option<Vec<sync_core::OperationId>>, i64), ApiError> {
+        let scope = self.auth.require(roles)?.operation_scope();
+        Ok((scope, limit.unwrap_or(default).clamp(1, max)))
+    }
+
+    /// The body (see `crate::body`): small, read once.
+    pub(crate) async fn body(&mut self) -> Result<crate::body::Body, ApiError> {
+        let payload = self
+            .payload
+            .take()
+            .ok_or_else(|| ApiError::internal("the request body was read twice"))?;
+        let actor = self.auth.0.actor();
+        self.state
+            .bodies
+            .read(&self.req, payload, crate::body::Kind::Small, &actor)
+            .await
+    }
+
+    /// The body parsed as JSON ([`parse_json`]).
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, ApiError> {
+        parse_json(&self.body().await?)
+    }
+}
+
+/// One audit row as a handler writes it, in the transaction of the change
+/// it records: `Audit::new(actor, action, subject).reason(..).detail(..)
+/// .append(tx, now)`. No reason is `""`, no detail `{}`.
+pub(crate) struct Audit<'a> {
+    actor: &'a str,
+    action: &'static str,
+    subject: String,
+    reason: &'a str,
+    detail: String,
+}
+
+impl<'a> Audit<'a> {
+    /// Who (`user:…`, `ip:…`) did what (`visit.read`) to which record (`visit:…`).
+    pub(crate) fn new(actor: &'a str, action: &'static str, subject: impl Into<String>) -> Self {
+        Audit {
+            actor,
+            action,
+            subject: subject.into(),
+            reason: "",
+            detail: "{}".into(),
+        }
+    }
+
+    /// Why, in the caller's words.
+    pub(crate) fn reason(self, reason: &'a str) -> Self {
+        Audit { reason, ..self }
+    }
+
+    /// Details, stored as JSON.
+    pub(crate) fn detail(self, detail: &impl serde::Serialize) -> Self {
+        Audit {
+            detail: serde_json::to_string(detail).unwrap_or_default(),
+            ..self
+        }
+    }
+
+    /// Appends the row in `tx`.
+    pub(crate) fn append(self, tx: &crate::db::Sql, now: &str) -> Result<(), crate::db::DbError> {
+        crate::db::audit::append(
+            tx,
+            now,
+            &crate::db::audit::Entry {
+                actor: self.actor,
+                action: self.action,
+                subject: &self.subject,
+                reason: self.reason,
+                detail: &self.detail,
+            },
+        )
+        .map(|_| ())
+    }
 }
 
 /// Parses a JSON body by hand so every failure is a 4xx with our codes.

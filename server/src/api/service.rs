@@ -46,7 +46,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let g = state
         .db
-        .read(|c| {
+        .read(|c| -> Result<_, ApiError> {
             let (ops_stored, ops_rejected) = db::sync::counts(c)?;
             Ok(Gauges {
                 ops_stored,

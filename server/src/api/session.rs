@@ -1,8 +1,8 @@
 //! First-admin setup, password login, device enrolment, and "who am I".
 
-use super::{check_len, parse_json};
+use super::{check_len, parse_json, Audit};
 use crate::auth::{peer, Auth};
-use crate::db::{self, audit::Entry, people::CodeProblem};
+use crate::db::{self, people::CodeProblem};
 use crate::domain::{DeviceId, Role, User, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, rfc3339_in, secrets, AppState};
@@ -33,18 +33,49 @@ fn limit(state: &AppState, keys: &[String]) -> Result<(), ApiError> {
         .map_err(ApiError::rate_limited)
 }
 
-/// Reads the small body of a request made before sign-in, one caller per
-/// source address.
-async fn read_anonymous(
-    req: &HttpRequest,
-    state: &AppState,
-    payload: web::Payload,
-    ip: &str,
-) -> Result<crate::body::Body, ApiError> {
-    state
-        .bodies
-        .read(req, payload, crate::body::Kind::Small, &format!("ip:{ip}"))
-        .await
+/// A request made before sign-in: its source address, and its small body
+/// read as JSON (one caller per source address) when the handler asks.
+pub struct Anonymous {
+    ip: String,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: Option<web::Payload>,
+}
+
+impl actix_web::FromRequest for Anonymous {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = web::Payload::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
+        Box::pin(async move {
+            Ok(Anonymous {
+                ip: peer(&req),
+                state: state.ok_or_else(|| ApiError::internal("app state missing"))?,
+                payload: Some(body.await.map_err(ApiError::internal)?),
+                req,
+            })
+        })
+    }
+}
+
+impl Anonymous {
+    /// The body parsed as JSON.
+    async fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, ApiError> {
+        let payload = self
+            .payload
+            .take()
+            .ok_or_else(|| ApiError::internal("the request body was read twice"))?;
+        let caller = format!("ip:{}", self.ip);
+        let body = self
+            .state
+            .bodies
+            .read(&self.req, payload, crate::body::Kind::Small, &caller)
+            .await?;
+        parse_json(&body)
+    }
 }
 
 #[derive(Deserialize)]
@@ -57,15 +88,10 @@ struct SetupBody {
 }
 
 /// `POST /api/v1/setup`: creates the first admin with the one-time setup code.
-pub async fn setup(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let ip = peer(&req);
-    limit(&state, &[format!("setup:{ip}")])?;
-    let body = read_anonymous(&req, &state, payload, &ip).await?;
-    let b: SetupBody = parse_json(&body)?;
+pub async fn setup(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
+    limit(&call.state, &[format!("setup:{}", call.ip)])?;
+    let b: SetupBody = call.json().await?;
+    let Anonymous { ip, state, .. } = call;
     check_username(&b.username)?;
     check_len("display_name", &b.display_name, 1, 200)?;
     check_password(&b.password)?;
@@ -86,7 +112,7 @@ pub async fn setup(
     let u = user.clone();
     let created = state
         .db
-        .write(move |tx| {
+        .write(move |tx| -> Result<_, ApiError> {
             let stored = db::meta_get(tx, "setup_code_hash")?;
             let ok = stored.is_some_and(|s| {
                 subtle::ConstantTimeEq::ct_eq(s.as_bytes(), code_hash.as_bytes()).into()
@@ -96,17 +122,12 @@ pub async fn setup(
             }
             db::people::create_user(tx, &u, Some(&hash))?;
             db::meta_delete(tx, "setup_code_hash")?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &format!("ip:{ip}"),
-                    action: "setup.admin_created",
-                    subject: &format!("user:{}", u.id),
-                    reason: "",
-                    detail: "{}",
-                },
-            )?;
+            Audit::new(
+                &format!("ip:{ip}"),
+                "setup.admin_created",
+                format!("user:{}", u.id),
+            )
+            .append(tx, &now)?;
             Ok(true)
         })
         .await?;
@@ -128,14 +149,9 @@ struct LoginBody {
 }
 
 /// `POST /api/v1/login`: password login for the web pages; returns a session token.
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let ip = peer(&req);
-    let body = read_anonymous(&req, &state, payload, &ip).await?;
-    let b: LoginBody = parse_json(&body)?;
+pub async fn login(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
+    let b: LoginBody = call.json().await?;
+    let Anonymous { ip, state, .. } = call;
     check_len("username", &b.username, 1, 64)?;
     check_len("password", &b.password, 1, 1024)?;
     // Every attempt counts against its source address; failures count
@@ -151,7 +167,7 @@ pub async fn login(
     let (keys, at) = ((fail_key.clone(), account_key.clone()), now_ms());
     let ((mine, left_ms), (everywhere, _)) = state
         .db
-        .read(move |c| {
+        .read(move |c| -> Result<_, ApiError> {
             Ok((
                 db::throttle::failures(c, &keys.0, at, window_ms)?,
                 db::throttle::failures(c, &keys.1, at, window_ms)?,
@@ -196,17 +212,12 @@ pub async fn login(
                 .write(move |tx| {
                     db::throttle::record_failure(tx, &fail_key, at, window_ms)?;
                     db::throttle::record_failure(tx, &account_key, at, window_ms)?;
-                    db::audit::append(
-                        tx,
-                        &now,
-                        &Entry {
-                            actor: &format!("ip:{ip}"),
-                            action: "login.failure",
-                            subject: &format!("username:{who}"),
-                            reason: "",
-                            detail: "{}",
-                        },
+                    Audit::new(
+                        &format!("ip:{ip}"),
+                        "login.failure",
+                        format!("username:{who}"),
                     )
+                    .append(tx, &now)
                 })
                 .await?;
             return Err(ApiError::new(
@@ -225,18 +236,13 @@ pub async fn login(
         .write(move |tx| {
             db::throttle::clear(tx, &fail_key)?;
             db::people::create_session(tx, &token_hash, uid, &now, &exp)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &format!("user:{uid}"),
-                    action: "login.success",
-                    subject: &format!("user:{uid}"),
-                    reason: "",
-                    detail: &serde_json::json!({ "ip": ip }).to_string(),
-                },
+            Audit::new(
+                &format!("user:{uid}"),
+                "login.success",
+                format!("user:{uid}"),
             )
-            .map(|_| ())
+            .detail(&serde_json::json!({ "ip": ip }))
+            .append(tx, &now)
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -252,14 +258,9 @@ struct EnrolBody {
 }
 
 /// `POST /api/v1/enrol`: a phone trades a one-time code for a device id and token.
-pub async fn enrol(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let ip = peer(&req);
-    let body = read_anonymous(&req, &state, payload, &ip).await?;
-    let b: EnrolBody = parse_json(&body)?;
+pub async fn enrol(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
+    let b: EnrolBody = call.json().await?;
+    let Anonymous { ip, state, .. } = call;
     check_len("code", &b.code, 1, 64)?;
     let code = secrets::normalise_code(&b.code);
     limit(
@@ -279,7 +280,7 @@ pub async fn enrol(
     let now = now_rfc3339();
     let result = state
         .db
-        .write(move |tx| {
+        .write(move |tx| -> Result<_, ApiError> {
             let r = db::people::enrol_device(
                 tx,
                 &code_hash,
@@ -303,24 +304,15 @@ pub async fn enrol(
                 Ok(u) => format!("user:{u} device:{device}"),
                 Err(_) => format!("ip:{ip}"),
             };
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action,
-                    subject: &format!("device:{device}"),
-                    reason: "",
-                    detail: &detail.to_string(),
-                },
-            )?;
-            match r {
-                Ok(u) => Ok(Ok((
-                    db::people::user(tx, u)?,
-                    db::people::memberships(tx, u)?,
-                ))),
-                Err(p) => Ok(Err(p)),
-            }
+            Audit::new(&actor, action, format!("device:{device}"))
+                .detail(&detail)
+                .append(tx, &now)?;
+            // A refused code is audited too: the refusal is committed, and
+            // answered below.
+            Ok(match r {
+                Ok(u) => Ok((db::people::user(tx, u)?, db::people::memberships(tx, u)?)),
+                Err(p) => Err(p),
+            })
         })
         .await?;
     let (user, operations) = result.map_err(|p| {

@@ -6,8 +6,9 @@
 //! after the transaction is committed (SQLite `synchronous=FULL`, WAL).
 //! Pull: pages of ops after a cursor, only from the caller's operations.
 
+use super::Audit;
 use crate::auth::Auth;
-use crate::db::{self, audit::Entry, sync::Incoming};
+use crate::db::{self, sync::Incoming};
 use crate::domain::{Caller, DeviceId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, AppState};
@@ -226,7 +227,7 @@ pub async fn push(
     let now = now_rfc3339();
     let results = state
         .db
-        .write(move |tx| {
+        .write(move |tx| -> Result<_, db::DbError> {
             let results = crate::ledger::push(tx, &who, items, &now)?;
             let count =
                 |f: fn(&db::sync::PushResult) -> bool| results.iter().filter(|r| f(r)).count();
@@ -237,17 +238,9 @@ pub async fn push(
                 "rejected": count(|r| matches!(r, db::sync::PushResult::Rejected { .. })),
             });
             db::people::touch_device(tx, device, &now)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "sync.push",
-                    subject: &format!("device:{device}"),
-                    reason: "",
-                    detail: &detail.to_string(),
-                },
-            )?;
+            Audit::new(&actor, "sync.push", format!("device:{device}"))
+                .detail(&detail)
+                .append(tx, &now)?;
             Ok(results)
         })
         .await?;
@@ -409,7 +402,7 @@ pub async fn snapshot(
             for id in &page.visits {
                 visits.extend(crate::ledger::visit(c, *id)?);
             }
-            Ok((page, visits))
+            Ok::<_, db::DbError>((page, visits))
         })
         .await?;
     let touch = state.due_for_last_seen(device);
@@ -476,29 +469,23 @@ pub(super) async fn book_read(
 ) -> Result<(), ApiError> {
     let now = now_rfc3339();
     let actor = caller.actor();
-    let (action, detail) = match &read {
-        Some((a, d)) => (*a, d.to_string()),
-        None => ("", String::new()),
-    };
-    let (log_actor, log_detail) = (actor.clone(), detail.clone());
+    let action = read.as_ref().map_or("", |(a, _)| *a);
+    let log_detail = read
+        .as_ref()
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    let log_actor = actor.clone();
     let booked = state
         .db
-        .write(move |tx| {
+        .write(move |tx| -> Result<_, db::DbError> {
             if touch {
                 db::people::touch_device(tx, device, &now)?;
             }
-            if read.is_some() {
-                db::audit::append(
-                    tx,
-                    &now,
-                    &Entry {
-                        actor: &actor,
-                        action,
-                        subject: &format!("device:{device}"),
-                        reason: "sync to the officer's phone",
-                        detail: &detail,
-                    },
-                )?;
+            if let Some((action, detail)) = &read {
+                Audit::new(&actor, action, format!("device:{device}"))
+                    .reason("sync to the officer's phone")
+                    .detail(detail)
+                    .append(tx, &now)?;
             }
             Ok(())
         })
@@ -533,19 +520,12 @@ pub async fn rekey(auth: Auth, state: web::Data<AppState>) -> Result<HttpRespons
     let now = now_rfc3339();
     let replica = state
         .db
-        .write(move |tx| {
+        .write(move |tx| -> Result<_, db::DbError> {
             let replica = db::people::rekey_device(tx, device)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "device.rekey",
-                    subject: &format!("device:{device}"),
-                    reason: "the phone reused op ids (restored from an old copy?)",
-                    detail: &serde_json::json!({ "from": old, "to": replica }).to_string(),
-                },
-            )?;
+            Audit::new(&actor, "device.rekey", format!("device:{device}"))
+                .reason("the phone reused op ids (restored from an old copy?)")
+                .detail(&serde_json::json!({ "from": old, "to": replica }))
+                .append(tx, &now)?;
             Ok(replica)
         })
         .await?;

@@ -3,13 +3,14 @@
 //! resolve conflicts. Every read of a visit's detail is audited
 //! with who, when, what and why; so is every resolution.
 
+use super::{Audit, Call};
 use crate::auth::Auth;
 use crate::db::{self, audit::Entry};
-use crate::domain::{Role, TeamId, UserId};
+use crate::domain::{Caller, Role, TeamId, UserId};
 use crate::error::ApiError;
 use crate::{now_rfc3339, AppState};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use sync_core::{OpId, OperationId, Status, Target, Value, VisitId, VisitView};
 use uuid::Uuid;
@@ -18,24 +19,19 @@ const READERS: &[Role] = &[Role::Supervisor, Role::Admin];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    #[serde(default)]
-    operation: Option<Uuid>,
+pub struct VisitsQuery {
     #[serde(default)]
     status: Option<String>,
+    #[serde(default)]
+    operation: Option<Uuid>,
     #[serde(default)]
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/visits?operation=&status=`: the index (no personal data).
-pub async fn list(
-    auth: Auth,
-    state: web::Data<AppState>,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let c = auth.require(READERS)?;
-    let scope = c.operation_scope();
+pub async fn list(call: Call, q: web::Query<VisitsQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
+    let (scope, limit) = call.listing(READERS, q.limit, (500, 5_000))?;
     if let Some(s) = &q.status {
         if Status::parse(s).rank().is_none() {
             return Err(ApiError::bad_request(
@@ -44,8 +40,8 @@ pub async fn list(
             ));
         }
     }
-    let limit = q.limit.unwrap_or(500).clamp(1, 5_000);
-    let rows = state
+    let rows = call
+        .state
         .db
         .read(move |c| {
             let rows = db::sync::visits(
@@ -57,9 +53,10 @@ pub async fn list(
             )?;
             rows.into_iter()
                 .map(|row| {
-                    let id: VisitId = row.id.parse().map_err(|e: uuid::Error| {
-                        db::DbError::Corrupt(format!("visit id {}: {e}", row.id))
-                    })?;
+                    let id: VisitId = row
+                        .id
+                        .parse()
+                        .map_err(|e: uuid::Error| db::DbError::decode("visits.id", e))?;
                     let brief = match crate::ledger::visit(c, id)? {
                         Some(v) => Brief::of(&v, db::scope::writer_names(c, id)?),
                         None => Brief::default(),
@@ -138,6 +135,20 @@ fn visit_id(s: &str) -> Result<VisitId, ApiError> {
         .map_err(|_| ApiError::bad_request("bad_path", "visit id must be a UUID"))
 }
 
+/// The operation of visit `id` when `c` may see it. A visit the caller may
+/// not see is not found rather than forbidden: do not reveal that it exists.
+fn visible(tx: &db::Sql, c: &Caller, id: VisitId) -> Result<OperationId, ApiError> {
+    match db::sync::visit_operation(tx, id)? {
+        Some(op) if c.sees(&op) => Ok(op),
+        _ => Err(ApiError::not_found("visit")),
+    }
+}
+
+/// The merged state of visit `id`, known to exist.
+fn state_of(tx: &db::Sql, id: VisitId) -> Result<sync_core::Visit, db::DbError> {
+    crate::ledger::visit(tx, id)?.ok_or_else(|| db::DbError::NotFound("visit".into()))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
@@ -174,32 +185,17 @@ pub async fn read(
     let view = state
         .db
         .write(move |tx| {
-            let Some(op) = db::sync::visit_operation(tx, id)? else {
-                return Ok(None);
-            };
-            if !c.sees(&op) {
-                // Not found rather than forbidden: do not reveal that it exists.
-                return Ok(None);
-            }
+            let op = visible(tx, &c, id)?;
             let Some(v) = crate::ledger::visit(tx, id)? else {
-                return Ok(None);
+                return Err(ApiError::not_found("visit"));
             };
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &c.actor(),
-                    action: "visit.read",
-                    subject: &format!("visit:{id}"),
-                    reason: &reason,
-                    detail: &serde_json::json!({ "operation": op, "persons": v.persons().len() })
-                        .to_string(),
-                },
-            )?;
-            Ok(Some(VisitView::from(&v)))
+            Audit::new(&c.actor(), "visit.read", format!("visit:{id}"))
+                .reason(&reason)
+                .detail(&serde_json::json!({ "operation": op, "persons": v.persons().len() }))
+                .append(tx, &now)?;
+            Ok(VisitView::from(&v))
         })
-        .await?
-        .ok_or_else(|| ApiError::not_found("visit"))?;
+        .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -262,17 +258,13 @@ struct ReturnBody {
 /// replica writes the return in the visit's current round; the officer's
 /// resubmit opens the next. Audited with the reason.
 pub async fn return_visit(
-    auth: Auth,
-    state: web::Data<AppState>,
+    mut call: Call,
     path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let c = auth.require(READERS)?.clone();
+    let c = call.require(READERS)?;
     let id = visit_id(&path)?;
-    let body = super::read_body(&req, &state, payload, &c).await?;
-    let b: ReturnBody = super::parse_json(&body)?;
-    let reason = b.reason.unwrap_or_default().trim().to_owned();
+    let reason = call.json::<ReturnBody>().await?.reason;
+    let reason = reason.unwrap_or_default().trim().to_owned();
     if reason.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -281,7 +273,7 @@ pub async fn return_visit(
         ));
     }
     super::check_len("reason", &reason, 1, sync_core::op::MAX_REASON_CHARS)?;
-    status_act(&state, c, id, Act::Return, reason).await
+    status_act(&call.state, c, id, Act::Return, reason).await
 }
 
 /// Writes a review or a return as an op of the server's replica, audited.
@@ -301,25 +293,19 @@ async fn status_act(
     let outcome = state
         .db
         .write(move |tx| {
-            let Some(op_id) = db::sync::visit_operation(tx, id)? else {
-                return Ok(Err(ApiError::not_found("visit")));
-            };
-            if !c.sees(&op_id) {
-                return Ok(Err(ApiError::not_found("visit")));
-            }
-            let v = crate::ledger::visit(tx, id)?
-                .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
+            visible(tx, &c, id)?;
+            let v = state_of(tx, id)?;
             let not_ready = |what: &str| {
-                Ok(Err(ApiError::new(
+                Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "not_submitted",
                     format!("the visit is {}; {what}", v.status()),
-                )))
+                ))
             };
             let (status, op_reason, action) = match (act, v.status()) {
                 (Act::Review, Status::Submitted) => (Status::Reviewed, None, "visit.review"),
                 (Act::Review, Status::Reviewed) | (Act::Return, Status::Returned) => {
-                    return Ok(Ok(Reviewed::from(&v)))
+                    return Ok(Reviewed::from(&v))
                 }
                 (Act::Review, Status::Returned) => {
                     return not_ready("the officer must correct and resubmit it first")
@@ -338,27 +324,14 @@ async fn status_act(
                 status,
                 op_reason,
             );
-            crate::ledger::write_server_op(tx, op.clone(), &now)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &c.actor(),
-                    action,
-                    subject: &format!("visit:{id}"),
-                    reason: &reason,
-                    detail: &serde_json::json!({
-                        "op": op.id.to_string(),
-                        "round": v.status_register().round(),
-                    })
-                    .to_string(),
-                },
-            )?;
-            let v = crate::ledger::visit(tx, id)?
-                .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
-            Ok(Ok(Reviewed::from(&v)))
+            let detail = serde_json::json!({
+                "op": op.id.to_string(),
+                "round": v.status_register().round(),
+            });
+            write_audited(tx, op, &now, &c, action, id, &reason, &detail)?;
+            Ok(Reviewed::from(&state_of(tx, id)?))
         })
-        .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 
@@ -377,19 +350,12 @@ struct ResolveBody {
 /// Asking for the value a field already holds alone is answered with the
 /// visit unchanged; a field that has meanwhile been settled to another value
 /// is `no_conflict` (409), so a later decision is not silently overwritten.
-pub async fn resolve(
-    auth: Auth,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let c = auth.require(READERS)?.clone();
+pub async fn resolve(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let c = call.require(READERS)?;
     let id = visit_id(&path)?;
-    let body = super::read_body(&req, &state, payload, &c).await?;
-    let b: ResolveBody = super::parse_json(&body)?;
+    let b: ResolveBody = call.json().await?;
     super::check_len("reason", b.reason.trim(), 1, 500)?;
-    let replica = state.server_replica;
+    let replica = call.state.server_replica;
     let wall = chrono::Utc::now().timestamp_millis().max(0) as u64;
     let field = b.target.name().to_owned();
     let invalid = move |e: sync_core::OpError| {
@@ -409,22 +375,17 @@ pub async fn resolve(
     )
     .map_err(&invalid)?;
     let now = now_rfc3339();
-    let outcome = state
+    let outcome = call
+        .state
         .db
         .write(move |tx| {
-            let Some(op_id) = db::sync::visit_operation(tx, id)? else {
-                return Ok(Err(ApiError::not_found("visit")));
-            };
-            if !c.sees(&op_id) {
-                return Ok(Err(ApiError::not_found("visit")));
-            }
-            let v = crate::ledger::visit(tx, id)?
-                .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
+            visible(tx, &c, id)?;
+            let v = state_of(tx, id)?;
             let Some(reg) = v.register(&b.target) else {
-                return Ok(Err(ApiError::not_found("field in this visit")));
+                return Err(ApiError::not_found("field in this visit"));
             };
             if !reg.is_conflict() {
-                return Ok(if reg.get() == Some(&b.value) {
+                return if reg.get() == Some(&b.value) {
                     Ok(VisitView::from(&v))
                 } else {
                     Err(ApiError::new(
@@ -436,43 +397,29 @@ pub async fn resolve(
                             reg.get().map(ToString::to_string).unwrap_or_default()
                         ),
                     ))
-                });
+                };
             }
             let replaced = reg.heads();
             let seq = db::sync::next_seq(tx, &replica.to_string())?;
-            let op = match sync_core::server_ops::resolution(
+            let op = sync_core::server_ops::resolution(
                 &v,
                 OpId::new(replica, seq),
                 wall,
                 b.target.clone(),
                 b.value.clone(),
-            ) {
-                Ok(op) => op,
-                Err(e) => return Ok(Err(invalid(e))),
-            };
-            crate::ledger::write_server_op(tx, op.clone(), &now)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &c.actor(),
-                    action: "visit.resolve",
-                    subject: &format!("visit:{id}"),
-                    reason: b.reason.trim(),
-                    detail: &serde_json::json!({
-                        "field": b.target.name(),
-                        "target": b.target,
-                        "op": op.id.to_string(),
-                        "replaced": replaced.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    })
-                    .to_string(),
-                },
-            )?;
-            let v = crate::ledger::visit(tx, id)?
-                .ok_or_else(|| db::DbError::NotFound("visit".into()))?;
-            Ok(Ok(VisitView::from(&v)))
+            )
+            .map_err(&invalid)?;
+            let detail = serde_json::json!({
+                "field": b.target.name(),
+                "target": b.target,
+                "op": op.id.to_string(),
+                "replaced": replaced.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            });
+            let reason = b.reason.trim();
+            write_audited(tx, op, &now, &c, "visit.resolve", id, reason, &detail)?;
+            Ok(VisitView::from(&state_of(tx, id)?))
         })
-        .await??;
+        .await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 
@@ -490,17 +437,10 @@ struct ShareBody {
 /// `POST /api/v1/visits/{id}/share`: a supervisor of the visit's operation (or
 /// an admin) shares it with an officer or a team of the operation, who then
 /// hold it: their phones receive its whole history on their next pull.
-pub async fn share(
-    auth: Auth,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let c = auth.require(READERS)?.clone();
+pub async fn share(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let c = call.require(READERS)?;
     let id = visit_id(&path)?;
-    let body = super::read_body(&req, &state, payload, &c).await?;
-    let b: ShareBody = super::parse_json(&body)?;
+    let b: ShareBody = call.json().await?;
     let reason = required_reason(b.reason)?;
     let to = match (b.user_id, b.team_id) {
         (Some(u), None) => db::scope::Grantee::User(UserId(u)),
@@ -514,25 +454,20 @@ pub async fn share(
         }
     };
     let now = now_rfc3339();
-    state
+    call.state
         .db
         .write(move |tx| {
-            let Some(operation) = db::sync::visit_operation(tx, id)? else {
-                return Ok(Err(ApiError::not_found("visit")));
-            };
-            if !c.sees(&operation) {
-                return Ok(Err(ApiError::not_found("visit")));
-            }
+            let operation = visible(tx, &c, id)?;
             let in_operation = match to {
                 db::scope::Grantee::User(u) => db::people::is_member(tx, u, operation)?,
                 db::scope::Grantee::Team(t) => db::people::team_in(tx, t, operation)?,
             };
             if !in_operation {
-                return Ok(Err(ApiError::new(
+                return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "not_in_operation",
                     "a visit can be shared only with members or teams of its operation",
-                )));
+                ));
             }
             let actor = c.actor();
             db::scope::share(tx, id, to, &actor, &now)?;
@@ -540,20 +475,13 @@ pub async fn share(
                 db::scope::Grantee::User(u) => format!("user:{u}"),
                 db::scope::Grantee::Team(t) => format!("team:{t}"),
             };
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &actor,
-                    action: "visit.share",
-                    subject: &format!("visit:{id}"),
-                    reason: &reason,
-                    detail: &serde_json::json!({ "with": grantee }).to_string(),
-                },
-            )?;
-            Ok(Ok(()))
+            Audit::new(&actor, "visit.share", format!("visit:{id}"))
+                .reason(&reason)
+                .detail(&serde_json::json!({ "with": grantee }))
+                .append(tx, &now)?;
+            Ok(())
         })
-        .await??;
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -570,13 +498,8 @@ pub async fn audit(
     let now = now_rfc3339();
     let out = state
         .db
-        .write(move |tx| {
-            let Some(operation) = db::sync::visit_operation(tx, id)? else {
-                return Ok(None);
-            };
-            if !c.sees(&operation) {
-                return Ok(None);
-            }
+        .write(move |tx| -> Result<_, ApiError> {
+            visible(tx, &c, id)?;
             let subject = format!("visit:{id}");
             let rows = db::audit::by_subject(tx, &subject, 500)?;
             // Names for the people in the trail (`user:<id>[ device:<id>]`).
@@ -601,22 +524,41 @@ pub async fn audit(
                 entries.push(v);
             }
             let holders = db::scope::holders(tx, id)?;
-            db::audit::append(
-                tx,
-                &now,
-                &Entry {
-                    actor: &c.actor(),
-                    action: "visit.audit_read",
-                    subject: &subject,
-                    reason: "",
-                    detail: &serde_json::json!({ "entries": entries.len() }).to_string(),
-                },
-            )?;
-            Ok(Some(
-                serde_json::json!({ "entries": entries, "holders": holders }),
-            ))
+            Audit::new(&c.actor(), "visit.audit_read", subject)
+                .detail(&serde_json::json!({ "entries": entries.len() }))
+                .append(tx, &now)?;
+            Ok(serde_json::json!({ "entries": entries, "holders": holders }))
         })
-        .await?
-        .ok_or_else(|| ApiError::not_found("visit"))?;
+        .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// The storage error for an op the server wrote itself that the merge rules
+/// refused (a bug: nothing is stored, the transaction rolls back).
+/// Stores an op the server's replica wrote (a review, a return, a
+/// resolution) through the ledger, with its audit row, in `tx`.
+#[allow(clippy::too_many_arguments)]
+fn write_audited(
+    tx: &db::Sql,
+    op: sync_core::Op,
+    now: &str,
+    c: &Caller,
+    action: &str,
+    id: VisitId,
+    reason: &str,
+    detail: &serde_json::Value,
+) -> Result<(), db::DbError> {
+    crate::ledger::write_server_op(tx, op, now)?;
+    db::audit::append(
+        tx,
+        now,
+        &Entry {
+            actor: &c.actor(),
+            action,
+            subject: &format!("visit:{id}"),
+            reason,
+            detail: &detail.to_string(),
+        },
+    )?;
+    Ok(())
 }

@@ -632,8 +632,9 @@ pub fn anchor(c: &Sql) -> Result<Option<Anchor>, DbError> {
     }
     let at: Option<String> =
         c.query_opt("SELECT at FROM audit WHERE seq = ?1", [seq], |r| r.get(0))?;
-    let at = at
-        .ok_or_else(|| DbError::Corrupt(format!("audit_head names row {seq}, which is missing")))?;
+    let at = at.ok_or_else(|| {
+        DbError::Inconsistent(format!("audit_head names row {seq}, which is missing"))
+    })?;
     Ok(Some(Anchor { seq, hash, at }))
 }
 

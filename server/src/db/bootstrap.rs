@@ -64,7 +64,7 @@ pub fn snapshot_page(
         .take(page)
         .map(|id| {
             id.parse()
-                .map_err(|e: uuid::Error| DbError::Corrupt(format!("visit id {id}: {e}")))
+                .map_err(|e: uuid::Error| DbError::decode("visits.id", e))
         })
         .collect::<Result<Vec<VisitId>, DbError>>()?;
     let next = if ids.len() > page {

@@ -26,7 +26,7 @@ pub fn dates(c: &Sql, operation: OperationId) -> Result<Option<Dates>, DbError> 
 
 /// Stores a visit's checks (computed by the ledger).
 pub fn store(c: &Sql, visit: VisitId, checks: &Checks) -> Result<(), DbError> {
-    let json = serde_json::to_string(checks).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let json = serde_json::to_string(checks).map_err(|e| DbError::encode("visit checks", e))?;
     c.execute(
         "UPDATE visits SET checks = ?2 WHERE id = ?1",
         args![visit.to_string(), json],
@@ -50,7 +50,7 @@ pub fn unchecked(c: &Sql, limit: i64) -> Result<Vec<VisitId>, DbError> {
     ids.iter()
         .map(|s| {
             s.parse()
-                .map_err(|e: uuid::Error| DbError::Corrupt(format!("visit id {s}: {e}")))
+                .map_err(|e: uuid::Error| DbError::decode("visits.id", e))
         })
         .collect()
 }

@@ -98,7 +98,7 @@ pub fn bulk_visit(
 ) -> Result<(), DbError> {
     let operation = v
         .operation()
-        .ok_or_else(|| DbError::Corrupt(format!("visit {} has no create op", v.id())))?
+        .ok_or_else(|| DbError::Inconsistent(format!("visit {} has no create op", v.id())))?
         .to_string();
     let id = v.id().to_string();
     // A merged state stored before would no longer hold the latest op; it

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod backup;
 pub mod bootstrap;
 pub mod checks;
+mod error;
 pub mod export;
 pub mod people;
 mod pg;
@@ -18,6 +19,7 @@ pub mod sync;
 pub mod throttle;
 mod values;
 
+pub use error::DbError;
 pub use sql::Sql;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -40,70 +42,6 @@ const MIGRATIONS: &[&str] = &[
 
 /// Number of read connections.
 const READERS: usize = 4;
-
-/// A database failure. Only `Conflict` and `NotFound` carry meaning for a client.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// SQLite failed.
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL failed.
-    #[error("postgresql: {0}")]
-    Postgres(#[from] postgres::Error),
-    /// A query that must return a row returned none.
-    #[error("no row: {0}")]
-    NoRow(String),
-    /// A row that must be unique already exists.
-    #[error("already exists: {0}")]
-    Conflict(String),
-    /// The row asked for does not exist.
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// The blocking pool was shut down or the closure panicked.
-    #[error("database task failed: {0}")]
-    Task(String),
-    /// Stored data could not be decoded.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    /// The audit key file is missing, unreadable, or not the key the
-    /// database's audit trail was written with.
-    #[error("{0}")]
-    AuditKey(String),
-    /// A write failed for want of space (`SQLITE_FULL`) or with an I/O error:
-    /// nothing was written; reads still work.
-    #[error("storage full or failing: {0}")]
-    StorageFull(String),
-}
-
-impl DbError {
-    /// `StorageFull` for SQLite's "disk full" and I/O errors, else unchanged.
-    fn classify(self) -> Self {
-        match self {
-            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, m))
-                if matches!(
-                    f.code,
-                    rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure
-                ) =>
-            {
-                DbError::StorageFull(m.unwrap_or_else(|| f.to_string()))
-            }
-            DbError::Postgres(e)
-                if e.code().is_some_and(|c| {
-                    *c == postgres::error::SqlState::DISK_FULL
-                        || *c == postgres::error::SqlState::IO_ERROR
-                }) =>
-            {
-                DbError::StorageFull(e.to_string())
-            }
-            other => other,
-        }
-    }
-
-    /// True for [`DbError::StorageFull`].
-    pub fn is_storage_full(&self) -> bool {
-        matches!(self, DbError::StorageFull(_))
-    }
-}
 
 /// Where the database is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,6 +73,7 @@ impl Location {
 
 enum Store {
     Lite {
+        path: PathBuf,
         writer: Mutex<Connection>,
         readers: Vec<Mutex<Connection>>,
     },
@@ -279,25 +218,48 @@ impl Db {
         &self,
         f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
+        self.write_blocking_as(f)
+    }
+
+    /// [`Db::write_blocking`] with a closure that fails with an error of
+    /// its own (such as a handler's `ApiError`); a failure of the storage
+    /// itself reaches it through `From<DbError>`. A closure that failed
+    /// after a statement hit a full disk fails with
+    /// `E::from(DbError::StorageFull(..))`, whatever it returned.
+    pub fn write_blocking_as<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
         let key = self.0.key.get();
-        let result = match &self.0.store {
+        // The outer error is the storage's (beginning, committing, a full
+        // disk); the inner one the closure's.
+        let result: Result<Result<T, E>, DbError> = match &self.0.store {
             Store::Lite { writer, .. } => {
                 let mut conn = lock(writer);
-                if let Some(limit) = self.0.page_limit.get() {
-                    let n = limit.load(Ordering::Acquire);
-                    if n > 0 {
-                        conn.pragma_update(
-                            None,
-                            "max_page_count",
-                            i64::try_from(n).unwrap_or(i64::MAX),
-                        )?;
-                    }
-                }
                 (|| {
+                    if let Some(limit) = self.0.page_limit.get() {
+                        let n = limit.load(Ordering::Acquire);
+                        if n > 0 {
+                            conn.pragma_update(
+                                None,
+                                "max_page_count",
+                                i64::try_from(n).unwrap_or(i64::MAX),
+                            )?;
+                        }
+                    }
                     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let out = f(&Sql::lite(&tx, key))?;
-                    tx.commit()?;
-                    Ok(out)
+                    let sql = Sql::lite(&tx, key);
+                    let out = f(&sql);
+                    let failure = sql.storage_failure();
+                    drop(sql);
+                    match (out, failure) {
+                        (Ok(out), _) => {
+                            tx.commit()?;
+                            Ok(Ok(out))
+                        }
+                        (Err(_), Some(cause)) => Err(DbError::StorageFull(cause)),
+                        (Err(e), None) => Ok(Err(e)),
+                    }
                 })()
             }
             Store::Pg { writer, .. } => pg::off_runtime(|| pg::write(&mut lock(writer), key, f)),
@@ -314,7 +276,7 @@ impl Db {
                 );
             }
         }
-        result
+        result.unwrap_or_else(|e| Err(E::from(e)))
     }
 
     /// True while writes fail for want of space: from a failed write until
@@ -357,6 +319,14 @@ impl Db {
         &self,
         f: impl FnOnce(&Sql) -> Result<T, DbError> + Send,
     ) -> Result<T, DbError> {
+        self.read_blocking_as(f)
+    }
+
+    /// [`Db::read_blocking`] with a closure that fails with an error of its own.
+    pub fn read_blocking_as<T: Send, E: From<DbError> + Send>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send,
+    ) -> Result<T, E> {
         let key = self.0.key.get();
         match &self.0.store {
             Store::Lite { readers, .. } => {
@@ -383,10 +353,7 @@ impl Db {
     ) -> Result<T, E> {
         let key = self.0.key.get();
         match &self.0.store {
-            Store::Lite { .. } => {
-                let path = self
-                    .file()
-                    .ok_or_else(|| DbError::Task("no SQLite file".into()))?;
+            Store::Lite { path, .. } => {
                 let conn = Connection::open_with_flags(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -403,26 +370,30 @@ impl Db {
         }
     }
 
-    /// [`Db::write_blocking`] on the blocking pool.
-    pub async fn write<T: Send + 'static>(
+    /// [`Db::write_blocking`] on the blocking pool. The closure may fail
+    /// with its own error type `E` (a handler's `ApiError`, say), so what it
+    /// decides is returned as it is; storage failures become `E` through
+    /// `From<DbError>`.
+    pub async fn write<T: Send + 'static, E: From<DbError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send + 'static,
-    ) -> Result<T, DbError> {
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(f))
+        actix_web::web::block(move || db.write_blocking_as(f))
             .await
-            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
     }
 
-    /// [`Db::read_blocking`] on the blocking pool.
-    pub async fn read<T: Send + 'static>(
+    /// [`Db::read_blocking`] on the blocking pool, with the closure's own
+    /// error type as in [`Db::write`].
+    pub async fn read<T: Send + 'static, E: From<DbError> + Send + 'static>(
         &self,
-        f: impl FnOnce(&Sql) -> Result<T, DbError> + Send + 'static,
-    ) -> Result<T, DbError> {
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let db = self.clone();
-        actix_web::web::block(move || db.read_blocking(f))
+        actix_web::web::block(move || db.read_blocking_as(f))
             .await
-            .map_err(|e| DbError::Task(e.to_string()))?
+            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
     }
 
     /// `PRAGMA integrity_check` on SQLite, `ok` when PostgreSQL answers (for
@@ -488,13 +459,21 @@ impl Db {
 fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| DbError::Task(format!("creating {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|source| DbError::Io {
+                action: "creating the folder",
+                path: dir.to_owned(),
+                source,
+            })?;
         }
     }
     let mut writer = Connection::open(path)?;
     writer.pragma_update(None, "journal_mode", "WAL")?;
     configure(&writer)?;
+    // The writer walks the ops table's indexes on every push: a page cache
+    // of up to 32 MiB (SQLite's default is 2 MiB) keeps their inner pages
+    // in memory rather than re-reading them from the OS. Filled only as the
+    // database grows.
+    writer.pragma_update(None, "cache_size", -32_768)?;
     migrate(&mut writer)?;
     let readers = (0..READERS)
         .map(|_| {
@@ -507,6 +486,7 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
         })
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok(Store::Lite {
+        path: path.to_owned(),
         writer: Mutex::new(writer),
         readers,
     })

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 fn uuid(r: &Row<'_>, i: usize) -> Result<Uuid, DbError> {
     let s: String = r.get(i)?;
-    Uuid::parse_str(&s).map_err(|e| DbError::Corrupt(format!("column {i}: {e}")))
+    Uuid::parse_str(&s).map_err(|e| DbError::decode(format!("uuid in column {i}"), e))
 }
 
 fn user_row(r: &Row<'_>) -> Result<User, DbError> {
@@ -247,7 +247,7 @@ pub fn team_of(c: &Sql, user: UserId, op: OperationId) -> Result<Option<TeamId>,
         .map(|t| {
             Uuid::parse_str(&t)
                 .map(TeamId)
-                .map_err(|e| DbError::Corrupt(e.to_string()))
+                .map_err(|e| DbError::decode("members.team_id", e))
         })
         .transpose()
 }
@@ -331,7 +331,8 @@ pub fn enrol_device(
     if expires_at.as_str() <= now {
         return Ok(Err(CodeProblem::Expired));
     }
-    let user = UserId(Uuid::parse_str(&user).map_err(|e| DbError::Corrupt(e.to_string()))?);
+    let user =
+        UserId(Uuid::parse_str(&user).map_err(|e| DbError::decode("enrolment_codes.user_id", e))?);
     c.execute(
         "INSERT INTO devices (id, user_id, label, token_hash, enrolled_at, recovery_secret)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -441,7 +442,7 @@ pub fn token_owner(
         |r| r.get(0),
     )?;
     if let Some(u) = session {
-        let u = Uuid::parse_str(&u).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let u = Uuid::parse_str(&u).map_err(|e| DbError::decode("sessions.user_id", e))?;
         return Ok(Some(TokenOwner::Session(UserId(u))));
     }
     let device = c.query_opt(

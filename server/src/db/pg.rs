@@ -110,30 +110,39 @@ fn migrate(client: &mut postgres::Client) -> Result<(), DbError> {
     Ok(())
 }
 
-pub(super) fn write<T>(
+/// Runs `f` in a write transaction: the outer error is the storage's
+/// (beginning, committing, a full disk met by `f`), the inner one `f`'s.
+pub(super) fn write<T, E>(
     conn: &mut PgConn,
     key: Option<&AuditKey>,
-    f: impl FnOnce(&Sql) -> Result<T, DbError>,
-) -> Result<T, DbError> {
+    f: impl FnOnce(&Sql) -> Result<T, E>,
+) -> Result<Result<T, E>, DbError> {
     let (client, stmts) = conn.parts();
     if client.is_closed() {
-        return Err(DbError::Task("the PostgreSQL connection was closed".into()));
+        return Err(DbError::ConnectionClosed);
     }
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
     let sql = Sql::pg(PgClient::Tx(tx), stmts, key);
-    let out = f(&sql)?;
-    if let Some(tx) = sql.into_pg_tx() {
-        tx.commit()?;
+    match f(&sql) {
+        Ok(out) => {
+            if let Some(tx) = sql.into_pg_tx() {
+                tx.commit()?;
+            }
+            Ok(Ok(out))
+        }
+        Err(e) => match sql.storage_failure() {
+            Some(cause) => Err(DbError::StorageFull(cause)),
+            None => Ok(Err(e)),
+        },
     }
-    Ok(out)
 }
 
-pub(super) fn read<T>(
+pub(super) fn read<T, E>(
     conn: &mut PgConn,
     key: Option<&AuditKey>,
-    f: impl FnOnce(&Sql) -> Result<T, DbError>,
-) -> Result<T, DbError> {
+    f: impl FnOnce(&Sql) -> Result<T, E>,
+) -> Result<T, E> {
     let (client, stmts) = conn.parts();
     f(&Sql::pg(PgClient::Plain(client), stmts, key))
 }

@@ -19,7 +19,7 @@ use super::audit::AuditKey;
 pub use super::values::{args, FromValue, Params, ToValue, Value, ValueRef};
 use super::values::{found, PgValue};
 use super::DbError;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// Which engine a handle talks to.
@@ -55,8 +55,9 @@ impl ColIndex for &str {
     }
 }
 
-/// One row of a result.
-pub struct Row<'r>(RowRef<'r>);
+/// One row of a result, with the query it came from (to name the table in
+/// a decoding error).
+pub struct Row<'r>(RowRef<'r>, &'r str);
 
 enum RowRef<'r> {
     Lite(&'r rusqlite::Row<'r>),
@@ -64,15 +65,20 @@ enum RowRef<'r> {
 }
 
 impl Row<'_> {
+    /// A decoding error of column `idx`: which column of which table.
+    fn bad(&self, idx: impl std::fmt::Display, reason: impl std::fmt::Display) -> DbError {
+        DbError::decode(format!("column {idx} of {}", table_of(self.1)), reason)
+    }
+
     /// The column `idx` as text, borrowed from the row.
     pub fn str<I: ColIndex>(&self, idx: I) -> Result<&str, DbError> {
         self.opt_str(idx)?
-            .ok_or_else(|| DbError::Corrupt(format!("column {idx}: expected text, found null")))
+            .ok_or_else(|| self.bad(idx, "expected text, found null"))
     }
 
     /// The column `idx` as text or null, borrowed from the row.
     pub fn opt_str<I: ColIndex>(&self, idx: I) -> Result<Option<&str>, DbError> {
-        let bad = |m: String| DbError::Corrupt(format!("column {idx}: {m}"));
+        let bad = |m: String| self.bad(idx, m);
         let v = match &self.0 {
             RowRef::Lite(r) => match r.get_ref(idx.lite(r)?)? {
                 rusqlite::types::ValueRef::Null => None,
@@ -95,7 +101,7 @@ impl Row<'_> {
 
     /// The column `idx` as `T`.
     pub fn get<I: ColIndex, T: FromValue>(&self, idx: I) -> Result<T, DbError> {
-        let bad = |m: String| DbError::Corrupt(format!("column {idx}: {m}"));
+        let bad = |m: String| self.bad(idx, m);
         match &self.0 {
             RowRef::Lite(r) => {
                 let i = idx.lite(r)?;
@@ -117,6 +123,17 @@ impl Row<'_> {
             }
         }
     }
+}
+
+/// The table a query reads (the word after its first `FROM`), for messages.
+pub(super) fn table_of(sql: &str) -> &str {
+    let mut words = sql.split_whitespace();
+    while let Some(w) = words.next() {
+        if w.eq_ignore_ascii_case("from") {
+            return words.next().unwrap_or("a query");
+        }
+    }
+    "a query"
 }
 
 /// Named parameters (`:name`, each possibly used several times) rewritten
@@ -293,6 +310,10 @@ enum Handle<'a> {
 pub struct Sql<'a> {
     h: Handle<'a>,
     key: Option<&'a AuditKey>,
+    /// The cause of the first full-disk (or I/O) failure of a statement run
+    /// through this handle: whatever error type a write's closure turns it
+    /// into, `Db::write_blocking` still reports `DbError::StorageFull`.
+    storage_failure: Cell<Option<String>>,
 }
 
 impl<'a> Sql<'a> {
@@ -302,6 +323,7 @@ impl<'a> Sql<'a> {
         Sql {
             h: Handle::Lite(c),
             key,
+            storage_failure: Cell::new(None),
         }
     }
 
@@ -313,6 +335,7 @@ impl<'a> Sql<'a> {
         Sql {
             h: Handle::Pg(RefCell::new(PgSession { client, stmts })),
             key,
+            storage_failure: Cell::new(None),
         }
     }
 
@@ -335,6 +358,24 @@ impl<'a> Sql<'a> {
         }
     }
 
+    /// Notes `e` when it is a full disk or an I/O error (see
+    /// [`Sql::storage_failure`]) and gives it back unchanged.
+    fn seen(&self, e: DbError) -> DbError {
+        if let Some(cause) = e.storage_cause() {
+            let first = self.storage_failure.take().unwrap_or(cause);
+            self.storage_failure.set(Some(first));
+        }
+        e
+    }
+
+    /// The cause of the first statement through this handle that failed
+    /// for want of space or with an I/O error, if one did.
+    pub(crate) fn storage_failure(&self) -> Option<String> {
+        let cause = self.storage_failure.take();
+        self.storage_failure.set(cause.clone());
+        cause
+    }
+
     /// The audit trail's key, when the database was opened with one.
     pub(crate) fn audit_key(&self) -> Option<&AuditKey> {
         self.key
@@ -343,20 +384,22 @@ impl<'a> Sql<'a> {
     /// Runs one statement; the number of rows it changed.
     pub fn execute(&self, sql: &str, params: impl Params) -> Result<usize, DbError> {
         let values = params.values();
-        match &self.h {
+        let run = || match &self.h {
             Handle::Lite(c) => Ok(c
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(values.iter()))?),
             Handle::Pg(s) => Ok(s.borrow_mut().execute(sql, &values)? as usize),
-        }
+        };
+        run().map_err(|e| self.seen(e))
     }
 
     /// Runs statements separated by `;`, without parameters.
     pub fn execute_batch(&self, sql: &str) -> Result<(), DbError> {
         match &self.h {
-            Handle::Lite(c) => Ok(c.execute_batch(sql)?),
+            Handle::Lite(c) => c.execute_batch(sql).map_err(DbError::from),
             Handle::Pg(s) => s.borrow_mut().batch(sql),
         }
+        .map_err(|e| self.seen(e))
     }
 
     /// Every row, each mapped by `f`. `f` may itself query this handle.
@@ -385,19 +428,23 @@ impl<'a> Sql<'a> {
         let values = params.values();
         match &self.h {
             Handle::Lite(c) => {
-                let mut stmt = c.prepare_cached(sql).map_err(DbError::from)?;
+                let seen = |e: rusqlite::Error| self.seen(e.into());
+                let mut stmt = c.prepare_cached(sql).map_err(seen)?;
                 let mut rows = stmt
                     .query(rusqlite::params_from_iter(values.iter()))
-                    .map_err(DbError::from)?;
-                while let Some(r) = rows.next().map_err(DbError::from)? {
-                    f(&Row(RowRef::Lite(r)))?;
+                    .map_err(seen)?;
+                while let Some(r) = rows.next().map_err(seen)? {
+                    f(&Row(RowRef::Lite(r), sql))?;
                 }
                 Ok(())
             }
             Handle::Pg(s) => {
-                let rows = s.borrow_mut().query(sql, &values)?;
+                let rows = s
+                    .borrow_mut()
+                    .query(sql, &values)
+                    .map_err(|e| self.seen(e))?;
                 for r in &rows {
-                    f(&Row(RowRef::Pg(r)))?;
+                    f(&Row(RowRef::Pg(r), sql))?;
                 }
                 Ok(())
             }
@@ -414,17 +461,23 @@ impl<'a> Sql<'a> {
         let values = params.values();
         match &self.h {
             Handle::Lite(c) => {
-                let mut stmt = c.prepare_cached(sql)?;
-                let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
-                match rows.next()? {
-                    Some(r) => f(&Row(RowRef::Lite(r))).map(Some),
+                let seen = |e: rusqlite::Error| self.seen(e.into());
+                let mut stmt = c.prepare_cached(sql).map_err(seen)?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(values.iter()))
+                    .map_err(seen)?;
+                match rows.next().map_err(seen)? {
+                    Some(r) => f(&Row(RowRef::Lite(r), sql)).map(Some),
                     None => Ok(None),
                 }
             }
             Handle::Pg(s) => {
-                let rows = s.borrow_mut().query(sql, &values)?;
+                let rows = s
+                    .borrow_mut()
+                    .query(sql, &values)
+                    .map_err(|e| self.seen(e))?;
                 match rows.first() {
-                    Some(r) => f(&Row(RowRef::Pg(r))).map(Some),
+                    Some(r) => f(&Row(RowRef::Pg(r), sql)).map(Some),
                     None => Ok(None),
                 }
             }

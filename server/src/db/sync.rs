@@ -135,7 +135,7 @@ pub fn visit_operation(c: &Sql, visit: VisitId) -> Result<Option<OperationId>, D
     )?;
     s.map(|s| {
         s.parse()
-            .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))
+            .map_err(|e: uuid::Error| DbError::decode("visits.operation_id", e))
     })
     .transpose()
 }
@@ -211,7 +211,7 @@ fn lookup(c: &Sql, visit: VisitId, user: UserId) -> Result<Option<Known>, DbErro
     };
     let operation = operation
         .parse()
-        .map_err(|e: uuid::Error| DbError::Corrupt(e.to_string()))?;
+        .map_err(|e: uuid::Error| DbError::decode("visits.operation_id", e))?;
     Ok(Some(Known {
         operation,
         facts: Facts {
@@ -394,10 +394,10 @@ fn stored_op_at(r: &Row<'_>, i: usize) -> Result<Op, DbError> {
         Some(bytes) => sync_core::wire::decode_limited(&bytes, 1)
             .ok()
             .and_then(|mut ops| ops.pop())
-            .ok_or_else(|| DbError::Corrupt("stored op: unreadable wire bytes".into())),
+            .ok_or_else(|| DbError::decode("ops.wire", "not a one-op wire batch")),
         None => {
             let body: String = r.get(i + 1)?;
-            serde_json::from_str(&body).map_err(|e| DbError::Corrupt(format!("stored op: {e}")))
+            serde_json::from_str(&body).map_err(|e| DbError::decode("ops.body", e))
         }
     }
 }
@@ -413,7 +413,7 @@ pub fn convert_to_wire(c: &Sql, after: i64, limit: i64) -> Result<Option<i64>, D
     )?;
     for (cursor, body) in &rows {
         let op: Op = serde_json::from_str(body)
-            .map_err(|e| DbError::Corrupt(format!("stored op at cursor {cursor}: {e}")))?;
+            .map_err(|e| DbError::decode(format!("ops.body at cursor {cursor}"), e))?;
         c.execute(
             "UPDATE ops SET wire = ?2, body = '' WHERE cursor = ?1",
             args![cursor, sync_core::wire::encode([&op])],
@@ -470,7 +470,7 @@ pub fn visit_ids(c: &Sql) -> Result<Vec<VisitId>, DbError> {
     ids.iter()
         .map(|s| {
             s.parse()
-                .map_err(|e: uuid::Error| DbError::Corrupt(format!("visit id {s}: {e}")))
+                .map_err(|e: uuid::Error| DbError::decode("visits.id", e))
         })
         .collect()
 }

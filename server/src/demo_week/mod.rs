@@ -172,6 +172,9 @@ pub enum DemoError {
         /// The first refusal.
         first: String,
     },
+    /// A demo device's enrolment was refused (a generator bug).
+    #[error("a demo device's enrolment was refused: {0}")]
+    Enrolment(String),
     /// A password could not be hashed.
     #[error("password hashing: {0}")]
     Password(String),

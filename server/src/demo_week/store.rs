@@ -73,12 +73,12 @@ fn setup(
 ) -> Result<Vec<String>, DemoError> {
     let now = now_rfc3339();
     let last_day = opts.date(opts.days - 1);
-    let supervisors = db.write_blocking(|tx| {
+    db.write_blocking_as(|tx| {
         if db::people::operation_exists(tx, plan.operation)? {
-            return Ok(Err(DemoError::Exists(format!(
+            return Err(DemoError::Exists(format!(
                 "this database already holds the demo operation for seed {}; use another --seed",
                 opts.seed
-            ))));
+            )));
         }
         let operation = Operation {
             id: plan.operation,
@@ -145,7 +145,7 @@ fn setup(
                     &secrets::new_recovery_code(),
                     &now,
                 )?
-                .map_err(|p| DbError::Corrupt(format!("demo enrolment refused: {p:?}")))?;
+                .map_err(|p| DemoError::Enrolment(format!("{label}: {p:?}")))?;
             }
         }
         db::audit::append(
@@ -165,9 +165,8 @@ fn setup(
                 .to_string(),
             },
         )?;
-        Ok(Ok(supervisors))
-    })??;
-    Ok(supervisors)
+        Ok(supervisors)
+    })
 }
 
 /// Counts a generated visit into the report, and when each device was last

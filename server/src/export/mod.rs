@@ -506,11 +506,11 @@ pub fn range_summary(c: &Sql, scope: &Scope) -> Result<RangeSummary, DbError> {
     let mut groups = summary::Groups::new(scope.operation, scope.from, scope.to);
     dbx::for_each_summary(c, scope, |r| {
         let day = LocalDate::parse(r.day)
-            .ok_or_else(|| DbError::Corrupt(format!("stored day {:?}", r.day)))?;
+            .ok_or_else(|| DbError::decode("summary day", format!("{:?} is not a date", r.day)))?;
         let team = r.team_id.map(|t| teams.get(t).map_or(t, String::as_str));
         groups
             .add(day, team, r.force_area, r.summary)
-            .map_err(DbError::Corrupt)
+            .map_err(|e| DbError::decode("visit summary", e))
     })?;
     Ok(groups.finish())
 }
@@ -584,7 +584,7 @@ fn for_each_row(
         let lead = [r.visit_id, r.day, team, r.force_area];
         let mut cells: Vec<&str> = Vec::with_capacity(64);
         cells::unpack(r.cells, &mut cells)
-            .map_err(|e| DbError::Corrupt(format!("stored cells of visit {}: {e}", r.visit_id)))?;
+            .map_err(|e| DbError::decode(format!("export cells of visit {}", r.visit_id), e))?;
         let mut emit = |cells: &[&str]| {
             let mut row: Vec<&str> = Vec::with_capacity(width);
             row.extend_from_slice(&lead);

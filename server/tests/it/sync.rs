@@ -523,15 +523,22 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
     assert_eq!(list.body.as_array().unwrap().len(), 1);
 }
 
-/// The visit's merged state as stored, its `through`, the latest op cursor,
-/// and the state folded from the stored ops, read straight from the file.
+/// The visit's merged state as kept (with its `through`), if one is kept,
+/// the latest op cursor, and the states folded from the stored ops up to
+/// `through` and up to the latest, read straight from the database.
+#[allow(clippy::type_complexity)]
 fn stored_state(
     srv: &crate::harness::Server,
     visit: VisitId,
-) -> (sync_core::Visit, i64, i64, sync_core::Visit) {
+) -> (
+    Option<(sync_core::Visit, i64)>,
+    i64,
+    sync_core::Visit,
+    sync_core::Visit,
+) {
     let id = visit.to_string();
-    let (state, through, latest, bodies): (Vec<u8>, i64, i64, Vec<Vec<u8>>) = srv.sql(|c| {
-        let (state, through): (Vec<u8>, i64) = c.query_row(
+    let (kept, latest, bodies): (Option<(Vec<u8>, i64)>, i64, Vec<(Vec<u8>, i64)>) = srv.sql(|c| {
+        let kept = c.query_opt(
             "SELECT state, through FROM visit_states WHERE visit_id = ?1",
             [&id],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -541,19 +548,27 @@ fn stored_state(
             [&id],
             |r| r.get(0),
         )?;
-        let bodies: Vec<Vec<u8>> = c.query_map(
-            "SELECT wire FROM ops WHERE visit_id = ?1 ORDER BY cursor",
+        let bodies = c.query_map(
+            "SELECT wire, cursor FROM ops WHERE visit_id = ?1 ORDER BY cursor",
             [&id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok((state, through, latest, bodies))
+        Ok((kept, latest, bodies))
     });
-    let mut folded = sync_core::Visit::new(visit);
-    for body in bodies {
-        folded.apply(&sync_core::wire::decode(&body).expect("an op")[0]);
+    let kept = kept.map(|(state, through)| {
+        let mut decoded = sync_core::snapshot::decode_limited(&state, 1).expect("a snapshot");
+        (decoded.pop().expect("one visit"), through)
+    });
+    let through = kept.as_ref().map_or(0, |k| k.1);
+    let (mut upto, mut folded) = (sync_core::Visit::new(visit), sync_core::Visit::new(visit));
+    for (body, cursor) in bodies {
+        let op = &sync_core::wire::decode(&body).expect("an op")[0];
+        folded.apply(op);
+        if cursor <= through {
+            upto.apply(op);
+        }
     }
-    let mut decoded = sync_core::snapshot::decode_limited(&state, 1).expect("a snapshot");
-    (decoded.pop().expect("one visit"), through, latest, folded)
+    (kept, latest, upto, folded)
 }
 
 #[test]
@@ -583,11 +598,33 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded_an
         r.text
     );
 
-    let (stored, through, latest, folded) = stored_state(&w.srv, visit);
-    assert_eq!(through, latest, "the state holds the latest op");
+    // A short visit's state is not kept yet: it is folded when loaded.
+    let (kept, _, _, folded) = stored_state(&w.srv, visit);
+    assert!(kept.is_none(), "a state kept for a short visit");
+    assert_eq!(folded.conflicts().len(), 1);
+    assert_eq!(folded.status(), Status::Draft, "a refused op left no trace");
+    // Once 64 of its ops are not in a kept state, the push keeps it: it
+    // holds the latest op and equals the ops folded.
+    let notes: Vec<sync_core::Op> = (0..70)
+        .map(|i| {
+            w.a.replica
+                .note(t + 10 + i, visit, &format!("Note {i}."))
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    w.srv.push_ok(&w.a, &notes);
+    let (kept, latest, _, folded) = stored_state(&w.srv, visit);
+    let (stored, through) = kept.expect("a kept state");
+    assert_eq!(through, latest, "the kept state holds the latest op");
     assert_eq!(stored, folded, "the kept state is not the ops folded");
-    assert_eq!(stored.conflicts().len(), 1);
-    assert_eq!(stored.status(), Status::Draft, "a refused op left no trace");
+    // A few more ops later it is behind, and still exact up to `through`.
+    let more = w.a.replica.note(t + 90, visit, "Later.").unwrap().clone();
+    w.srv.push_ok(&w.a, &[more]);
+    let (kept, latest, upto, _) = stored_state(&w.srv, visit);
+    let (stored, through) = kept.expect("a kept state");
+    assert!(through < latest, "kept on every push");
+    assert_eq!(stored, upto, "the kept state is not its ops folded");
 
     // A kept state that is behind its visit's ops (a push that stored ops
     // without it: bulk loading, an older database) is caught up with the
@@ -612,6 +649,7 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded_an
         behind.apply(&sync_core::wire::decode(body).expect("an op")[0]);
     }
     let behind_through = bodies[bodies.len() - 3].1;
+    assert!(behind_through < latest);
     for (state, through) in [
         (sync_core::snapshot::encode([&behind]), behind_through),
         (b"not a snapshot".to_vec(), latest),
@@ -625,13 +663,14 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded_an
         let after = w.srv.get(&path, Some(&w.sup1)).expect(200).body;
         assert_eq!(after, before, "a kept state at {through} was misread");
     }
-    // The next push writes it afresh from the ops.
+    // The next push folds the visit from its ops (the kept state cannot be
+    // read) and keeps it afresh.
     let note =
         w.a.replica
-            .note(t + 9, visit, "After the repair.")
+            .note(t + 99, visit, "After the repair.")
             .unwrap()
             .clone();
     w.srv.push_ok(&w.a, &[note]);
-    let (stored, through, latest, folded) = stored_state(&w.srv, visit);
-    assert_eq!((through, &stored), (latest, &folded));
+    let (kept, latest, _, folded) = stored_state(&w.srv, visit);
+    assert_eq!(kept, Some((folded, latest)));
 }
