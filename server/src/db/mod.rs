@@ -72,12 +72,21 @@ pub enum DbError {
     /// nothing was written; reads still work.
     #[error("storage full or failing: {0}")]
     StorageFull(String),
+    /// The database cannot be reached: a connection could not be opened, or
+    /// was lost during the call (PostgreSQL restarted, or ended the
+    /// backend). A transaction it was in was not committed; the connection
+    /// is opened again on next use.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl DbError {
     /// `StorageFull` for SQLite's "disk full" and I/O errors, else unchanged.
     fn classify(self) -> Self {
         match self {
+            DbError::Postgres(e) if pg::connection_lost(&e) => {
+                DbError::Unavailable(format!("connection lost: {e}"))
+            }
             DbError::Sqlite(rusqlite::Error::SqliteFailure(f, m))
                 if matches!(
                     f.code,
@@ -101,6 +110,16 @@ impl DbError {
     /// True for [`DbError::StorageFull`].
     pub fn is_storage_full(&self) -> bool {
         matches!(self, DbError::StorageFull(_))
+    }
+
+    /// True when the database could not be reached ([`DbError::Unavailable`],
+    /// or a PostgreSQL error saying the connection was lost).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Postgres(e) => pg::connection_lost(e),
+            _ => false,
+        }
     }
 }
 
@@ -138,7 +157,7 @@ enum Store {
         readers: Vec<Mutex<Connection>>,
     },
     Pg {
-        url: String,
+        config: postgres::Config,
         writer: Box<Mutex<sql::PgConn>>,
         readers: Vec<Mutex<sql::PgConn>>,
     },
@@ -400,7 +419,7 @@ impl Db {
                 conn.execute_batch("COMMIT").map_err(DbError::from)?;
                 Ok(out)
             }
-            Store::Pg { url, .. } => pg::off_runtime(|| pg::snapshot(url, key, f)),
+            Store::Pg { config, .. } => pg::off_runtime(|| pg::snapshot(config, key, f)),
         }
     }
 

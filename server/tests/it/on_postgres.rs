@@ -1,5 +1,8 @@
 //! PostgreSQL only (run by `scripts/pg.sh`; skipped in the SQLite run):
-//! what README.md says about backing up a PostgreSQL deployment holds.
+//! what README.md says about backing up a PostgreSQL deployment holds, and
+//! lost connections are opened again (`reconnect`).
+
+mod reconnect;
 
 use crate::harness::{fresh_pg_database, record_visit, Server, World};
 use server::db::{audit, Db, Location};
