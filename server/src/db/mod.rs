@@ -46,8 +46,8 @@ pub enum DbError {
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL failed.
-    #[error("postgresql: {0}")]
+    /// PostgreSQL failed (the server's own message, when it sent one).
+    #[error("postgresql: {}", pg::describe(.0))]
     Postgres(#[from] postgres::Error),
     /// A query that must return a row returned none.
     #[error("no row: {0}")]

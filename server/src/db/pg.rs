@@ -112,6 +112,16 @@ pub(super) fn open(url: &str, readers: usize) -> Result<Store, DbError> {
     })
 }
 
+/// `e` with its cause: the server's message for a database error (the
+/// driver's own text is only "db error"), else the I/O or other cause.
+pub(super) fn describe(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => db.to_string(),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
+}
+
 /// True when `e` says the connection is gone: the client was closed, the
 /// socket failed, or the server ended the session (it shut down, or an
 /// administrator ended the backend) or cannot take one yet.

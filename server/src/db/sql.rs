@@ -255,12 +255,9 @@ impl PgConn {
             Some(client) => client,
             None => {
                 self.stmts.clear();
-                self.config
-                    .connect(postgres::NoTls)
-                    .map_err(|e| match e.as_db_error() {
-                        Some(db) => DbError::Unavailable(format!("connecting: {db}")),
-                        None => DbError::Unavailable(format!("connecting: {e}")),
-                    })?
+                self.config.connect(postgres::NoTls).map_err(|e| {
+                    DbError::Unavailable(format!("connecting: {}", super::pg::describe(&e)))
+                })?
             }
         };
         self.last_used = Instant::now();
