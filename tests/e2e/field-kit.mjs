@@ -1,8 +1,8 @@
 // Helpers shared by the field app's Chromium tests (field.test.mjs,
 // phone.test.mjs): a phone-sized browser context, enrolment through the
 // screen (which sets the PIN), unlocking, syncing, filling fields.
-// `fieldKit(() => ({ srv, browser }))` binds them to a test file's server
-// and browser.
+// `fieldKit(() => env)`, with `env = serverAndBrowser()` from harness.mjs,
+// binds them to a test file's server and browser.
 
 import assert from 'node:assert/strict';
 
