@@ -9,7 +9,7 @@ import { fieldKit } from './field-kit.mjs';
 
 const env = serverAndBrowser();
 
-const { phone, enrol, unlock, syncNow, fillField, addNote, serverVisit } = fieldKit(() => env);
+const { phone, enrol, unlock, syncNow, converge, fillField, addNote, serverVisit } = fieldKit(() => env);
 
 test('a phone started from snapshots and a phone holding the history edit one visit offline and converge', async () => {
   const a = await seedOfficer(env.srv, { username: 'pc2001', displayName: 'PC 2001 Khan', team: 'Crew 2' });
@@ -48,11 +48,7 @@ test('a phone started from snapshots and a phone holding the history edit one vi
   await fillField(A.page, 'premises_name', 'Sparkle (A)');
   await fillField(B.page, 'premises_name', 'Sparkle (B)');
   await addNote(B.page, 'Manager arrived during the visit.');
-  await A.context.setOffline(false);
-  await B.context.setOffline(false);
-  await syncNow(A.page);
-  await syncNow(B.page);
-  await syncNow(A.page);
+  await converge(A, B);
   for (const { page } of [A, B]) {
     await page.waitForSelector('[data-test=conflict]');
     const box = await page.textContent('[data-test=conflict]');

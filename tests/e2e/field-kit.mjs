@@ -135,7 +135,19 @@ export function fieldKit(ctx) {
     return r.body.visit || r.body;
   }
 
-  return { watch, phone, enrol, unlock, reopen, until, syncNow, fillField, choose, check, openSection, addNote, serverVisit };
+  /**
+   * Brings two phones (from `phone()`) back online and syncs A, B, then A
+   * again: each then holds what the other wrote.
+   */
+  async function converge(A, B) {
+    await A.context.setOffline(false);
+    await B.context.setOffline(false);
+    await syncNow(A.page);
+    await syncNow(B.page);
+    await syncNow(A.page);
+  }
+
+  return { watch, phone, enrol, unlock, reopen, until, syncNow, converge, fillField, choose, check, openSection, addNote, serverVisit };
 }
 
 export function text(v, name) {

@@ -11,7 +11,7 @@ import { fieldKit, text, readStore, restoreStore, recordKeys } from './field-kit
 
 const env = serverAndBrowser();
 
-const { phone, enrol, unlock, reopen, until, syncNow, fillField, choose, check, openSection, serverVisit } = fieldKit(() => env);
+const { phone, enrol, unlock, reopen, until, syncNow, converge, fillField, choose, check, openSection, serverVisit } = fieldKit(() => env);
 
 test('an officer records a car-wash visit offline; it survives a reload and reaches the server intact', async () => {
   const seed = await seedOfficer(env.srv, { username: 'pc4521', displayName: 'PC 4521 Jones' });
@@ -206,11 +206,7 @@ test('two officers edit one visit offline and converge, the conflict shown; a ph
   await B.page.click('text=Add note');
   await B.page.waitForSelector('.notes li');
 
-  await A.context.setOffline(false);
-  await B.context.setOffline(false);
-  await syncNow(A.page);
-  await syncNow(B.page);
-  await syncNow(A.page);
+  await converge(A, B);
 
   for (const { page } of [A, B]) {
     await page.waitForSelector('[data-test=conflict]');
