@@ -140,6 +140,21 @@ impl ApiError {
             )
         }
     }
+    /// 503 `storage_unavailable` with a Retry-After: the database cannot be
+    /// reached (PostgreSQL restarting, or a lost connection); nothing of the
+    /// request was committed, and the client tries again. `cause` goes to
+    /// the request's log line.
+    pub fn storage_unavailable(cause: impl fmt::Display) -> Self {
+        Self {
+            retry_after: Some(5),
+            cause: Some(cause.to_string()),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the server cannot reach its database right now; nothing was stored: keep your changes and try again shortly",
+            )
+        }
+    }
     /// 405 with an `Allow` header listing `allow` (such as `"GET, POST"`).
     pub fn method_not_allowed(allow: impl Into<String>) -> Self {
         Self {
@@ -226,6 +241,7 @@ impl From<DbError> for ApiError {
             DbError::NotFound(what) => ApiError::not_found(&what),
             // Logged (once, for the operator) where the write failed.
             DbError::StorageFull(_) => ApiError::storage_full(),
+            e if e.is_unavailable() => ApiError::storage_unavailable(e),
             other => ApiError::internal(other),
         }
     }

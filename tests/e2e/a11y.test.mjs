@@ -5,29 +5,20 @@
 // screen; the sync button's name says how many changes are unsynced.
 // The axe results per screen are printed (for the issue note).
 
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { startServer, seedOfficer, launchBrowser } from './harness.mjs';
+import { serverAndBrowser, seedOfficer } from './harness.mjs';
 import { fieldKit } from './field-kit.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-let srv;
-let browser;
+const env = serverAndBrowser({ demo: true });
 const report = [];
 
-before(async () => {
-  srv = await startServer({ demo: true });
-  browser = await launchBrowser();
-});
-after(async () => {
-  console.log(['axe-core results (violations by impact):', ...report].join('\n'));
-  await browser?.close();
-  await srv?.stop();
-});
+after(() => console.log(['axe-core results (violations by impact):', ...report].join('\n')));
 
-const { phone, enrol, fillField } = fieldKit(() => ({ srv, browser }));
+const { phone, enrol, fillField } = fieldKit(() => env);
 
 /** Runs axe on the page; records the counts; returns serious and critical violations. */
 async function axe(page, screen) {
@@ -56,11 +47,11 @@ async function smallTargets(page) {
 }
 
 test('field screens: no serious axe violation, open at the top, Back goes back, big targets, readable at 200%', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc3001', displayName: 'PC 3001 Ahmed' });
+  const seed = await seedOfficer(env.srv, { username: 'pc3001', displayName: 'PC 3001 Ahmed' });
   // axe is injected as a script: the test's context lets it past the CSP.
   const { context, page } = await phone({ bypassCSP: true });
   const problems = [];
-  await page.goto(`${srv.url}/#enrol=${seed.code}`);
+  await page.goto(`${env.srv.url}/#enrol=${seed.code}`);
   await page.waitForSelector('#enrol');
   problems.push(...await axe(page, 'field: enrol'));
   await enrol(page, seed.code, 'A11y phone');
@@ -134,15 +125,15 @@ test('field screens: no serious axe violation, open at the top, Back goes back, 
 });
 
 test('admin screens: no serious axe violation', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'Europe/London', bypassCSP: true });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'Europe/London', bypassCSP: true });
   const page = await context.newPage();
   page.on('dialog', (d) => d.accept());
   const problems = [];
-  await page.goto(`${srv.url}/admin/`);
+  await page.goto(`${env.srv.url}/admin/`);
   await page.waitForSelector('#username');
   problems.push(...await axe(page, 'admin: sign in'));
   await page.fill('#username', 'admin');
-  await page.fill('#password', srv.adminPassword);
+  await page.fill('#password', env.srv.adminPassword);
   await page.click('#signin-form button[type=submit]');
   await page.waitForSelector('figure.chart svg rect.bar', { state: 'attached' });
   problems.push(...await axe(page, 'admin: summary'));

@@ -5,34 +5,25 @@
 // widths, with no horizontal page scroll. Screenshots go to
 // target/e2e-screenshots/admin-*.png.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServer, launchBrowser, shot } from './harness.mjs';
+import { serverAndBrowser, shot } from './harness.mjs';
 
 const DESKTOP = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1, locale: 'en-GB', timezoneId: 'Europe/London' };
 const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: 'en-GB', timezoneId: 'Europe/London' };
-let srv;
-let browser;
 let token;
 let operation;
-
-before(async () => {
-  srv = await startServer({ demo: true });
-  browser = await launchBrowser();
+const env = serverAndBrowser({ demo: true }, async ({ srv }) => {
   token = await srv.login();
   const ops = await srv.api('GET', '/api/v1/operations', undefined, token);
   assert.equal(ops.status, 200);
   assert.equal(ops.body.length, 1, 'the demo made one operation');
   operation = ops.body[0].id;
 });
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
 
 async function open(size, { acceptDownloads = false } = {}) {
-  const context = await browser.newContext({ ...size, acceptDownloads });
+  const context = await env.browser.newContext({ ...size, acceptDownloads });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -41,8 +32,8 @@ async function open(size, { acceptDownloads = false } = {}) {
   return { context, page, problems };
 }
 
-async function signIn(page, password = srv.adminPassword) {
-  await page.goto(`${srv.url}/admin/`);
+async function signIn(page, password = env.srv.adminPassword) {
+  await page.goto(`${env.srv.url}/admin/`);
   await page.fill('#username', 'admin');
   await page.fill('#password', password);
   await page.click('#signin-form button[type=submit]');
@@ -124,7 +115,7 @@ test('admin pages at desktop width', async () => {
   await shot(page, 'admin-desktop-review-case');
   await item.locator('button.review').click();
   await item.getByText('Reviewed.').waitFor();
-  const reviewed = await srv.api('GET', `/api/v1/visits/${visit}?reason=e2e%20check`, undefined, token);
+  const reviewed = await env.srv.api('GET', `/api/v1/visits/${visit}?reason=e2e%20check`, undefined, token);
   assert.equal(reviewed.body.status, 'reviewed');
   await shot(page, 'admin-desktop-review');
 
@@ -141,7 +132,7 @@ test('admin pages at desktop width', async () => {
   await shot(page, 'admin-desktop-conflict');
   await box.locator('button.resolve').click();
   await c.getByText('No conflict left on this visit.').waitFor();
-  const after = await srv.api('GET', `/api/v1/visits/${conflicted}?reason=e2e%20check`, undefined, token);
+  const after = await env.srv.api('GET', `/api/v1/visits/${conflicted}?reason=e2e%20check`, undefined, token);
   assert.equal(after.body.conflicts, 0);
   const shown = Object.values(after.body.fields).map((f) => JSON.stringify(f.value));
   assert.ok(shown.some((v) => v.includes(JSON.stringify(chosen).slice(1, -1))), `${chosen} not among ${shown}`);
@@ -222,12 +213,12 @@ test('admin pages at phone width have no sideways scroll', async () => {
 });
 
 test('the admin pages live under /admin/ for the same operation', async () => {
-  const r = await fetch(`${srv.url}/admin/`);
+  const r = await fetch(`${env.srv.url}/admin/`);
   assert.equal(r.status, 200);
   assert.match(await r.text(), /admin\.js/);
-  const ops = await srv.api('GET', '/api/v1/operations', undefined, token);
+  const ops = await env.srv.api('GET', '/api/v1/operations', undefined, token);
   const { starts_on: from, ends_on: to } = ops.body[0];
-  const s = await srv.api('GET', `/api/v1/operations/${operation}/summary?from=${from}&to=${to}`, undefined, token);
+  const s = await env.srv.api('GET', `/api/v1/operations/${operation}/summary?from=${from}&to=${to}`, undefined, token);
   assert.equal(s.status, 200);
   assert.ok(s.body.total.visits > 150, JSON.stringify(s.body.total));
 });

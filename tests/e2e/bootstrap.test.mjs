@@ -2,28 +2,18 @@
 // its history): it shows what its team-mate recorded, then both phones edit
 // the same visit offline and converge with each other and the server.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seedOfficer, launchBrowser } from './harness.mjs';
+import { serverAndBrowser, seedOfficer } from './harness.mjs';
 import { fieldKit } from './field-kit.mjs';
 
-let srv;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  srv = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
-
-const { phone, enrol, unlock, syncNow, fillField, addNote, serverVisit } = fieldKit(() => ({ srv, browser }));
+const { phone, enrol, unlock, syncNow, converge, fillField, addNote, serverVisit } = fieldKit(() => env);
 
 test('a phone started from snapshots and a phone holding the history edit one visit offline and converge', async () => {
-  const a = await seedOfficer(srv, { username: 'pc2001', displayName: 'PC 2001 Khan', team: 'Crew 2' });
-  const b = await seedOfficer(srv, { username: 'pc2002', displayName: 'PC 2002 Moss', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const a = await seedOfficer(env.srv, { username: 'pc2001', displayName: 'PC 2001 Khan', team: 'Crew 2' });
+  const b = await seedOfficer(env.srv, { username: 'pc2002', displayName: 'PC 2002 Moss', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   // A records a visit (its phone holds every op of it) and syncs.
   const A = await phone();
   await enrol(A.page, a.code, 'Khan phone');
@@ -58,11 +48,7 @@ test('a phone started from snapshots and a phone holding the history edit one vi
   await fillField(A.page, 'premises_name', 'Sparkle (A)');
   await fillField(B.page, 'premises_name', 'Sparkle (B)');
   await addNote(B.page, 'Manager arrived during the visit.');
-  await A.context.setOffline(false);
-  await B.context.setOffline(false);
-  await syncNow(A.page);
-  await syncNow(B.page);
-  await syncNow(A.page);
+  await converge(A, B);
   for (const { page } of [A, B]) {
     await page.waitForSelector('[data-test=conflict]');
     const box = await page.textContent('[data-test=conflict]');

@@ -1,8 +1,8 @@
 // Helpers shared by the field app's Chromium tests (field.test.mjs,
 // phone.test.mjs): a phone-sized browser context, enrolment through the
 // screen (which sets the PIN), unlocking, syncing, filling fields.
-// `fieldKit(() => ({ srv, browser }))` binds them to a test file's server
-// and browser.
+// `fieldKit(() => env)`, with `env = serverAndBrowser()` from harness.mjs,
+// binds them to a test file's server and browser.
 
 import assert from 'node:assert/strict';
 
@@ -135,7 +135,19 @@ export function fieldKit(ctx) {
     return r.body.visit || r.body;
   }
 
-  return { watch, phone, enrol, unlock, reopen, until, syncNow, fillField, choose, check, openSection, addNote, serverVisit };
+  /**
+   * Brings two phones (from `phone()`) back online and syncs A, B, then A
+   * again: each then holds what the other wrote.
+   */
+  async function converge(A, B) {
+    await A.context.setOffline(false);
+    await B.context.setOffline(false);
+    await syncNow(A.page);
+    await syncNow(B.page);
+    await syncNow(A.page);
+  }
+
+  return { watch, phone, enrol, unlock, reopen, until, syncNow, converge, fillField, choose, check, openSection, addNote, serverVisit };
 }
 
 export function text(v, name) {

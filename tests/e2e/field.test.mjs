@@ -4,27 +4,17 @@
 // itself. The lock, the encryption at rest, wrong PINs, revocation choices and
 // sign-out are in phone.test.mjs.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seedOfficer, launchBrowser, shot } from './harness.mjs';
+import { serverAndBrowser, seedOfficer, shot } from './harness.mjs';
 import { fieldKit, text, readStore, restoreStore, recordKeys } from './field-kit.mjs';
 
-let srv;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  srv = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
-
-const { phone, enrol, unlock, reopen, until, syncNow, fillField, choose, check, openSection, serverVisit } = fieldKit(() => ({ srv, browser }));
+const { phone, enrol, unlock, reopen, until, syncNow, converge, fillField, choose, check, openSection, serverVisit } = fieldKit(() => env);
 
 test('an officer records a car-wash visit offline; it survives a reload and reaches the server intact', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc4521', displayName: 'PC 4521 Jones' });
+  const seed = await seedOfficer(env.srv, { username: 'pc4521', displayName: 'PC 4521 Jones' });
   const { context, page } = await phone();
   await enrol(page, seed.code, 'PC 4521 phone');
   assert.match(await page.textContent('[data-test=unsynced]'), /All synced/);
@@ -118,7 +108,7 @@ test('an officer records a car-wash visit offline; it survives a reload and reac
 
   // Nothing reached the server while offline.
   const admin = seed.adminToken;
-  const before = await srv.api('GET', `/api/v1/visits/${visitId}?reason=check`, undefined, admin);
+  const before = await env.srv.api('GET', `/api/v1/visits/${visitId}?reason=check`, undefined, admin);
   assert.equal(before.status, 404, 'the visit reached the server while offline');
 
   // Back online: the app syncs by itself (the online event).
@@ -159,13 +149,13 @@ test('an officer records a car-wash visit offline; it survives a reload and reac
 
 test('the app shell and the wasm module are served gzipped and revalidated', async () => {
   for (const file of ['/pkg/client_wasm_bg.wasm', '/pkg/client_wasm.js', '/app.js', '/']) {
-    const r = await fetch(srv.url + file, { headers: { 'accept-encoding': 'gzip' } });
+    const r = await fetch(env.srv.url + file, { headers: { 'accept-encoding': 'gzip' } });
     assert.equal(r.status, 200, file);
     assert.equal(r.headers.get('content-encoding'), 'gzip', file);
     assert.equal(r.headers.get('cache-control'), 'no-cache', file);
     await r.arrayBuffer();
   }
-  const wasm = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`);
+  const wasm = await fetch(`${env.srv.url}/pkg/client_wasm_bg.wasm`);
   assert.equal(wasm.headers.get('content-type'), 'application/wasm');
   await wasm.arrayBuffer();
   // The module goes out as the build's gzip -9 file, and revalidates with a 304.
@@ -173,23 +163,23 @@ test('the app shell and the wasm module are served gzipped and revalidated', asy
   const { ROOT } = await import('./harness.mjs');
   const gz = statSync(`${ROOT}/client-wasm/www/pkg/client_wasm_bg.wasm.gz`).size;
   const raw = statSync(`${ROOT}/client-wasm/www/pkg/client_wasm_bg.wasm`).size;
-  const head = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`, { method: 'HEAD', headers: { 'accept-encoding': 'gzip' } });
+  const head = await fetch(`${env.srv.url}/pkg/client_wasm_bg.wasm`, { method: 'HEAD', headers: { 'accept-encoding': 'gzip' } });
   assert.equal(Number(head.headers.get('content-length')), gz);
   console.log(`wasm module: ${raw} bytes, ${gz} bytes on the wire (gzip -9)`);
   const etag = head.headers.get('etag');
   assert.ok(etag, 'an ETag');
-  const again = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': etag } });
+  const again = await fetch(`${env.srv.url}/pkg/client_wasm_bg.wasm`, { headers: { 'accept-encoding': 'gzip', 'if-none-match': etag } });
   assert.equal(again.status, 304);
-  const plain = await fetch(`${srv.url}/pkg/client_wasm_bg.wasm`, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
+  const plain = await fetch(`${env.srv.url}/pkg/client_wasm_bg.wasm`, { method: 'HEAD', headers: { 'accept-encoding': 'identity' } });
   assert.equal(Number(plain.headers.get('content-length')), raw);
   assert.equal(plain.headers.get('content-encoding'), null);
-  assert.equal((await fetch(`${srv.url}/pkg/../Cargo.toml`)).status, 404);
+  assert.equal((await fetch(`${env.srv.url}/pkg/../Cargo.toml`)).status, 404);
 });
 
 test('two officers edit one visit offline and converge, the conflict shown; a phone revoked as lost wipes itself', async () => {
   // Same crew: each phone holds the other's visits (the scope rule).
-  const a = await seedOfficer(srv, { username: 'pc1001', displayName: 'PC 1001 Singh', team: 'Crew 1' });
-  const b = await seedOfficer(srv, { username: 'pc1002', displayName: 'PC 1002 Evans', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const a = await seedOfficer(env.srv, { username: 'pc1001', displayName: 'PC 1001 Singh', team: 'Crew 1' });
+  const b = await seedOfficer(env.srv, { username: 'pc1002', displayName: 'PC 1002 Evans', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   const A = await phone();
   const B = await phone();
   await enrol(A.page, a.code, 'Singh phone');
@@ -216,11 +206,7 @@ test('two officers edit one visit offline and converge, the conflict shown; a ph
   await B.page.click('text=Add note');
   await B.page.waitForSelector('.notes li');
 
-  await A.context.setOffline(false);
-  await B.context.setOffline(false);
-  await syncNow(A.page);
-  await syncNow(B.page);
-  await syncNow(A.page);
+  await converge(A, B);
 
   for (const { page } of [A, B]) {
     await page.waitForSelector('[data-test=conflict]');
@@ -253,10 +239,10 @@ test('two officers edit one visit offline and converge, the conflict shown; a ph
 
   // The admin revokes B's phone (lost, the default): at its next sync it
   // erases everything it holds and says why.
-  const devices = await srv.api('GET', '/api/v1/devices', undefined, a.adminToken);
+  const devices = await env.srv.api('GET', '/api/v1/devices', undefined, a.adminToken);
   const evans = devices.body.find((d) => d.label === 'Evans phone');
   assert.ok(evans, JSON.stringify(devices.body));
-  const rev = await srv.api('POST', `/api/v1/devices/${evans.id}/revoke`, undefined, a.adminToken);
+  const rev = await env.srv.api('POST', `/api/v1/devices/${evans.id}/revoke`, undefined, a.adminToken);
   assert.ok(rev.status < 300, JSON.stringify(rev.body));
   await B.page.click('#sync-button');
   await B.page.waitForSelector('[data-test=wiped][data-code=device_revoked]');
@@ -272,7 +258,7 @@ test('two officers edit one visit offline and converge, the conflict shown; a ph
 });
 
 test('a damaged store is kept aside, the officer told, and what the server has comes back', async () => {
-  const a = await seedOfficer(srv, { username: 'pc3101', displayName: 'PC 3101 Lowe', team: 'Crew 31' });
+  const a = await seedOfficer(env.srv, { username: 'pc3101', displayName: 'PC 3101 Lowe', team: 'Crew 31' });
   const A = await phone();
   await enrol(A.page, a.code, 'Lowe phone');
   await A.page.click('[data-kind=car_wash]');
@@ -284,7 +270,7 @@ test('a damaged store is kept aside, the officer told, and what the server has c
   // One byte of the stored (encrypted) log flipped, as a failing flash cell would.
   const copy = await readStore(A.page);
   copy.replica.ct.bytes[copy.replica.ct.bytes.length - 5] ^= 0x40;
-  await restoreStore(A.page, srv.url, copy);
+  await restoreStore(A.page, env.srv.url, copy);
   await unlock(A.page);
   await A.page.waitForSelector('.toast.error');
   assert.match(await A.page.textContent('.toast.error'), /could not be read.*kept aside/);
@@ -307,8 +293,8 @@ test('a damaged store is kept aside, the officer told, and what the server has c
 });
 
 test('a phone restored from an old copy of its store heals: both edits reach the server and a team-mate', async () => {
-  const a = await seedOfficer(srv, { username: 'pc3001', displayName: 'PC 3001 Patel', team: 'Crew 3' });
-  const b = await seedOfficer(srv, { username: 'pc3002', displayName: 'PC 3002 Moss', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const a = await seedOfficer(env.srv, { username: 'pc3001', displayName: 'PC 3001 Patel', team: 'Crew 3' });
+  const b = await seedOfficer(env.srv, { username: 'pc3002', displayName: 'PC 3002 Moss', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   const A = await phone();
   const B = await phone();
   await enrol(A.page, a.code, 'Patel phone');
@@ -330,7 +316,7 @@ test('a phone restored from an old copy of its store heals: both edits reach the
 
   // The old copy comes back; the officer adds a note and syncs. The note
   // reuses an op id the server holds (the postcode): the phone rekeys.
-  await restoreStore(A.page, srv.url, copy);
+  await restoreStore(A.page, env.srv.url, copy);
   await unlock(A.page);
   await A.page.waitForSelector('[data-test=visit-card]');
   await A.page.click('[data-test=visit-card]');
@@ -364,19 +350,19 @@ test('a phone restored from an old copy of its store heals: both edits reach the
 });
 
 test('a phone forgets synced visits past the operation\'s retention period; the server keeps them', async () => {
-  const a = await seedOfficer(srv, { username: 'pc4001', displayName: 'PC 4001 Reid', team: 'Crew 4' });
-  const b = await seedOfficer(srv, { username: 'pc4002', displayName: 'PC 4002 Shaw', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const a = await seedOfficer(env.srv, { username: 'pc4001', displayName: 'PC 4001 Reid', team: 'Crew 4' });
+  const b = await seedOfficer(env.srv, { username: 'pc4002', displayName: 'PC 4002 Shaw', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   const retention = async (days) => {
-    const r = await srv.api('PATCH', `/api/v1/operations/${a.operationId}`, { retention_days: days }, a.adminToken);
+    const r = await env.srv.api('PATCH', `/api/v1/operations/${a.operationId}`, { retention_days: days }, a.adminToken);
     assert.equal(r.status, 200, JSON.stringify(r.body));
   };
   await retention(30);
   // The team-mate's phone (over the API) recorded a visit ten days ago.
-  const e = await srv.api('POST', '/api/v1/enrol', { code: b.code, label: 'Shaw phone' });
+  const e = await env.srv.api('POST', '/api/v1/enrol', { code: b.code, label: 'Shaw phone' });
   const dev = e.body.device_id;
   const visit = crypto.randomUUID();
   const op = (seq, rest) => ({ id: { replica: dev, seq }, hlc: { wall_ms: Date.now(), counter: seq }, visit, ...rest });
-  const pushed = await srv.api('POST', '/api/v1/sync/push', { ops: [
+  const pushed = await env.srv.api('POST', '/api/v1/sync/push', { ops: [
     op(1, { type: 'create', operation: a.operationId }),
     op(2, { type: 'set', target: { visit: 'started_at' }, value: { time: Date.now() - 10 * 86_400_000 }, pred: [] }),
     op(3, { type: 'set', target: { visit: 'premises_name' }, value: { text: 'Old Mill Hotel' }, pred: [] }),
@@ -417,7 +403,7 @@ test('an app update (new service worker and shell) keeps unsynced changes', asyn
   const { ROOT } = await import('./harness.mjs');
   const buildFile = `${ROOT}/client-wasm/www/pkg/build.js`;
   const original = readFileSync(buildFile, 'utf8');
-  const seed = await seedOfficer(srv, { username: 'pc2002', displayName: 'PC 2002 Okafor' });
+  const seed = await seedOfficer(env.srv, { username: 'pc2002', displayName: 'PC 2002 Okafor' });
   const { context, page } = await phone();
   try {
     await enrol(page, seed.code, 'Okafor phone');
@@ -458,12 +444,12 @@ test('an app update (new service worker and shell) keeps unsynced changes', asyn
 });
 
 test('a second tab waits while the first owns the store', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc3003', displayName: 'PC 3003 Hale' });
+  const seed = await seedOfficer(env.srv, { username: 'pc3003', displayName: 'PC 3003 Hale' });
   const { context, page } = await phone();
   try {
     await enrol(page, seed.code, 'Hale phone');
     const second = await context.newPage();
-    await second.goto(`${srv.url}/#/`);
+    await second.goto(`${env.srv.url}/#/`);
     await second.waitForSelector('text=open in another tab');
     assert.equal(await second.locator('[data-kind]').count(), 0, 'two tabs editing at once');
     await page.close();

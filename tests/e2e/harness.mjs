@@ -14,6 +14,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -139,6 +140,26 @@ export async function seedOfficer(srv, { username = 'pc4521', displayName = 'PC 
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--disable-dev-shm-usage', '--lang=en-GB'];
+
+/**
+ * One server (`startServer(options)`) and one headless Chromium for a test
+ * file: started before its tests (then `setUp(env)`, if given, runs), closed
+ * after them. Returns an object whose `srv` and `browser` are set once they
+ * have started; bind the field app's helpers with `fieldKit(() => env)`.
+ */
+export function serverAndBrowser(options = {}, setUp = async () => {}) {
+  const env = { srv: undefined, browser: undefined };
+  before(async () => {
+    env.srv = await startServer(options);
+    env.browser = await launchBrowser();
+    await setUp(env);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.srv?.stop();
+  });
+  return env;
+}
 
 /** Debian's Chromium, headless. */
 export async function launchBrowser() {

@@ -7,27 +7,17 @@
 // refusing to erase unsynced changes without two confirmations; a store from
 // before PINs existed being encrypted.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, seedOfficer, launchBrowser, launchProfile, shot } from './harness.mjs';
+import { serverAndBrowser, seedOfficer, launchProfile, shot } from './harness.mjs';
 import { fieldKit, PHONE, PIN, text, readStore, patchLockbox, setVisibility, recordKeys, chunkKeys } from './field-kit.mjs';
 
-let srv;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  srv = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
-
-const { watch, phone, enrol, unlock, reopen, until, syncNow, fillField, choose, openSection, addNote, serverVisit } = fieldKit(() => ({ srv, browser }));
+const { watch, phone, enrol, unlock, reopen, until, syncNow, fillField, choose, openSection, addNote, serverVisit } = fieldKit(() => env);
 
 /** Starts a visit of `kind` on the home screen; resolves to its id. */
 async function startVisit(page, kind = 'hotel') {
@@ -50,7 +40,7 @@ async function wrongPins(page, n, pin = '918273') {
 }
 
 async function deviceId(label, token) {
-  const devices = await srv.api('GET', '/api/v1/devices', undefined, token);
+  const devices = await env.srv.api('GET', '/api/v1/devices', undefined, token);
   const d = devices.body.find((x) => x.label === label);
   assert.ok(d, JSON.stringify(devices.body));
   return d.id;
@@ -58,11 +48,11 @@ async function deviceId(label, token) {
 
 /** The admin pages in a desktop-sized context, signed in as the admin, on "Users and devices". */
 async function adminPeople() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'Europe/London' });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'Europe/London' });
   const page = watch(await context.newPage());
-  await page.goto(`${srv.url}/admin/`);
+  await page.goto(`${env.srv.url}/admin/`);
   await page.fill('#username', 'admin');
-  await page.fill('#password', srv.adminPassword);
+  await page.fill('#password', env.srv.adminPassword);
   await page.click('#signin-form button[type=submit]');
   await page.click('#nav a[data-section=people]');
   await page.waitForSelector('#devices-list');
@@ -101,7 +91,7 @@ test('the browser profile on disk holds neither a person\'s name nor a note, in 
   const NAME = 'Zyxquorth Vellanbrigg';
   const NOTE = 'Quokkapelt ledger umbrellawise 7Q4';
   const CONTROL = 'Plainstored Marmoset Control 55';
-  const seed = await seedOfficer(srv, { username: 'pc5001', displayName: 'PC 5001 Quill' });
+  const seed = await seedOfficer(env.srv, { username: 'pc5001', displayName: 'PC 5001 Quill' });
   const dir = mkdtempSync(path.join(tmpdir(), 'aidant-profile-'));
   try {
     const context = await launchProfile(dir, {
@@ -161,9 +151,9 @@ test('the browser profile on disk holds neither a person\'s name nor a note, in 
 });
 
 test('enrolment refuses a weak PIN or two different PINs (and the one-time code is not used up)', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc5002', displayName: 'PC 5002 Marsh' });
+  const seed = await seedOfficer(env.srv, { username: 'pc5002', displayName: 'PC 5002 Marsh' });
   const { context, page } = await phone();
-  await page.goto(`${srv.url}/#enrol=${seed.code}`);
+  await page.goto(`${env.srv.url}/#enrol=${seed.code}`);
   await page.waitForSelector('#enrol');
   for (const [pin, again, why] of [
     ['12345', '12345', /at least 6 digits/],
@@ -193,7 +183,7 @@ test('enrolment refuses a weak PIN or two different PINs (and the one-time code 
 });
 
 test('the app locks when idle and soon after going to the background; a locked open page keeps syncing', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc5003', displayName: 'PC 5003 Okoro' });
+  const seed = await seedOfficer(env.srv, { username: 'pc5003', displayName: 'PC 5003 Okoro' });
   const { context, page } = await phone();
   await enrol(page, seed.code, 'Okoro phone');
   // The settings screen changes the idle time (kept in the lockbox).
@@ -204,7 +194,7 @@ test('the app locks when idle and soon after going to the background; a locked o
   await shot(page, 'phone-02-settings-360x740', { fullPage: true });
 
   // Shorter than the screen offers: 3 s idle, 1 s in the background.
-  await patchLockbox(page, srv.url, { idleMs: 3_000, backgroundMs: 1_000 });
+  await patchLockbox(page, env.srv.url, { idleMs: 3_000, backgroundMs: 1_000 });
   await unlock(page);
   const visitId = await startVisit(page, 'hotel');
   await fillField(page, 'premises_name', 'Harbour Lights Hotel');
@@ -237,7 +227,7 @@ test('the app locks when idle and soon after going to the background; a locked o
   await setVisibility(page, 'visible');
   await unlock(page);
   // Longer delays for the rest of the test.
-  await patchLockbox(page, srv.url, { idleMs: 300_000, backgroundMs: 30_000 });
+  await patchLockbox(page, env.srv.url, { idleMs: 300_000, backgroundMs: 30_000 });
   await unlock(page);
   await page.evaluate((id) => { location.hash = `#/visit/${id}`; }, visitId);
 
@@ -270,7 +260,7 @@ test('the app locks when idle and soon after going to the background; a locked o
 });
 
 test('wrong PINs: at the limit a phone whose changes all reached the server is wiped', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc5004', displayName: 'PC 5004 Dunne' });
+  const seed = await seedOfficer(env.srv, { username: 'pc5004', displayName: 'PC 5004 Dunne' });
   const { context, page } = await phone();
   await enrol(page, seed.code, 'Dunne phone');
   const visitId = await startVisit(page, 'car_wash');
@@ -299,7 +289,7 @@ test('wrong PINs: at the limit a phone whose changes all reached the server is w
 });
 
 test('wrong PINs with unsynced changes: locked until the admin\'s recovery code, then a new PIN opens it and the changes sync', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc5005', displayName: 'PC 5005 Ferris' });
+  const seed = await seedOfficer(env.srv, { username: 'pc5005', displayName: 'PC 5005 Ferris' });
   const { context, page } = await phone();
   await enrol(page, seed.code, 'Ferris phone');
   await context.setOffline(true);
@@ -341,7 +331,7 @@ test('wrong PINs with unsynced changes: locked until the admin\'s recovery code,
   const code = (await row.locator('.recovery-code').textContent()).trim();
   assert.match(code, /^[A-Z0-9]{4}(-[A-Z0-9]{4}){4}$/);
   await shot(admin.page, 'phone-06-admin-recovery-code');
-  const audit = await srv.api('GET', '/api/v1/admin/audit?limit=20', undefined, seed.adminToken);
+  const audit = await env.srv.api('GET', '/api/v1/admin/audit?limit=20', undefined, seed.adminToken);
   assert.equal(audit.status, 200, JSON.stringify(audit.body));
   const read = audit.body.find((r) => r.action === 'device.recovery_code');
   assert.ok(read, `no recovery-code read in the audit trail: ${JSON.stringify(audit.body).slice(0, 500)}`);
@@ -381,8 +371,8 @@ test('wrong PINs with unsynced changes: locked until the admin\'s recovery code,
 });
 
 test('revoked as reassigned, a phone hands in its unsynced changes, then wipes; revoked as lost, it wipes at once, even locked', async () => {
-  const a = await seedOfficer(srv, { username: 'pc5006', displayName: 'PC 5006 Grant', team: 'Crew 6' });
-  const b = await seedOfficer(srv, { username: 'pc5007', displayName: 'PC 5007 Hollis', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const a = await seedOfficer(env.srv, { username: 'pc5006', displayName: 'PC 5006 Grant', team: 'Crew 6' });
+  const b = await seedOfficer(env.srv, { username: 'pc5007', displayName: 'PC 5007 Hollis', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   const A = await phone();
   const B = await phone();
   await enrol(A.page, a.code, 'Grant phone');
@@ -404,7 +394,7 @@ test('revoked as reassigned, a phone hands in its unsynced changes, then wipes; 
   await admin.page.locator(`#devices-list li[data-device="${idA}"] .badge.bad`).waitFor();
   await admin.context.close();
   const idB = await deviceId('Hollis phone', a.adminToken);
-  const rev = await srv.api('POST', `/api/v1/devices/${idB}/revoke`, { mode: 'lost' }, a.adminToken);
+  const rev = await env.srv.api('POST', `/api/v1/devices/${idB}/revoke`, { mode: 'lost' }, a.adminToken);
   assert.ok(rev.status < 300, JSON.stringify(rev.body));
 
   // A: back online, it pushes what it holds, then erases itself.
@@ -429,14 +419,14 @@ test('revoked as reassigned, a phone hands in its unsynced changes, then wipes; 
   await B.context.setOffline(false);
   await B.page.waitForSelector('[data-test=wiped][data-code=device_revoked]', { timeout: 20_000 });
   assert.deepEqual(Object.keys(await readStore(B.page)), ['notice']);
-  assert.equal((await srv.api('GET', `/api/v1/visits/${vb}?reason=check`, undefined, a.adminToken)).status, 404, 'a lost phone pushed its changes');
+  assert.equal((await env.srv.api('GET', `/api/v1/visits/${vb}?reason=check`, undefined, a.adminToken)).status, 404, 'a lost phone pushed its changes');
   assert.equal(pushes.length <= 1, true, `pushes after revocation: ${pushes.length}`);
   await A.context.close();
   await B.context.close();
 });
 
 test('sign-out of a shared phone refuses to erase unsynced changes without two confirmations', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc5008', displayName: 'PC 5008 Iqbal' });
+  const seed = await seedOfficer(env.srv, { username: 'pc5008', displayName: 'PC 5008 Iqbal' });
   const { context, page } = await phone();
   await enrol(page, seed.code, 'Shared phone 1');
   await context.setOffline(true);
@@ -474,7 +464,7 @@ test('sign-out of a shared phone refuses to erase unsynced changes without two c
   await context.close();
 
   // Everything synced: one confirmation is enough.
-  const other = await seedOfficer(srv, { username: 'pc5009', displayName: 'PC 5009 Jaffe', operationId: seed.operationId, adminToken: seed.adminToken });
+  const other = await seedOfficer(env.srv, { username: 'pc5009', displayName: 'PC 5009 Jaffe', operationId: seed.operationId, adminToken: seed.adminToken });
   const P = await phone();
   await enrol(P.page, other.code, 'Shared phone 2');
   await P.page.click('a[href="#/settings"]');
@@ -486,12 +476,12 @@ test('sign-out of a shared phone refuses to erase unsynced changes without two c
 });
 
 test('a phone enrolled before PINs existed asks for one, then keeps its store encrypted', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc5010', displayName: 'PC 5010 Kerr' });
-  const enrolled = await srv.api('POST', '/api/v1/enrol', { code: seed.code, label: 'Old phone' });
+  const seed = await seedOfficer(env.srv, { username: 'pc5010', displayName: 'PC 5010 Kerr' });
+  const enrolled = await env.srv.api('POST', '/api/v1/enrol', { code: seed.code, label: 'Old phone' });
   assert.ok(enrolled.status < 300, JSON.stringify(enrolled.body));
   const { context, page } = await phone();
   // The old app's store: meta and the replica's bytes in clear, no lockbox.
-  await page.goto(`${srv.url}/api/v1/openapi.json`);
+  await page.goto(`${env.srv.url}/api/v1/openapi.json`);
   const visitId = await page.evaluate(async (e) => {
     const wasm = await import('/pkg/client_wasm.js');
     await wasm.default({ module_or_path: '/pkg/client_wasm_bg.wasm' });
@@ -519,7 +509,7 @@ test('a phone enrolled before PINs existed asks for one, then keeps its store en
     });
     return id;
   }, enrolled.body);
-  await page.goto(`${srv.url}/`);
+  await page.goto(`${env.srv.url}/`);
   await page.waitForSelector('[data-test=set-pin]');
   await page.fill('#pin', '123456');
   await page.fill('#pin2', '123456');

@@ -5,39 +5,29 @@
 // And a return made while the officer edits offline converges on the
 // officer's phone, a team-mate's phone and the server, the edit kept.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seedOfficer, launchBrowser, shot } from './harness.mjs';
+import { serverAndBrowser, seedOfficer, shot } from './harness.mjs';
 import { fieldKit } from './field-kit.mjs';
 
-let srv;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  srv = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
-
-const { phone, enrol, syncNow, fillField } = fieldKit(() => ({ srv, browser }));
+const { phone, enrol, syncNow, fillField } = fieldKit(() => env);
 
 async function adminPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'Europe/London' });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'Europe/London' });
   const page = await context.newPage();
   page.on('dialog', (d) => d.accept());
-  await page.goto(`${srv.url}/admin/`);
+  await page.goto(`${env.srv.url}/admin/`);
   await page.fill('#username', 'admin');
-  await page.fill('#password', srv.adminPassword);
+  await page.fill('#password', env.srv.adminPassword);
   await page.click('#signin-form button[type=submit]');
   await page.waitForSelector('#nav a[data-section=review]');
   return { context, page };
 }
 
 test('a returned visit shows its reason on the phone, is corrected, resubmitted and reviewed', async () => {
-  const a = await seedOfficer(srv, { username: 'pc4001', displayName: 'PC 4001 Okafor' });
+  const a = await seedOfficer(env.srv, { username: 'pc4001', displayName: 'PC 4001 Okafor' });
   const P = await phone();
   await enrol(P.page, a.code, 'Okafor phone');
   await P.page.click('[data-kind=nail_bar]');
@@ -87,7 +77,7 @@ test('a returned visit shows its reason on the phone, is corrected, resubmitted 
   await shot(S.page, 'admin-desktop-review-resubmitted');
   await again.locator('button.review').click();
   await again.getByText('Reviewed.').waitFor();
-  const onServer = await srv.api('GET', `/api/v1/visits/${visitId}?reason=e2e%20check`, undefined, a.adminToken);
+  const onServer = await env.srv.api('GET', `/api/v1/visits/${visitId}?reason=e2e%20check`, undefined, a.adminToken);
   assert.equal(onServer.body.status, 'reviewed');
   assert.equal(onServer.body.fields.postcode.value.text, 'OX1 2AB');
   await syncNow(P.page);
@@ -97,8 +87,8 @@ test('a returned visit shows its reason on the phone, is corrected, resubmitted 
 });
 
 test('a return made while the officer edits offline, and a second phone: all three converge', async () => {
-  const a = await seedOfficer(srv, { username: 'pc4101', displayName: 'PC 4101 Reyes', team: 'Crew 41' });
-  const b = await seedOfficer(srv, { username: 'pc4102', displayName: 'PC 4102 Sato', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const a = await seedOfficer(env.srv, { username: 'pc4101', displayName: 'PC 4101 Reyes', team: 'Crew 41' });
+  const b = await seedOfficer(env.srv, { username: 'pc4102', displayName: 'PC 4102 Sato', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   const A = await phone();
   await enrol(A.page, a.code, 'Reyes phone');
   await A.page.click('[data-kind=hotel]');
@@ -114,7 +104,7 @@ test('a return made while the officer edits offline, and a second phone: all thr
   // Offline, A adds the postcode; meanwhile the supervisor returns the visit.
   await A.context.setOffline(true);
   await fillField(A.page, 'postcode', 'RG4 5BB');
-  const r = await srv.api('POST', `/api/v1/visits/${visitId}/return`, { reason: 'Which floor were the rooms on?' }, a.adminToken);
+  const r = await env.srv.api('POST', `/api/v1/visits/${visitId}/return`, { reason: 'Which floor were the rooms on?' }, a.adminToken);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   await A.context.setOffline(false);
   await syncNow(A.page);
@@ -128,7 +118,7 @@ test('a return made while the officer edits offline, and a second phone: all thr
     assert.match(await page.textContent('[data-test=returned]'), /Which floor/);
     assert.equal(await page.inputValue('[name=postcode]'), 'RG4 5BB');
   }
-  const onServer = await srv.api('GET', `/api/v1/visits/${visitId}?reason=e2e%20check`, undefined, a.adminToken);
+  const onServer = await env.srv.api('GET', `/api/v1/visits/${visitId}?reason=e2e%20check`, undefined, a.adminToken);
   assert.equal(onServer.body.status, 'returned');
   assert.equal(onServer.body.fields.postcode.value.text, 'RG4 5BB');
   await A.context.close();

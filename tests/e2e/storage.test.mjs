@@ -7,24 +7,14 @@
 // says what the replica says after edits and pulls, and shows after a reload
 // before the replica has loaded.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, seedOfficer, launchBrowser } from './harness.mjs';
+import { serverAndBrowser, seedOfficer } from './harness.mjs';
 import { fieldKit, readStore, restoreStore, recordKeys, chunkKeys } from './field-kit.mjs';
 
-let srv;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  srv = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-});
-
-const { phone, enrol, unlock, reopen, syncNow, fillField, choose, addNote } = fieldKit(() => ({ srv, browser }));
+const { phone, enrol, unlock, reopen, syncNow, fillField, choose, addNote } = fieldKit(() => env);
 
 /** Starts a visit of `kind` on the home screen; resolves to its id. */
 async function startVisit(page, kind = 'hotel') {
@@ -75,7 +65,7 @@ async function compacted(page) {
 }
 
 test('edits append encrypted chunks, leave the base alone, and load after a reload', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc7001', displayName: 'PC 7001 Ashe' });
+  const seed = await seedOfficer(env.srv, { username: 'pc7001', displayName: 'PC 7001 Ashe' });
   const { context, page } = await phone();
   await enrol(page, seed.code, 'Ashe phone');
   await context.setOffline(true);
@@ -104,7 +94,7 @@ test('edits append encrypted chunks, leave the base alone, and load after a relo
 });
 
 test('compaction rewrites the base and drops the chunks; interrupted, or half done, everything still loads', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc7002', displayName: 'PC 7002 Brook' });
+  const seed = await seedOfficer(env.srv, { username: 'pc7002', displayName: 'PC 7002 Brook' });
   const { context, page } = await phone();
   await enrol(page, seed.code, 'Brook phone');
   await context.setOffline(true);
@@ -170,7 +160,7 @@ test('compaction rewrites the base and drops the chunks; interrupted, or half do
 });
 
 test('a damaged chunk is kept aside with its base, the officer told, and what the server has comes back', async () => {
-  const seed = await seedOfficer(srv, { username: 'pc7003', displayName: 'PC 7003 Crane' });
+  const seed = await seedOfficer(env.srv, { username: 'pc7003', displayName: 'PC 7003 Crane' });
   const A = await phone();
   await enrol(A.page, seed.code, 'Crane phone');
   const visitId = await startVisit(A.page, 'nail_bar');
@@ -180,7 +170,7 @@ test('a damaged chunk is kept aside with its base, the officer told, and what th
   const [first] = chunkKeys(copy);
   assert.ok(first, 'a chunk to damage');
   copy[first].ct.bytes[3] ^= 0x40;
-  await restoreStore(A.page, srv.url, copy);
+  await restoreStore(A.page, env.srv.url, copy);
   await unlock(A.page);
   await A.page.waitForSelector('.toast.error');
   assert.match(await A.page.textContent('.toast.error'), /could not be read.*kept aside/);
@@ -197,8 +187,8 @@ test('a damaged chunk is kept aside with its base, the officer told, and what th
 });
 
 test('the home index says what the replica says after edits and pulls, and shows before the replica loads', async () => {
-  const a = await seedOfficer(srv, { username: 'pc7004', displayName: 'PC 7004 Dale', team: 'Crew 70' });
-  const b = await seedOfficer(srv, { username: 'pc7005', displayName: 'PC 7005 Eyre', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
+  const a = await seedOfficer(env.srv, { username: 'pc7004', displayName: 'PC 7004 Dale', team: 'Crew 70' });
+  const b = await seedOfficer(env.srv, { username: 'pc7005', displayName: 'PC 7005 Eyre', operationId: a.operationId, adminToken: a.adminToken, teamId: a.teamId });
   const A = await phone();
   const B = await phone();
   await enrol(A.page, a.code, 'Dale phone');

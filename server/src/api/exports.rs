@@ -180,6 +180,7 @@ pub async fn export(
                 "too_many_rows",
                 e.to_string(),
             ),
+            ExportError::Db(e) => e.into(),
             other => ApiError::internal(other),
         })?;
     Ok(HttpResponse::Ok()

@@ -12,12 +12,15 @@ pub enum DbError {
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL failed.
-    #[error("postgresql: {0}")]
+    /// PostgreSQL failed (the server's own message, when it sent one).
+    #[error("postgresql: {}", super::pg::describe(.0))]
     Postgres(#[from] postgres::Error),
-    /// The PostgreSQL connection had closed before a write began.
-    #[error("the PostgreSQL connection was closed")]
-    ConnectionClosed,
+    /// The database cannot be reached: a connection could not be opened, or
+    /// was lost during the call (PostgreSQL restarted, or ended the
+    /// backend). A transaction it was in was not committed; the connection
+    /// is opened again on next use.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A query that must return a row returned none.
     #[error("no row: {0}")]
     NoRow(String),
@@ -124,11 +127,27 @@ impl DbError {
         }
     }
 
-    /// `StorageFull` for SQLite's "disk full" and I/O errors, else unchanged.
+    /// `Unavailable` for a lost PostgreSQL connection, `StorageFull` for a
+    /// full disk or an I/O error, else unchanged.
     pub(super) fn classify(self) -> Self {
+        if let DbError::Postgres(e) = &self {
+            if super::pg::connection_lost(e) {
+                return DbError::Unavailable(format!("connection lost: {e}"));
+            }
+        }
         match self.storage_cause() {
             Some(cause) => DbError::StorageFull(cause),
             None => self,
+        }
+    }
+
+    /// True when the database could not be reached ([`DbError::Unavailable`],
+    /// or a PostgreSQL error saying the connection was lost).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Unavailable(_) => true,
+            DbError::Postgres(e) => super::pg::connection_lost(e),
+            _ => false,
         }
     }
 
@@ -185,8 +204,8 @@ mod tests {
                 "stored data is inconsistent: audit_head names row 7, which is missing",
             ),
             (
-                DbError::ConnectionClosed,
-                "the PostgreSQL connection was closed",
+                DbError::Unavailable("connection lost".into()),
+                "database unavailable: connection lost",
             ),
         ];
         for (e, text) in cases {

@@ -78,7 +78,7 @@ enum Store {
         readers: Vec<Mutex<Connection>>,
     },
     Pg {
-        url: String,
+        config: postgres::Config,
         writer: Box<Mutex<sql::PgConn>>,
         readers: Vec<Mutex<sql::PgConn>>,
     },
@@ -366,7 +366,7 @@ impl Db {
                 conn.execute_batch("COMMIT").map_err(DbError::from)?;
                 Ok(out)
             }
-            Store::Pg { url, .. } => pg::off_runtime(|| pg::snapshot(url, key, f)),
+            Store::Pg { config, .. } => pg::off_runtime(|| pg::snapshot(config, key, f)),
         }
     }
 

@@ -14,12 +14,24 @@
 //! a smaller one has committed, and a pull that has read up to cursor N never
 //! later finds a new op below N (the sequence-gap problem does not arise);
 //! the audit chain's head is read and extended by one writer at a time.
+//!
+//! **Lost connections.** Each connection (the writer and every reader) is
+//! opened again when it was lost (PostgreSQL restarted, or ended the
+//! backend): a client found closed is replaced (its prepared statements with
+//! it), one left idle for a second or more, or whose sibling connection was
+//! just found lost, is first checked with an empty query (so a restart
+//! costs at most one request, none after a quiet second), and a call that
+//! fails because the connection went away drops it. That call fails with [`DbError::Unavailable`] (503
+//! `storage_unavailable`): the transaction it was in ends with the backend,
+//! so nothing of it is committed, and the advisory lock is released with
+//! it. The next call connects again.
 
 use super::audit::AuditKey;
 use super::sql::{PgClient, PgConn, Sql};
 use super::{DbError, Store};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// The advisory lock every write transaction takes (an arbitrary constant:
 /// "aidant" in ASCII).
@@ -69,25 +81,74 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-fn connect(url: &str) -> Result<PgConn, DbError> {
-    let client = postgres::Client::connect(url, postgres::NoTls)?;
-    Ok(PgConn {
-        client: Some(client),
-        stmts: HashMap::new(),
-    })
+/// How long opening a connection may take before the database counts as
+/// unavailable, unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connection settings in `url`.
+pub(super) fn config(url: &str) -> Result<postgres::Config, DbError> {
+    let mut config: postgres::Config = url.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    Ok(config)
 }
 
 pub(super) fn open(url: &str, readers: usize) -> Result<Store, DbError> {
-    let mut writer = connect(url)?;
-    migrate(writer.parts().0)?;
+    let config = config(url)?;
+    let losses = Arc::new(AtomicU64::new(0));
+    let mut writer = PgConn::new(config.clone(), losses.clone());
+    migrate(writer.open()?.0)?;
     let readers = (0..readers)
-        .map(|_| connect(url).map(Mutex::new))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|_| {
+            let mut reader = PgConn::new(config.clone(), losses.clone());
+            reader.open()?;
+            Ok(Mutex::new(reader))
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
     Ok(Store::Pg {
-        url: url.to_owned(),
+        config,
         writer: Box::new(Mutex::new(writer)),
         readers,
     })
+}
+
+/// `e` with its cause: the server's message for a database error (the
+/// driver's own text is only "db error"), else the I/O or other cause.
+pub(super) fn describe(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => db.to_string(),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
+}
+
+/// True when `e` says the connection is gone: the client was closed, the
+/// socket failed, or the server ended the session (it shut down, or an
+/// administrator ended the backend) or cannot take one yet.
+pub(super) fn connection_lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        || e.code().is_some_and(|c| {
+            c.code().starts_with("08")
+                || *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+        })
+}
+
+/// `out`, after dropping `conn`'s client when `out` failed because the
+/// connection was lost: the next call connects again. (A transaction it was
+/// in is rolled back by the server; nothing of it was committed.)
+fn forget_if_lost<T>(conn: &mut PgConn, out: Result<T, DbError>) -> Result<T, DbError> {
+    if let Err(e) = &out {
+        if e.is_unavailable() && conn.is_open() {
+            tracing::warn!(error = %e, "lost a PostgreSQL connection; it is opened again on next use");
+            conn.lost();
+        }
+    }
+    out
 }
 
 fn migrate(client: &mut postgres::Client) -> Result<(), DbError> {
@@ -117,43 +178,49 @@ pub(super) fn write<T, E>(
     key: Option<&AuditKey>,
     f: impl FnOnce(&Sql) -> Result<T, E>,
 ) -> Result<Result<T, E>, DbError> {
-    let (client, stmts) = conn.parts();
-    if client.is_closed() {
-        return Err(DbError::ConnectionClosed);
-    }
-    let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-    let sql = Sql::pg(PgClient::Tx(tx), stmts, key);
-    match f(&sql) {
-        Ok(out) => {
-            if let Some(tx) = sql.into_pg_tx() {
-                tx.commit()?;
+    let out = (|| {
+        let (client, stmts) = conn.open()?;
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        let sql = Sql::pg(PgClient::Tx(tx), stmts, key);
+        match f(&sql) {
+            Ok(out) => {
+                if let Some(tx) = sql.into_pg_tx() {
+                    tx.commit()?;
+                }
+                Ok(Ok(out))
             }
-            Ok(Ok(out))
+            Err(e) => match sql.storage_failure() {
+                Some(cause) => Err(DbError::StorageFull(cause)),
+                None => Ok(Err(e)),
+            },
         }
-        Err(e) => match sql.storage_failure() {
-            Some(cause) => Err(DbError::StorageFull(cause)),
-            None => Ok(Err(e)),
-        },
-    }
+    })();
+    forget_if_lost(conn, out)
 }
 
 pub(super) fn read<T, E>(
     conn: &mut PgConn,
     key: Option<&AuditKey>,
     f: impl FnOnce(&Sql) -> Result<T, E>,
-) -> Result<T, E> {
-    let (client, stmts) = conn.parts();
-    f(&Sql::pg(PgClient::Plain(client), stmts, key))
+) -> Result<T, E>
+where
+    E: From<DbError>,
+{
+    let out = (|| {
+        let (client, stmts) = conn.open()?;
+        Ok(f(&Sql::pg(PgClient::Plain(client), stmts, key)))
+    })();
+    forget_if_lost(conn, out).unwrap_or_else(|e| Err(E::from(e)))
 }
 
 pub(super) fn snapshot<T, E: From<DbError>>(
-    url: &str,
+    config: &postgres::Config,
     key: Option<&AuditKey>,
     f: impl FnOnce(&Sql) -> Result<T, E>,
 ) -> Result<T, E> {
-    let mut conn = connect(url)?;
-    let (client, stmts) = conn.parts();
+    let mut conn = PgConn::new(config.clone(), Arc::default());
+    let (client, stmts) = conn.open()?;
     let tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)

@@ -21,6 +21,9 @@ use super::values::{found, PgValue};
 use super::DbError;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Which engine a handle talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,40 +205,118 @@ pub fn to_pg(sql: &str) -> String {
     out
 }
 
-/// A PostgreSQL connection with its prepared statements.
+/// A PostgreSQL connection with its prepared statements, opened on first use
+/// and opened again after it was lost (the server restarted, or ended the
+/// backend): [`PgConn::open`] replaces a closed one, and checks one left
+/// idle for a second or more first; [`PgConn::lost`] drops one whose last
+/// call failed for that reason ([`PgConn::lost`]).
 pub(crate) struct PgConn {
-    /// Always `Some` until dropped.
-    pub(crate) client: Option<postgres::Client>,
-    pub(crate) stmts: HashMap<String, postgres::Statement>,
+    config: postgres::Config,
+    /// `None` until opened, and again once lost.
+    client: Option<postgres::Client>,
+    stmts: HashMap<String, postgres::Statement>,
+    /// When [`PgConn::open`] last handed the client out.
+    last_used: Instant,
+    /// Connections lost so far by this one and its siblings (the other
+    /// connections of the same `Db`): when one finds its connection gone
+    /// (a restart ends them all), the others check theirs before next use.
+    losses: Arc<AtomicU64>,
+    /// `losses` when this one last checked.
+    losses_seen: u64,
 }
 
+/// A connection idle this long is checked (one empty query) before use.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+/// How long that check may take before the connection counts as lost.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl PgConn {
-    pub(crate) fn parts(
+    /// A connection to `config`'s database, not yet opened, counting its
+    /// losses in `losses` with its siblings'.
+    pub(crate) fn new(config: postgres::Config, losses: Arc<AtomicU64>) -> Self {
+        PgConn {
+            config,
+            client: None,
+            stmts: HashMap::new(),
+            last_used: Instant::now(),
+            losses_seen: losses.load(Ordering::Acquire),
+            losses,
+        }
+    }
+
+    /// The open client and its statements, connecting first when there is
+    /// none or the last one was closed. A connection that fails is
+    /// [`DbError::Unavailable`].
+    pub(crate) fn open(
         &mut self,
-    ) -> (
-        &mut postgres::Client,
-        &mut HashMap<String, postgres::Statement>,
-    ) {
+    ) -> Result<
         (
-            self.client
-                .as_mut()
-                .expect("a PostgreSQL connection is open until dropped"),
-            &mut self.stmts,
-        )
+            &mut postgres::Client,
+            &mut HashMap<String, postgres::Statement>,
+        ),
+        DbError,
+    > {
+        if let Some(client) = &mut self.client {
+            // A connection left idle, or one whose sibling was just lost, may
+            // have been ended meanwhile (PostgreSQL restarted): one round
+            // trip says, before a request finds out halfway. One in steady
+            // use is not checked.
+            let losses = self.losses.load(Ordering::Acquire);
+            let check = self.last_used.elapsed() >= CHECK_AFTER_IDLE || losses != self.losses_seen;
+            self.losses_seen = losses;
+            if client.is_closed() || (check && client.is_valid(CHECK_TIMEOUT).is_err()) {
+                self.lost();
+            }
+        }
+        let client = match self.client.take() {
+            Some(client) => client,
+            None => {
+                self.stmts.clear();
+                self.config.connect(postgres::NoTls).map_err(|e| {
+                    DbError::Unavailable(format!("connecting: {}", super::pg::describe(&e)))
+                })?
+            }
+        };
+        self.last_used = Instant::now();
+        let client = self.client.insert(client);
+        Ok((client, &mut self.stmts))
+    }
+
+    /// True while a client is open (until lost).
+    pub(crate) fn is_open(&self) -> bool {
+        self.client.is_some()
+    }
+
+    /// Drops a client found lost, and has its siblings check theirs.
+    pub(crate) fn lost(&mut self) {
+        self.losses_seen = self.losses.fetch_add(1, Ordering::AcqRel) + 1;
+        self.discard();
+    }
+
+    /// Drops the client (its prepared statements with it): the next
+    /// [`PgConn::open`] connects again.
+    fn discard(&mut self) {
+        self.stmts.clear();
+        if let Some(client) = self.client.take() {
+            close(client);
+        }
+    }
+}
+
+/// Closing blocks on the client's own runtime, which may not happen on a
+/// thread that drives one (a server's last handle can be dropped by an actix
+/// worker): close it on a thread of its own then.
+fn close(client: postgres::Client) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::spawn(move || drop(client));
+    } else {
+        drop(client);
     }
 }
 
 impl Drop for PgConn {
     fn drop(&mut self) {
-        // Closing blocks on the client's own runtime, which may not happen
-        // on a thread that drives one (a server's last handle can be dropped
-        // by an actix worker): close it on a thread of its own then.
-        if let Some(client) = self.client.take() {
-            if tokio::runtime::Handle::try_current().is_ok() {
-                self.stmts.clear();
-                std::thread::spawn(move || drop(client));
-            }
-        }
+        self.discard();
     }
 }
 

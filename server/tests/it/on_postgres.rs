@@ -1,5 +1,10 @@
 //! PostgreSQL only (run by `scripts/pg.sh`; skipped in the SQLite run):
-//! what README.md says about backing up a PostgreSQL deployment holds.
+//! what README.md says about backing up a PostgreSQL deployment holds, and
+//! lost connections are opened again (`reconnect`), and a real 5xx from
+//! the binary is logged at error with its cause (`server_error_log`).
+
+mod reconnect;
+mod server_error_log;
 
 use crate::harness::{fresh_pg_database, record_visit, Server, World};
 use server::db::{audit, Db, Location};

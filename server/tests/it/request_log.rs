@@ -8,7 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Running(std::process::Child);
+/// A running `aidant serve`, killed on drop.
+pub(crate) struct Running(std::process::Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -18,7 +19,12 @@ impl Drop for Running {
 }
 
 /// `(status, code)` of a response of any status.
-fn call(agent: &ureq::Agent, method: &str, url: &str, body: Option<&str>) -> (u16, String) {
+pub(crate) fn call(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> (u16, String) {
     let req = agent.request(method, url);
     let res = match body {
         Some(b) => req.set("content-type", "application/json").send_string(b),
@@ -33,35 +39,55 @@ fn call(agent: &ureq::Agent, method: &str, url: &str, body: Option<&str>) -> (u1
     (status, body["code"].as_str().unwrap_or("").to_owned())
 }
 
-#[test]
-fn one_short_line_per_request_and_no_duplicate() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("stderr.log");
+/// `aidant serve` on a free port with `args` after `serve --bind`, logging
+/// at info to the file `log`: the process and its `http://` address.
+pub(crate) fn serve(args: &[&std::ffi::OsStr], log: &std::path::Path) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_aidant"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("aidant.db"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
         .env("AIDANT_ADMIN_PASSWORD", "request log admin password")
         .env("AIDANT_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         // A file, not a pipe: an undrained pipe would block the server.
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
         .spawn()
         .expect("starting aidant");
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let child = Running(child);
     let mut line = String::new();
-    let base = loop {
+    loop {
         line.clear();
         assert!(
             out.read_line(&mut line).unwrap() > 0,
             "aidant exited before listening; its log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            std::fs::read_to_string(log).unwrap_or_default()
         );
         if let Some(addr) = line.trim().strip_prefix("listening on ") {
-            break addr.to_owned();
+            return (child, addr.to_owned());
         }
-    };
+    }
+}
+
+/// The log file's text once it mentions `path` (each line is written when
+/// its response is ready), or after 10 s.
+pub(crate) fn log_mentioning(log: &std::path::Path, path: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap();
+        if text.contains(path) || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn one_short_line_per_request_and_no_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let db = dir.path().join("aidant.db");
+    let (child, base) = serve(&["--db".as_ref(), db.as_os_str()], &log);
 
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(10))
@@ -85,14 +111,7 @@ fn one_short_line_per_request_and_no_duplicate() {
     }
 
     // Each line is written when its response is ready: wait for the last.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let text = loop {
-        let text = std::fs::read_to_string(&log).unwrap();
-        if text.contains("/no-such-file.js") || Instant::now() > deadline {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let text = log_mentioning(&log, "/no-such-file.js");
     drop(child);
 
     for (method, path, _, status, code) in cases {
