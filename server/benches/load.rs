@@ -4,7 +4,9 @@
 //! bench`) over a SQLite file in a temporary folder, enrols several devices,
 //! and measures push latency and throughput for batches of 1, 50 and 500 ops
 //! from one client thread per device, pull throughput paging 1,000 ops at a
-//! time, and the cost of a one-op push into ever larger visits. It prints
+//! time, the cost of a one-op push into ever larger visits, and a
+//! shift-end burst (`AIDANT_BENCH_BURST_DEVICES` phones, default 200, each
+//! pushing 200 ops at once). It prints
 //! figures and asserts no timing (only that every op was accepted).
 //!
 //! Client and server share the machine, so the figures are a floor for the
@@ -359,35 +361,34 @@ fn main() {
         &format!("/api/v1/operations/{operation}/teams"),
         json!({ "name": "Load crew" }),
     );
-    let mut devices: Vec<Device> = (0..n_devices)
-        .map(|i| {
-            let user = post(
-                "/api/v1/users",
-                json!({ "username": format!("pc.load{i}"), "display_name": format!("PC {i}"), "role": "officer" }),
-            );
-            let uid = user["id"].as_str().unwrap();
-            post(
-                &format!("/api/v1/operations/{operation}/members"),
-                json!({ "user_id": uid, "team_id": team["id"] }),
-            );
-            let code = post(&format!("/api/v1/users/{uid}/enrolment-codes"), json!({}));
-            let e = call(
-                &a,
-                "POST",
-                &format!("{base}/api/v1/enrol"),
-                None,
-                Some(&json!({ "code": code["code"] }).to_string()),
-            );
-            let id: ReplicaId = e["device_id"].as_str().unwrap().parse().unwrap();
-            Device {
-                token: e["token"].as_str().unwrap().to_owned(),
-                replica: Replica::new(id),
-                operation,
-                visit: None,
-                n: 0,
-            }
-        })
-        .collect();
+    let enrol = |i: usize| {
+        let user = post(
+            "/api/v1/users",
+            json!({ "username": format!("pc.load{i}"), "display_name": format!("PC {i}"), "role": "officer" }),
+        );
+        let uid = user["id"].as_str().unwrap();
+        post(
+            &format!("/api/v1/operations/{operation}/members"),
+            json!({ "user_id": uid, "team_id": team["id"] }),
+        );
+        let code = post(&format!("/api/v1/users/{uid}/enrolment-codes"), json!({}));
+        let e = call(
+            &a,
+            "POST",
+            &format!("{base}/api/v1/enrol"),
+            None,
+            Some(&json!({ "code": code["code"] }).to_string()),
+        );
+        let id: ReplicaId = e["device_id"].as_str().unwrap().parse().unwrap();
+        Device {
+            token: e["token"].as_str().unwrap().to_owned(),
+            replica: Replica::new(id),
+            operation,
+            visit: None,
+            n: 0,
+        }
+    };
+    let mut devices: Vec<Device> = (0..n_devices).map(enrol).collect();
 
     eprintln!("warming up…");
     push_load(&bases, &mut devices, 10, 5);
@@ -461,6 +462,18 @@ fn main() {
         hot.push((target, lat));
     }
 
+    // The shift-end burst: every phone of a busy operation syncing its
+    // shift's ops at once (200 phones × 200 ops by default).
+    let burst_devices: usize = std::env::var("AIDANT_BENCH_BURST_DEVICES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    eprintln!("enrolling {burst_devices} phones for the shift-end burst…");
+    let mut burst: Vec<Device> = (n_devices..n_devices + burst_devices).map(enrol).collect();
+    eprintln!("shift-end burst…");
+    let mut row = push_load(std::slice::from_ref(&base), &mut burst, 200, 1);
+    row.batch = usize::MAX;
+    pushes.push(row);
     actix_web::rt::System::new().block_on(handle.stop(true));
     server_thread.join().unwrap();
     if let Some((h2, t2)) = second {
@@ -485,6 +498,8 @@ fn main() {
             "{:<16} {:>8} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>9.0} {:>9.0} {:>9.3}",
             if r.batch == 0 {
                 "500, 2 instances".to_owned()
+            } else if r.batch == usize::MAX {
+                format!("burst {}x200", r.requests)
             } else {
                 format!("batch {}", r.batch)
             },
@@ -531,6 +546,7 @@ fn main() {
     }
     let best = pushes
         .iter()
+        .filter(|r| r.batch != usize::MAX)
         .map(|r| r.ops as f64 / r.secs)
         .fold(0.0, f64::max);
     println!();

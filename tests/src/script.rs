@@ -103,11 +103,11 @@ pub const EDITS_A: usize = 13;
 /// Edits per visit on device B.
 pub const EDITS_B: usize = 9;
 
-/// Spreads a small number over 128 bits so ids look like generated UUIDs.
+/// Spreads a small number over 128 bits so ids look like generated UUIDs:
+/// two draws of the shared seeded source (`sync_core::rand`), seeded by it.
 fn mix(n: u128) -> u128 {
-    let mut x = n.wrapping_add(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834);
-    x = (x ^ (x >> 67)).wrapping_mul(0xBF58_476D_1CE4_E5B9_94D0_49BB_1331_11EB);
-    x ^ (x >> 61)
+    let mut r = sync_core::rand::SplitMix64::new(n as u64 ^ (n >> 64) as u64);
+    (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64())
 }
 
 /// The 128-bit id of visit `v` (sync-core uses it as a `VisitId`; the peers use
