@@ -190,9 +190,10 @@ pub(super) fn write<T, E>(
                 }
                 Ok(Ok(out))
             }
-            Err(e) => match sql.storage_failure() {
-                Some(cause) => Err(DbError::StorageFull(cause)),
-                None => Ok(Err(e)),
+            Err(e) => match (sql.storage_failure(), sql.unavailable()) {
+                (Some(cause), _) => Err(DbError::StorageFull(cause)),
+                (None, Some(cause)) => Err(DbError::Unavailable(cause)),
+                (None, None) => Ok(Err(e)),
             },
         }
     })();
@@ -209,7 +210,13 @@ where
 {
     let out = (|| {
         let (client, stmts) = conn.open()?;
-        Ok(f(&Sql::pg(PgClient::Plain(client), stmts, key)))
+        let sql = Sql::pg(PgClient::Plain(client), stmts, key);
+        match f(&sql) {
+            Err(_) if sql.unavailable().is_some() => {
+                Err(DbError::Unavailable(sql.unavailable().unwrap_or_default()))
+            }
+            out => Ok(out),
+        }
     })();
     forget_if_lost(conn, out).unwrap_or_else(|e| Err(E::from(e)))
 }

@@ -395,6 +395,11 @@ pub struct Sql<'a> {
     /// through this handle: whatever error type a write's closure turns it
     /// into, `Db::write_blocking` still reports `DbError::StorageFull`.
     storage_failure: Cell<Option<String>>,
+    /// The cause of the first failure of a statement run through this
+    /// handle because the database could not be reached (a lost PostgreSQL
+    /// connection): the connection is then reopened whatever error type
+    /// the closure turned it into.
+    unavailable: Cell<Option<String>>,
 }
 
 impl<'a> Sql<'a> {
@@ -405,6 +410,7 @@ impl<'a> Sql<'a> {
             h: Handle::Lite(c),
             key,
             storage_failure: Cell::new(None),
+            unavailable: Cell::new(None),
         }
     }
 
@@ -417,6 +423,7 @@ impl<'a> Sql<'a> {
             h: Handle::Pg(RefCell::new(PgSession { client, stmts })),
             key,
             storage_failure: Cell::new(None),
+            unavailable: Cell::new(None),
         }
     }
 
@@ -446,7 +453,19 @@ impl<'a> Sql<'a> {
             let first = self.storage_failure.take().unwrap_or(cause);
             self.storage_failure.set(Some(first));
         }
+        if e.is_unavailable() {
+            let first = self.unavailable.take().unwrap_or_else(|| e.to_string());
+            self.unavailable.set(Some(first));
+        }
         e
+    }
+
+    /// The cause of the first statement through this handle that failed
+    /// because the database could not be reached, if one did.
+    pub(crate) fn unavailable(&self) -> Option<String> {
+        let cause = self.unavailable.take();
+        self.unavailable.set(cause.clone());
+        cause
     }
 
     /// The cause of the first statement through this handle that failed

@@ -35,6 +35,26 @@ fn end_backends(client: &mut postgres::Client) -> usize {
         .count()
 }
 
+/// Waits until the backends [`end_backends`] signalled have exited
+/// (`pg_terminate_backend` only signals; on a busy machine a backend can
+/// take a while), so the server's next request meets closed connections.
+fn wait_until_gone(client: &mut postgres::Client) {
+    for _ in 0..400 {
+        let left: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .expect("pg_stat_activity")
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
 /// Panics unless `r` is the JSON 503 a lost database gives.
 #[track_caller]
 fn unavailable(r: &Resp) {
@@ -91,6 +111,7 @@ fn every_backend_ended_then_pushes_and_pulls_work_again() {
 
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
     let ended = end_backends(&mut admin);
+    wait_until_gone(&mut admin);
     // The writer and the four readers, at least.
     assert!(ended >= 5, "ended {ended} backends");
 
