@@ -6,3 +6,5 @@
 ALTER TABLE ops ADD COLUMN wire BYTEA;
 CREATE INDEX ops_by_visit_cursor ON ops (visit_id, cursor);
 DROP INDEX ops_by_visit;
+-- No query reads ops by operation (pulls go by cursor and visit).
+DROP INDEX ops_by_operation;
