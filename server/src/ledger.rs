@@ -27,6 +27,64 @@ use sync_core::{Op, Visit, VisitId};
 /// each time (the state of a long visit is as long as its notes).
 const KEEP_EVERY: usize = 64;
 
+/// How many visits' merged states the process keeps decoded, per open
+/// database, between pushes (a busy visit is pushed into every few seconds
+/// while its officers sync).
+const CACHED_VISITS: usize = 256;
+
+/// Decoded merged states of recently pushed visits, by open database
+/// (`Sql::store_id`) and visit: a push into a long visit then does not
+/// decode its kept state again. An entry is put here only after the
+/// transaction that produced it committed (`Sql::after_commit`), and is
+/// taken out while a push works on it, so it always holds exactly the
+/// committed ops up to its `through`; the ops stored after that (by this
+/// or another instance: cursors have no gaps) are applied when it is
+/// taken, as for a kept state.
+static CACHE: std::sync::LazyLock<std::sync::Mutex<HashMap<(u64, VisitId), Loaded>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn cache() -> std::sync::MutexGuard<'static, HashMap<(u64, VisitId), Loaded>> {
+    CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A visit's merged state for a push: the cached one caught up, else
+/// [`state`].
+fn state_for_push(c: &Sql, visit: VisitId) -> Result<Option<Loaded>, DbError> {
+    let cached = match c.store_id() {
+        0 => None,
+        id => cache().remove(&(id, visit)),
+    };
+    let Some(mut l) = cached else {
+        return state(c, visit);
+    };
+    for (op, cursor) in db::sync::ops_after(c, visit, l.through)? {
+        l.visit.apply(&op);
+        l.through = l.through.max(cursor);
+        l.behind += 1;
+    }
+    Ok(Some(l))
+}
+
+/// Caches `l` once the caller's transaction has committed.
+fn cache_after_commit(c: &Sql, l: Loaded) {
+    let id = c.store_id();
+    if id == 0 {
+        return;
+    }
+    c.after_commit(move || {
+        let mut cache = cache();
+        if cache.len() >= CACHED_VISITS {
+            // Any one out: the cache only saves decoding.
+            if let Some(k) = cache.keys().next().copied() {
+                cache.remove(&k);
+            }
+        }
+        cache.insert((id, l.visit.id()), l);
+    });
+}
+
 /// A visit's merged state as loaded: the kept state caught up.
 pub struct Loaded {
     /// The merged state.
@@ -79,7 +137,7 @@ pub fn push(
     for item in &items {
         if let Incoming::Op(op) = item {
             if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(op.visit) {
-                slot.insert(state(c, op.visit)?.unwrap_or_else(|| Loaded {
+                slot.insert(state_for_push(c, op.visit)?.unwrap_or_else(|| Loaded {
                     visit: Visit::new(op.visit),
                     through: 0,
                     behind: 0,
@@ -97,13 +155,18 @@ pub fn push(
             touched.insert(op.visit, ());
         }
     }
-    for visit in touched.keys() {
-        if let Some(l) = states.get(visit) {
+    for (visit, mut l) in states {
+        if l.through == 0 {
+            continue; // nothing stored: no such visit
+        }
+        if touched.contains_key(&visit) {
             if l.behind >= KEEP_EVERY {
                 db::sync::keep_state(c, &l.visit, l.through)?;
+                l.behind = 0;
             }
             project(c, &l.visit, now)?;
         }
+        cache_after_commit(c, l);
     }
     Ok(stored.results)
 }
@@ -221,5 +284,111 @@ pub fn backfill_checks(db: &db::Db) -> Result<usize, DbError> {
             return Ok(done);
         }
         done += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Operation;
+    use sync_core::{LocationKind, OperationId, Replica, ReplicaId, Target, Value, VisitField};
+
+    /// A cached state is believed only once its transaction committed: a
+    /// push whose transaction rolls back leaves nothing of it, in the
+    /// database or in what the next push starts from.
+    #[test]
+    fn a_push_rolled_back_leaves_no_cached_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db::Db::open(&dir.path().join("a.sqlite3")).unwrap();
+        let operation = OperationId::from_u128(7);
+        let now = "2026-12-01T12:00:00Z";
+        db.write_blocking(|tx| {
+            let op = Operation {
+                id: operation,
+                name: "Cache".into(),
+                force_area: "Kent".into(),
+                starts_on: "2026-12-01".into(),
+                ends_on: "2026-12-07".into(),
+                retention_days: 30,
+            };
+            db::people::create_operation(tx, &op, now)
+        })
+        .unwrap();
+        let mut phone = Replica::new(ReplicaId::from_u128(8));
+        let visit = VisitId::from_u128(9);
+        let create = phone
+            .create_visit(1_000, visit, operation, LocationKind::Hotel)
+            .unwrap()
+            .to_vec();
+        let push = |ops: Vec<Op>| ops.into_iter().map(Incoming::Op).collect::<Vec<_>>();
+        db.write_blocking(|tx| push_all(tx, push(create.clone()), now))
+            .unwrap();
+        let pc = Target::Visit(VisitField::Postcode);
+        let text = |s: &str| Value::Text(s.into());
+        let name = Target::Visit(VisitField::PremisesName);
+        let lost = phone
+            .set(2_000, visit, name, text("Lost Hotel"))
+            .unwrap()
+            .clone();
+        // Stored, then the transaction fails: nothing of it stays.
+        let failed = db.write_blocking(|tx| {
+            push_all(tx, push(vec![lost.clone()]), now)?;
+            Err::<(), _>(DbError::NotFound("on purpose".into()))
+        });
+        assert!(failed.is_err());
+        // The phone's next op (the same id, a different value: as if the
+        // first never reached the server) is what the visit holds.
+        let mut other = Replica::new(ReplicaId::from_u128(8));
+        other.apply(1_000, create);
+        let kept = other
+            .set(3_000, visit, pc.clone(), text("OX4 2BB"))
+            .unwrap()
+            .clone();
+        assert_eq!(kept.id, lost.id);
+        db.write_blocking(|tx| push_all(tx, push(vec![kept.clone()]), now))
+            .unwrap();
+        let v = db.read_blocking(|c| visit_of(c, visit)).unwrap().unwrap();
+        assert_eq!(v.text(&VisitField::Postcode), Some("OX4 2BB"));
+        assert_eq!(
+            v.text(&VisitField::PremisesName),
+            None,
+            "a rolled-back op shows"
+        );
+        let mut folded = Visit::new(visit);
+        for op in db
+            .read_blocking(|c| db::sync::ops_after(c, visit, 0))
+            .unwrap()
+        {
+            folded.apply(&op.0);
+        }
+        assert_eq!(v, folded);
+        // What the push projected (the export row) is from that state too.
+        let row: String = db
+            .read_blocking(|c| {
+                c.query_row(
+                    "SELECT row_cells FROM visit_exports WHERE visit_id = ?1",
+                    [visit.to_string()],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert!(row.contains("OX4 2BB"), "{row}");
+        assert!(
+            !row.contains("Lost Hotel"),
+            "a rolled-back op was projected: {row}"
+        );
+    }
+
+    fn push_all(tx: &Sql, items: Vec<Incoming>, now: &str) -> Result<(), DbError> {
+        let results = push(tx, &Pusher::Server, items, now)?;
+        assert!(
+            results.iter().all(|r| *r == PushResult::Accepted),
+            "{results:?}"
+        );
+        Ok(())
+    }
+
+    fn visit_of(c: &Sql, id: VisitId) -> Result<Option<Visit>, DbError> {
+        visit(c, id)
     }
 }

@@ -93,7 +93,12 @@ struct Inner {
     writes_failing: AtomicBool,
     /// Tests only: the writer's `PRAGMA max_page_count` (0: leave it).
     page_limit: OnceLock<Arc<AtomicU64>>,
+    /// This open database, among those of the process ([`Sql::store_id`]).
+    id: u64,
 }
+
+/// The next [`Inner::id`].
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The database: one writer connection, a few readers; SQLite in WAL mode,
 /// or PostgreSQL with writes serialised by an advisory lock (see
@@ -172,6 +177,7 @@ impl Db {
             next_reader: AtomicUsize::new(0),
             writes_failing: AtomicBool::new(false),
             page_limit: OnceLock::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }));
         // A key is made only for a trail not yet keyed: never a stray second
         // key beside a database whose key is kept elsewhere.
@@ -248,13 +254,15 @@ impl Db {
                         }
                     }
                     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                    let sql = Sql::lite(&tx, key);
+                    let sql = Sql::lite(&tx, key).for_store(self.0.id);
                     let out = f(&sql);
                     let failure = sql.storage_failure();
+                    let after = sql.take_after_commit();
                     drop(sql);
                     match (out, failure) {
                         (Ok(out), _) => {
                             tx.commit()?;
+                            after.into_iter().for_each(|f| f());
                             Ok(Ok(out))
                         }
                         (Err(_), Some(cause)) => Err(DbError::StorageFull(cause)),
@@ -262,7 +270,9 @@ impl Db {
                     }
                 })()
             }
-            Store::Pg { writer, .. } => pg::off_runtime(|| pg::write(&mut lock(writer), key, f)),
+            Store::Pg { writer, .. } => {
+                pg::off_runtime(|| pg::write(&mut lock(writer), (key, self.0.id), f))
+            }
         }
         .map_err(DbError::classify);
         if let Err(DbError::StorageFull(cause)) = &result {

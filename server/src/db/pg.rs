@@ -175,19 +175,21 @@ fn migrate(client: &mut postgres::Client) -> Result<(), DbError> {
 /// (beginning, committing, a full disk met by `f`), the inner one `f`'s.
 pub(super) fn write<T, E>(
     conn: &mut PgConn,
-    key: Option<&AuditKey>,
+    (key, store_id): (Option<&AuditKey>, u64),
     f: impl FnOnce(&Sql) -> Result<T, E>,
 ) -> Result<Result<T, E>, DbError> {
     let out = (|| {
         let (client, stmts) = conn.open()?;
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-        let sql = Sql::pg(PgClient::Tx(tx), stmts, key);
+        let sql = Sql::pg(PgClient::Tx(tx), stmts, key).for_store(store_id);
         match f(&sql) {
             Ok(out) => {
+                let after = sql.take_after_commit();
                 if let Some(tx) = sql.into_pg_tx() {
                     tx.commit()?;
                 }
+                after.into_iter().for_each(|f| f());
                 Ok(Ok(out))
             }
             Err(e) => match (sql.storage_failure(), sql.unavailable()) {

@@ -400,6 +400,13 @@ pub struct Sql<'a> {
     /// connection): the connection is then reopened whatever error type
     /// the closure turned it into.
     unavailable: Cell<Option<String>>,
+    /// Which open database this handle writes to (0: a handle made by a
+    /// tool or a test on a connection of its own), for caches kept beside
+    /// a database (the ledger's states).
+    store_id: u64,
+    /// Run once the write transaction this handle belongs to commits;
+    /// dropped unrun when it does not.
+    after_commit: RefCell<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 impl<'a> Sql<'a> {
@@ -411,6 +418,8 @@ impl<'a> Sql<'a> {
             key,
             storage_failure: Cell::new(None),
             unavailable: Cell::new(None),
+            store_id: 0,
+            after_commit: RefCell::new(Vec::new()),
         }
     }
 
@@ -424,6 +433,8 @@ impl<'a> Sql<'a> {
             key,
             storage_failure: Cell::new(None),
             unavailable: Cell::new(None),
+            store_id: 0,
+            after_commit: RefCell::new(Vec::new()),
         }
     }
 
@@ -458,6 +469,30 @@ impl<'a> Sql<'a> {
             self.unavailable.set(Some(first));
         }
         e
+    }
+
+    /// This handle for the write transaction of open database `id`.
+    pub(crate) fn for_store(mut self, id: u64) -> Self {
+        self.store_id = id;
+        self
+    }
+
+    /// Which open database this handle is on (0: none known, see
+    /// [`Sql::lite`]).
+    pub fn store_id(&self) -> u64 {
+        self.store_id
+    }
+
+    /// Runs `f` once this handle's write transaction has committed (never
+    /// when it rolls back, nor on a read handle): for what may only be
+    /// believed once the data is durable, such as a cached state.
+    pub fn after_commit(&self, f: impl FnOnce() + Send + 'static) {
+        self.after_commit.borrow_mut().push(Box::new(f));
+    }
+
+    /// What [`Sql::after_commit`] gathered, to run after the commit.
+    pub(crate) fn take_after_commit(&self) -> Vec<Box<dyn FnOnce() + Send>> {
+        std::mem::take(&mut *self.after_commit.borrow_mut())
     }
 
     /// The cause of the first statement through this handle that failed

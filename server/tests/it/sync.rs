@@ -663,14 +663,18 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded_an
         let after = w.srv.get(&path, Some(&w.sup1)).expect(200).body;
         assert_eq!(after, before, "a kept state at {through} was misread");
     }
-    // The next push folds the visit from its ops (the kept state cannot be
-    // read) and keeps it afresh.
-    let note =
-        w.a.replica
-            .note(t + 99, visit, "After the repair.")
-            .unwrap()
-            .clone();
-    w.srv.push_ok(&w.a, &[note]);
+    // Pushes go on from the right state (a push keeps the states it made
+    // decoded once committed, so it need not read the kept one), and once
+    // 64 ops are not in the kept state it is rewritten whole.
+    let repair: Vec<sync_core::Op> = (0..64)
+        .map(|i| {
+            w.a.replica
+                .note(t + 100 + i, visit, &format!("After the repair {i}."))
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    w.srv.push_ok(&w.a, &repair);
     let (kept, latest, _, folded) = stored_state(&w.srv, visit);
     assert_eq!(kept, Some((folded, latest)));
 }
