@@ -6,4 +6,4 @@
 ALTER TABLE ops ADD COLUMN wire BLOB;
 -- No query reads ops by operation (pulls go by cursor and visit): the
 -- index only cost every push a third B-tree insert.
-DROP INDEX ops_by_operation;
+DROP INDEX IF EXISTS ops_by_operation;

@@ -7,4 +7,4 @@ ALTER TABLE ops ADD COLUMN wire BYTEA;
 CREATE INDEX ops_by_visit_cursor ON ops (visit_id, cursor);
 DROP INDEX ops_by_visit;
 -- No query reads ops by operation (pulls go by cursor and visit).
-DROP INDEX ops_by_operation;
+DROP INDEX IF EXISTS ops_by_operation;
