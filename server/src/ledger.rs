@@ -190,12 +190,17 @@ pub fn write_server_op(c: &Sql, op: Op, now: &str) -> Result<(), DbError> {
 /// merged state: the one writer of each (pushes, bulk loading, upgrades).
 pub fn project(c: &Sql, v: &Visit, now: &str) -> Result<(), DbError> {
     db::sync::write_index(c, &db::sync::IndexRow::of(v), now)?;
+    db::checks::store(c, v.id(), &checks_of(c, v)?)?;
+    db::export::store_snapshot(c, v.id(), &crate::export::cells::snapshot(v))
+}
+
+/// A visit's checks before submit, against its operation's dates.
+fn checks_of(c: &Sql, v: &Visit) -> Result<sync_core::checks::Checks, DbError> {
     let dates = match v.operation() {
         Some(op) => db::checks::dates(c, op)?,
         None => None,
     };
-    db::checks::store(c, v.id(), &sync_core::checks::check(v, dates))?;
-    db::export::store_snapshot(c, v.id(), &crate::export::cells::snapshot(v))
+    Ok(sync_core::checks::check(v, dates))
 }
 
 /// Bulk loading, for benchmarks and tests only: stores a visit merged by
@@ -226,12 +231,18 @@ pub fn open(location: &db::Location, key: &std::path::Path) -> Result<db::Db, Db
 
 /// Ops stored as JSON before version 9, rewritten as wire bytes, 2,000 to
 /// a transaction (once, at the first open after the upgrade).
+/// Once done, recorded in `meta`, so later starts do not scan the ops.
 fn convert_to_wire(db: &db::Db) -> Result<(), DbError> {
+    const DONE: &str = "ops_in_wire";
+    if db.read_blocking(|c| db::meta_get(c, DONE))?.is_some() {
+        return Ok(());
+    }
     let (mut after, mut batches) = (0, 0);
     while let Some(last) = db.write_blocking(|tx| db::sync::convert_to_wire(tx, after, 2_000))? {
         after = last;
         batches += 1;
     }
+    db.write_blocking(|tx| db::meta_set(tx, DONE, "1"))?;
     if batches > 0 {
         tracing::info!(through_cursor = after, "stored ops rewritten as wire bytes");
     }
@@ -267,13 +278,7 @@ pub fn backfill_checks(db: &db::Db) -> Result<usize, DbError> {
             let ids = db::checks::unchecked(tx, 500)?;
             for id in &ids {
                 let checks = match visit(tx, *id)? {
-                    Some(v) => {
-                        let dates = match v.operation() {
-                            Some(op) => db::checks::dates(tx, op)?,
-                            None => None,
-                        };
-                        sync_core::checks::check(&v, dates)
-                    }
+                    Some(v) => checks_of(tx, &v)?,
                     None => Default::default(),
                 };
                 db::checks::store(tx, *id, &checks)?;

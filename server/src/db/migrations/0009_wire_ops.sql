@@ -7,3 +7,6 @@ ALTER TABLE ops ADD COLUMN wire BLOB;
 -- No query reads ops by operation (pulls go by cursor and visit): the
 -- index only cost every push a third B-tree insert.
 DROP INDEX IF EXISTS ops_by_operation;
+-- Its ops are converted at the next open (`ledger::open`), which then
+-- records it in meta.
+DELETE FROM meta WHERE key = 'ops_in_wire';

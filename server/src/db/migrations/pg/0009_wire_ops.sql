@@ -8,3 +8,6 @@ CREATE INDEX ops_by_visit_cursor ON ops (visit_id, cursor);
 DROP INDEX ops_by_visit;
 -- No query reads ops by operation (pulls go by cursor and visit).
 DROP INDEX IF EXISTS ops_by_operation;
+-- Its ops are converted at the next open (`ledger::open`), which then
+-- records it in meta.
+DELETE FROM meta WHERE key = 'ops_in_wire';
