@@ -3,7 +3,8 @@
 //! Starts the server in-process on port 0 (a release build under `cargo
 //! bench`) over a SQLite file in a temporary folder, enrols several devices,
 //! and measures push latency and throughput for batches of 1, 50 and 500 ops
-//! from one client thread per device, pull throughput paging 1,000 ops at a
+//! from one client thread per device (sent as sync-core wire batches, as
+//! the field app sends them; batch 500 also as JSON), pull throughput paging 1,000 ops at a
 //! time, the cost of a one-op push into ever larger visits, and a
 //! shift-end burst (`AIDANT_BENCH_BURST_DEVICES` phones, default 200, each
 //! pushing 200 ops at once). It prints
@@ -47,12 +48,29 @@ fn call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> Json {
+    call_with(
+        agent,
+        method,
+        url,
+        token,
+        body.map(|b| ("application/json", b.as_bytes())),
+    )
+}
+
+/// [`call`] with a body of any content type.
+fn call_with(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> Json {
     let mut req = agent.request(method, url);
     if let Some(t) = token {
         req = req.set("Authorization", &format!("Bearer {t}"));
     }
     let res = match body {
-        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        Some((ct, b)) => req.set("Content-Type", ct).send_bytes(b),
         None => req.call(),
     };
     match res {
@@ -152,24 +170,47 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 struct PushRow {
     batch: usize,
+    /// Pushed as JSON rather than as wire batches.
+    json: bool,
     requests: usize,
     ops: usize,
     secs: f64,
     lat: Vec<f64>,
 }
 
+/// How a push's body is sent.
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    /// A sync-core wire batch, as the field app sends it.
+    Wire,
+    /// `{"ops": [...]}`, as API clients may.
+    Json,
+}
+
 /// Every device pushes `per_device` batches of `batch` ops, one thread each,
 /// all starting together. Bodies are built before the clock starts.
-fn push_load(bases: &[String], devices: &mut [Device], batch: usize, per_device: usize) -> PushRow {
+fn push_load(
+    bases: &[String],
+    devices: &mut [Device],
+    batch: usize,
+    per_device: usize,
+    format: Format,
+) -> PushRow {
     let now_ms = 1_750_000_000_000;
     // A batch can run over by two (a new visit's three ops); count what is sent.
-    let work: Vec<(String, Vec<(String, usize)>)> = devices
+    // (token, [(body, ops in it)]) per device
+    type Bodies = Vec<(Vec<u8>, usize)>;
+    let work: Vec<(String, Bodies)> = devices
         .iter_mut()
         .map(|d| {
             let bodies = (0..per_device)
                 .map(|_| {
                     let ops = d.ops(batch, now_ms);
-                    (json!({ "ops": ops }).to_string(), ops.len())
+                    let body = match format {
+                        Format::Wire => sync_core::wire::encode(&ops),
+                        Format::Json => json!({ "ops": ops }).to_string().into_bytes(),
+                    };
+                    (body, ops.len())
                 })
                 .collect();
             (d.token.clone(), bodies)
@@ -191,7 +232,11 @@ fn push_load(bases: &[String], devices: &mut [Device], batch: usize, per_device:
                 barrier.wait();
                 for (body, n) in bodies {
                     let t = Instant::now();
-                    let r = call(&agent, "POST", &url, Some(&token), Some(&body));
+                    let ct = match format {
+                        Format::Wire => "application/octet-stream",
+                        Format::Json => "application/json",
+                    };
+                    let r = call_with(&agent, "POST", &url, Some(&token), Some((ct, &body)));
                     let ms = t.elapsed().as_secs_f64() * 1e3;
                     assert_eq!(r["accepted"].as_u64(), Some(n as u64), "{r}");
                     tx.send((ms, n)).unwrap();
@@ -211,6 +256,7 @@ fn push_load(bases: &[String], devices: &mut [Device], batch: usize, per_device:
     lat.sort_by(f64::total_cmp);
     PushRow {
         batch,
+        json: format == Format::Json,
         requests: results.len(),
         ops: results.iter().map(|(_, n)| n).sum(),
         secs,
@@ -391,18 +437,23 @@ fn main() {
     let mut devices: Vec<Device> = (0..n_devices).map(enrol).collect();
 
     eprintln!("warming up…");
-    push_load(&bases, &mut devices, 10, 5);
+    push_load(&bases, &mut devices, 10, 5, Format::Wire);
     let mut pushes = Vec::new();
-    for (batch, per_device) in [(1, 150), (50, 40), (500, 8)] {
+    for (batch, per_device, format) in [
+        (1, 150, Format::Wire),
+        (50, 40, Format::Wire),
+        (500, 8, Format::Wire),
+        (500, 8, Format::Json),
+    ] {
         eprintln!("pushing batches of {batch}…");
-        pushes.push(push_load(&bases, &mut devices, batch, per_device));
+        pushes.push(push_load(&bases, &mut devices, batch, per_device, format));
     }
     // Two instances on one PostgreSQL database, devices split between them.
     let mut second = None;
     if let Some(c) = second_config {
         eprintln!("pushing batches of 500 through two instances…");
         let (b2, h2, t2) = start(c);
-        let mut row = push_load(&[base.clone(), b2], &mut devices, 500, 8);
+        let mut row = push_load(&[base.clone(), b2], &mut devices, 500, 8, Format::Wire);
         row.batch = 0;
         pushes.push(row);
         second = Some((h2, t2));
@@ -471,7 +522,13 @@ fn main() {
     eprintln!("enrolling {burst_devices} phones for the shift-end burst…");
     let mut burst: Vec<Device> = (n_devices..n_devices + burst_devices).map(enrol).collect();
     eprintln!("shift-end burst…");
-    let mut row = push_load(std::slice::from_ref(&base), &mut burst, 200, 1);
+    let mut row = push_load(
+        std::slice::from_ref(&base),
+        &mut burst,
+        200,
+        1,
+        Format::Wire,
+    );
     row.batch = usize::MAX;
     pushes.push(row);
     actix_web::rt::System::new().block_on(handle.stop(true));
@@ -500,6 +557,8 @@ fn main() {
                 "500, 2 instances".to_owned()
             } else if r.batch == usize::MAX {
                 format!("burst {}x200", r.requests)
+            } else if r.json {
+                format!("batch {}, JSON", r.batch)
             } else {
                 format!("batch {}", r.batch)
             },
@@ -546,7 +605,7 @@ fn main() {
     }
     let best = pushes
         .iter()
-        .filter(|r| r.batch != usize::MAX)
+        .filter(|r| r.batch != usize::MAX && !r.json)
         .map(|r| r.ops as f64 / r.secs)
         .fold(0.0, f64::max);
     println!();

@@ -225,9 +225,11 @@ pub async fn push(
     };
     let actor = caller.actor();
     let now = now_rfc3339();
+    // Grouped: at the end of a shift every phone pushes at once, and the
+    // pushes queued meanwhile share one commit (db/group.rs).
     let results = state
         .db
-        .write(move |tx| -> Result<_, db::DbError> {
+        .write_grouped(move |tx| -> Result<_, db::DbError> {
             let results = crate::ledger::push(tx, &who, items, &now)?;
             let count =
                 |f: fn(&db::sync::PushResult) -> bool| results.iter().filter(|r| f(r)).count();

@@ -8,9 +8,11 @@
 pub mod audit;
 pub mod backup;
 pub mod bootstrap;
+mod checkpointer;
 pub mod checks;
 mod error;
 pub mod export;
+mod group;
 pub mod people;
 mod pg;
 pub mod scope;
@@ -76,6 +78,10 @@ enum Store {
         path: PathBuf,
         writer: Mutex<Connection>,
         readers: Vec<Mutex<Connection>>,
+        /// Writes waiting for the next group commit ([`Db::write_grouped`]).
+        queue: group::Queue,
+        /// Dropped after `writer`, whose WAL hook ends its thread.
+        _checkpointer: checkpointer::Checkpointer,
     },
     Pg {
         config: postgres::Config,
@@ -95,6 +101,8 @@ struct Inner {
     page_limit: OnceLock<Arc<AtomicU64>>,
     /// This open database, among those of the process ([`Sql::store_id`]).
     id: u64,
+    /// Group commits run, and the writes they held ([`Db::group_stats`]).
+    groups: (AtomicU64, AtomicU64),
 }
 
 /// The next [`Inner::id`].
@@ -177,6 +185,7 @@ impl Db {
             next_reader: AtomicUsize::new(0),
             writes_failing: AtomicBool::new(false),
             page_limit: OnceLock::new(),
+            groups: Default::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }));
         // A key is made only for a trail not yet keyed: never a stray second
@@ -243,16 +252,7 @@ impl Db {
             Store::Lite { writer, .. } => {
                 let mut conn = lock(writer);
                 (|| {
-                    if let Some(limit) = self.0.page_limit.get() {
-                        let n = limit.load(Ordering::Acquire);
-                        if n > 0 {
-                            conn.pragma_update(
-                                None,
-                                "max_page_count",
-                                i64::try_from(n).unwrap_or(i64::MAX),
-                            )?;
-                        }
-                    }
+                    self.before_write(&mut conn)?;
                     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     let sql = Sql::lite(&tx, key).for_store(self.0.id);
                     let out = f(&sql);
@@ -275,7 +275,67 @@ impl Db {
             }
         }
         .map_err(DbError::classify);
-        if let Err(DbError::StorageFull(cause)) = &result {
+        if let Err(e) = &result {
+            self.note_failure(e);
+        }
+        result.unwrap_or_else(|e| Err(E::from(e)))
+    }
+
+    /// [`Db::write_blocking_as`], committed together with the writes that
+    /// queue up meanwhile: each in its own savepoint, answered only once
+    /// the group has committed, one fsync for all (`db/group.rs`). For
+    /// pushes, which arrive all at once at the end of a shift. On
+    /// PostgreSQL, the same as [`Db::write_blocking_as`].
+    pub fn write_grouped_blocking_as<T: Send + 'static, E: From<DbError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        let Store::Lite { writer, queue, .. } = &self.0.store else {
+            return self.write_blocking_as(f);
+        };
+        let key = self.0.key.get();
+        group::write(
+            queue,
+            group::job(f),
+            || lock(writer),
+            |conn, jobs| {
+                self.0.groups.0.fetch_add(1, Ordering::Relaxed);
+                self.0
+                    .groups
+                    .1
+                    .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+                if let Err(e) = self.before_write(conn) {
+                    let e = e.classify();
+                    self.note_failure(&e);
+                }
+                group::run(conn, jobs, (key, self.0.id), |e| self.note_failure(e));
+            },
+        )
+    }
+
+    /// Group commits run so far and the writes they held (SQLite; both 0
+    /// on PostgreSQL).
+    pub fn group_stats(&self) -> (u64, u64) {
+        (
+            self.0.groups.0.load(Ordering::Relaxed),
+            self.0.groups.1.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The tests' page limit, set on the SQLite writer before a write.
+    fn before_write(&self, conn: &mut Connection) -> Result<(), DbError> {
+        if let Some(limit) = self.0.page_limit.get() {
+            let n = limit.load(Ordering::Acquire);
+            if n > 0 {
+                conn.pragma_update(None, "max_page_count", i64::try_from(n).unwrap_or(i64::MAX))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs the first of a run of failed writes for want of space.
+    fn note_failure(&self, e: &DbError) {
+        if let DbError::StorageFull(cause) = e {
             if !self.0.writes_failing.swap(true, Ordering::AcqRel) {
                 tracing::error!(
                     database = %self.0.location.describe(),
@@ -286,7 +346,6 @@ impl Db {
                 );
             }
         }
-        result.unwrap_or_else(|e| Err(E::from(e)))
     }
 
     /// True while writes fail for want of space: from a failed write until
@@ -394,6 +453,17 @@ impl Db {
             .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
     }
 
+    /// [`Db::write_grouped_blocking_as`] on the blocking pool.
+    pub async fn write_grouped<T: Send + 'static, E: From<DbError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_grouped_blocking_as(f))
+            .await
+            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
+    }
+
     /// [`Db::read_blocking`] on the blocking pool, with the closure's own
     /// error type as in [`Db::write`].
     pub async fn read<T: Send + 'static, E: From<DbError> + Send + 'static>(
@@ -485,6 +555,7 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     // database grows.
     writer.pragma_update(None, "cache_size", -32_768)?;
     migrate(&mut writer)?;
+    let checkpointer = checkpointer::start(path, &mut writer)?;
     let readers = (0..READERS)
         .map(|_| {
             let c = Connection::open_with_flags(
@@ -499,6 +570,8 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
         path: path.to_owned(),
         writer: Mutex::new(writer),
         readers,
+        queue: group::Queue::default(),
+        _checkpointer: checkpointer,
     })
 }
 

@@ -10,7 +10,9 @@
 //!
 //! Portable SQL used here, and why: `IS NOT DISTINCT FROM` (not SQLite's
 //! `IS`), `INSERT … ON CONFLICT … DO NOTHING/UPDATE` (not `INSERT OR …`),
-//! `RETURNING` for generated keys (not `last_insert_rowid()`), `CAST(SUM(…)
+//! `RETURNING` for generated keys (not `last_insert_rowid()`; the hot
+//! insert of ops goes through [`Sql::insert_key`], which uses each engine's
+//! own way), `CAST(SUM(…)
 //! AS BIGINT)` (PostgreSQL's SUM of BIGINT is NUMERIC), explicit `<> 0` for
 //! stored flags (PostgreSQL has no integer truthiness), and every column in
 //! GROUP BY that is selected bare.
@@ -526,6 +528,28 @@ impl<'a> Sql<'a> {
             Handle::Pg(s) => Ok(s.borrow_mut().execute(sql, &values)? as usize),
         };
         run().map_err(|e| self.seen(e))
+    }
+
+    /// Runs an `INSERT … ON CONFLICT DO NOTHING` of one row; the new row's
+    /// `key` (its integer primary key) when it was inserted. On SQLite this
+    /// reads the last inserted rowid rather than adding `RETURNING`, which
+    /// makes SQLite buffer the row and keep a statement journal for every
+    /// insert; on PostgreSQL it adds `RETURNING key`.
+    pub fn insert_key(
+        &self,
+        sql: &str,
+        key: &str,
+        params: impl Params,
+    ) -> Result<Option<i64>, DbError> {
+        match &self.h {
+            Handle::Lite(c) => {
+                let changed = self.execute(sql, params)?;
+                Ok((changed == 1).then(|| c.last_insert_rowid()))
+            }
+            Handle::Pg(_) => {
+                self.query_opt(&format!("{sql} RETURNING {key}"), params, |r| r.get(0))
+            }
+        }
     }
 
     /// Runs statements separated by `;`, without parameters.

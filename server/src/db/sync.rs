@@ -338,10 +338,10 @@ fn push_one(
             ));
         }
     };
-    let inserted = c.query_opt(
+    let inserted = c.insert_key(
         "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING
-         RETURNING cursor",
+         VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING",
+        "cursor",
         args![
             op.id.replica.to_string(),
             op.id.seq as i64,
@@ -351,7 +351,6 @@ fn push_one(
             who.device().map(|d| d.to_string()),
             now
         ],
-        |r| r.get::<_, i64>(0),
     )?;
     if let Some(cursor) = inserted {
         *stored_at = Some(cursor);

@@ -1,0 +1,356 @@
+//! Group commit (SQLite): writes queued while another commits share the
+//! next transaction, each in its own savepoint, and one fsync.
+//!
+//! With `synchronous=FULL` every commit waits for the disk. When a shift
+//! ends and two hundred phones push at once, committing them one by one
+//! makes the last wait for two hundred fsyncs. Here a write is queued; the
+//! thread that next takes the writer connection runs every queued write
+//! (up to [`MAX_GROUP`]) in one transaction:
+//!
+//! - each write runs in a savepoint; one that fails (its own error, a full
+//!   disk, a panic) is rolled back to it and answered alone, and the others
+//!   go on, as if each had had its own transaction;
+//! - the writes see each other in queue order, as consecutive transactions
+//!   would (the audit chain is appended in that order);
+//! - none is answered before the commit: then each gets its own result, and
+//!   what it asked to run after its commit ([`Sql::after_commit`]) runs;
+//!   if the commit fails, each gets that failure and nothing of the group
+//!   is stored.
+//!
+//! A waiter whose write was not taken (the group was full) takes the
+//! writer itself, so every queued write is run by someone.
+
+use super::audit::AuditKey;
+use super::sql::Sql;
+use super::DbError;
+use rusqlite::{Connection, TransactionBehavior};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Mutex};
+
+/// At most this many writes share a transaction: a group of pushes of 500
+/// ops each is then at most a few hundred milliseconds of work, and a
+/// failing commit answers at most this many.
+pub(super) const MAX_GROUP: usize = 32;
+
+/// What a queued write did in its savepoint.
+pub(super) struct Outcome {
+    /// It succeeded: keep its savepoint.
+    ok: bool,
+    /// Answers the waiter: `Ok` with its own result once the group has
+    /// committed, or the failure that replaces it.
+    deliver: Box<dyn FnOnce(Result<(), DbError>) + Send>,
+}
+
+/// A queued write.
+pub(super) struct Job {
+    run: Box<dyn FnOnce(&Sql) -> Outcome + Send>,
+    /// Answers the waiter with a failure when `run` cannot be called or
+    /// panicked.
+    fail: Box<dyn FnOnce(DbError) + Send>,
+}
+
+/// The queue of writes waiting for the next group.
+#[derive(Default)]
+pub(super) struct Queue(Mutex<VecDeque<Job>>);
+
+impl Queue {
+    fn push(&self, job: Job) {
+        super::lock(&self.0).push_back(job);
+    }
+
+    fn take(&self) -> Vec<Job> {
+        let mut q = super::lock(&self.0);
+        let n = q.len().min(MAX_GROUP);
+        q.drain(..n).collect()
+    }
+}
+
+/// A queued write of `f` and the receiver of its answer.
+pub(super) fn job<T: Send + 'static, E: From<DbError> + Send + 'static>(
+    f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+) -> (Job, mpsc::Receiver<Result<T, E>>) {
+    let (tx, rx) = mpsc::sync_channel(1);
+    let failed = tx.clone();
+    let run = Box::new(move |sql: &Sql| {
+        let out = f(sql);
+        Outcome {
+            ok: out.is_ok(),
+            deliver: Box::new(move |group: Result<(), DbError>| {
+                let _ = tx.send(group.map_err(E::from).and(out));
+            }),
+        }
+    });
+    let fail = Box::new(move |e: DbError| {
+        let _ = failed.send(Err(E::from(e)));
+    });
+    (Job { run, fail }, rx)
+}
+
+/// Queues `job` and returns its answer, running the group it falls in if
+/// no other thread does. `lock` takes the writer connection and `group`
+/// runs a group on it ([`run`]).
+pub(super) fn write<'a, T, E: From<DbError>>(
+    queue: &Queue,
+    job: (Job, mpsc::Receiver<Result<T, E>>),
+    lock: impl Fn() -> std::sync::MutexGuard<'a, Connection>,
+    group: impl Fn(&mut Connection, Vec<Job>),
+) -> Result<T, E> {
+    let (job, answer) = job;
+    queue.push(job);
+    loop {
+        let mut conn = lock();
+        // Answers are sent before the writer is given back: if ours is not
+        // there now, our write is still queued.
+        match answer.try_recv() {
+            Ok(r) => return r,
+            Err(mpsc::TryRecvError::Disconnected) => return Err(lost()),
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        group(&mut conn, queue.take());
+        drop(conn);
+        match answer.try_recv() {
+            Ok(r) => return r,
+            Err(mpsc::TryRecvError::Disconnected) => return Err(lost()),
+            Err(mpsc::TryRecvError::Empty) => {} // not in that group: again
+        }
+    }
+}
+
+fn lost<E: From<DbError>>() -> E {
+    E::from(DbError::TaskLost("a grouped write was dropped".into()))
+}
+
+/// The same failure for each of several waiters.
+fn copy(e: &DbError) -> DbError {
+    match e {
+        DbError::StorageFull(cause) => DbError::StorageFull(cause.clone()),
+        DbError::Unavailable(cause) => DbError::Unavailable(cause.clone()),
+        other => DbError::Inconsistent(format!("a group of writes failed: {other}")),
+    }
+}
+
+/// Runs `jobs` in one transaction on `conn` (see the module's doc).
+/// Each write gets a handle with the audit `key` on open database `store`;
+/// `noted` is told of every failure of the storage, as a single write's
+/// would be.
+pub(super) fn run(
+    conn: &mut Connection,
+    jobs: Vec<Job>,
+    (key, store): (Option<&AuditKey>, u64),
+    noted: impl Fn(&DbError),
+) {
+    if jobs.is_empty() {
+        return;
+    }
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = DbError::from(e).classify();
+            noted(&e);
+            jobs.into_iter().for_each(|j| (j.fail)(copy(&e)));
+            return;
+        }
+    };
+    // (answer, hooks to run after the commit; None: rolled back)
+    type Done = (
+        Box<dyn FnOnce(Result<(), DbError>) + Send>,
+        Option<Vec<Box<dyn FnOnce() + Send>>>,
+    );
+    let mut done: Vec<Done> = Vec::with_capacity(jobs.len());
+    let mut broken: Option<DbError> = None;
+    for Job { run, fail } in jobs {
+        if let Some(e) = &broken {
+            fail(copy(e));
+            continue;
+        }
+        if let Err(e) = tx.execute_batch("SAVEPOINT aidant_group") {
+            let e = DbError::from(e).classify();
+            fail(copy(&e));
+            broken = Some(e);
+            continue;
+        }
+        let handle = Sql::lite(&tx, key).for_store(store);
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(&handle)));
+        let failure = handle.storage_failure();
+        let hooks = handle.take_after_commit();
+        drop(handle);
+        let kept = matches!(&outcome, Ok(o) if o.ok);
+        let end = if kept {
+            "RELEASE aidant_group"
+        } else {
+            "ROLLBACK TO aidant_group; RELEASE aidant_group"
+        };
+        if let Err(e) = tx.execute_batch(end) {
+            // A full disk may have made SQLite roll the whole transaction
+            // back (then there is no savepoint left to end): every write of
+            // the group fails with it.
+            let e = match &failure {
+                Some(cause) => DbError::StorageFull(cause.clone()),
+                None => DbError::from(e).classify(),
+            };
+            noted(&e);
+            broken = Some(copy(&e));
+            match outcome {
+                Ok(o) => (o.deliver)(Err(e)),
+                Err(_) => fail(e),
+            }
+            continue;
+        }
+        match (outcome, failure) {
+            (Ok(o), _) if kept => done.push((o.deliver, Some(hooks))),
+            (Ok(o), Some(cause)) => {
+                let e = DbError::StorageFull(cause);
+                noted(&e);
+                (o.deliver)(Err(e));
+            }
+            (Ok(o), None) => done.push((o.deliver, None)),
+            (Err(_), _) => fail(DbError::TaskLost("a write panicked".into())),
+        }
+    }
+    let committed = match broken {
+        Some(e) => {
+            drop(tx); // rolls back
+            Err(e)
+        }
+        None => tx.commit().map_err(|e| DbError::from(e).classify()),
+    };
+    if let Err(e) = &committed {
+        noted(e);
+    }
+    for (deliver, hooks) in done {
+        match (&committed, hooks) {
+            (Ok(()), Some(hooks)) => {
+                hooks.into_iter().for_each(|f| f());
+                deliver(Ok(()));
+            }
+            // Rolled back alone: its own error stands.
+            (_, None) => deliver(Ok(())),
+            (Err(e), Some(_)) => deliver(Err(copy(e))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("g.sqlite3")).unwrap();
+        db.write_blocking(|tx| tx.execute_batch("CREATE TABLE g (n INTEGER PRIMARY KEY)"))
+            .unwrap();
+        (dir, db)
+    }
+
+    fn stored(db: &Db) -> Vec<i64> {
+        db.read_blocking(|c| c.query_map("SELECT n FROM g ORDER BY n", (), |r| r.get(0)))
+            .unwrap()
+    }
+
+    #[derive(Debug)]
+    struct Refused;
+    impl From<DbError> for Refused {
+        fn from(_: DbError) -> Self {
+            Refused
+        }
+    }
+
+    /// Writes queued while the writer is busy run as one group: the ones
+    /// that fail or panic are rolled back alone and answered with their own
+    /// failure; the others are stored, see the earlier ones of the group,
+    /// and run their after-commit hooks, once.
+    #[test]
+    fn a_group_keeps_its_good_writes_and_answers_each_alone() {
+        let (_dir, db) = db();
+        let hooks = Arc::new(AtomicUsize::new(0));
+        // Hold the writer until every grouped write is queued.
+        let go = Arc::new(Barrier::new(2));
+        let holder = {
+            let (db, go) = (db.clone(), go.clone());
+            std::thread::spawn(move || {
+                db.write_blocking(|_| {
+                    go.wait();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .unwrap()
+            })
+        };
+        go.wait();
+        let writers: Vec<_> = (1..=12i64)
+            .map(|n| {
+                let (db, hooks) = (db.clone(), hooks.clone());
+                std::thread::spawn(move || {
+                    db.write_grouped_blocking_as(move |tx| -> Result<i64, Refused> {
+                        tx.execute("INSERT INTO g (n) VALUES (?1)", [n])?;
+                        let seen: i64 = tx.query_row("SELECT count(*) FROM g", (), |r| r.get(0))?;
+                        if n % 4 == 0 {
+                            panic!("write {n} panics after its insert");
+                        }
+                        if n % 3 == 0 {
+                            return Err(Refused);
+                        }
+                        tx.after_commit(move || {
+                            hooks.fetch_add(1, Ordering::SeqCst);
+                        });
+                        Ok(seen)
+                    })
+                })
+            })
+            .collect();
+        holder.join().unwrap();
+        let answers: Vec<(i64, Result<i64, Refused>)> = writers
+            .into_iter()
+            .zip(1..)
+            .map(|(t, n)| (n, t.join().unwrap()))
+            .collect();
+        for (n, a) in &answers {
+            match a {
+                Ok(seen) => assert!(*seen >= 1, "write {n} saw its own row"),
+                Err(Refused) => assert!(n % 3 == 0 || n % 4 == 0, "write {n} refused"),
+            }
+            assert_eq!(a.is_ok(), n % 3 != 0 && n % 4 != 0, "write {n}: {a:?}");
+        }
+        let good: Vec<i64> = (1..=12).filter(|n| n % 3 != 0 && n % 4 != 0).collect();
+        assert_eq!(stored(&db), good);
+        assert_eq!(hooks.load(Ordering::SeqCst), good.len());
+        let (groups, writes) = db.group_stats();
+        assert!(
+            groups < writes,
+            "queued writes shared transactions: {groups} groups for {writes} writes"
+        );
+    }
+
+    /// A group whose commit fails answers every kept write with that
+    /// failure and stores none of them; the writer is usable afterwards.
+    #[test]
+    fn a_failed_commit_fails_every_write_of_the_group() {
+        let (_dir, db) = db();
+        db.write_blocking(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+                 CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+            )
+        })
+        .unwrap();
+        // A deferred foreign key is checked at the commit: a child without
+        // its parent fails the whole group there.
+        let r: Result<(), DbError> = db.write_grouped_blocking_as(|tx| {
+            tx.execute("INSERT INTO g (n) VALUES (1)", ())?;
+            tx.execute("INSERT INTO child (p) VALUES (42)", ())?;
+            Ok(())
+        });
+        assert!(r.is_err(), "{r:?}");
+        assert_eq!(stored(&db), Vec::<i64>::new());
+        db.write_grouped_blocking_as(|tx| -> Result<(), DbError> {
+            tx.execute("INSERT INTO g (n) VALUES (2)", ())?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(stored(&db), vec![2]);
+    }
+}
