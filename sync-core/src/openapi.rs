@@ -11,7 +11,7 @@
 
 use crate::hlc::{Hlc, MAX_WALL_MS};
 use crate::ids::{OpId, MAX_SEQ};
-use crate::model::{Position, Value};
+use crate::model::{FieldKind, PersonField, Position, Value, VisitField};
 use crate::op::{
     Op, SetTarget, Target, MAX_PREDS, MAX_REASON_CHARS, MAX_SAFE_INTEGER, MAX_TEXT_CHARS,
 };
@@ -157,15 +157,101 @@ to_schema!(
 );
 
 fn person_pair() -> Json {
+    person_pair_of(identifier())
+}
+
+fn person_pair_of(name: Json) -> Json {
     json!({
         "type": "array",
         "description": "`[person id, field or set name]`.",
-        "prefixItems": [uuid(), identifier()],
+        "prefixItems": [uuid(), name],
         "items": false,
         "minItems": 2,
         "maxItems": 2
     })
 }
+
+/// The values a field of `kind` takes (`check_value`): `"empty"` or one kind.
+fn kind_values(kind: FieldKind) -> Json {
+    let text = |t: Json| one_key("text", t);
+    let one = match kind {
+        FieldKind::Any => return reference("Value"),
+        FieldKind::Text { max } => text(self::text(max, false)),
+        FieldKind::Vocab => text(identifier()),
+        FieldKind::Int { min, max } => one_key(
+            "int",
+            json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max }),
+        ),
+        FieldKind::Bool => one_key("bool", json!({ "type": "boolean" })),
+        FieldKind::Time => one_key(
+            "time",
+            json!({ "type": "integer", "format": "int64", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER }),
+        ),
+        FieldKind::Date => text(json!({
+            "type": "string", "format": "date",
+            "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+        })),
+        FieldKind::Postcode => text(json!({
+            "type": "string",
+            "pattern": "^[A-Z][A-Z0-9]{1,3} ?[0-9][A-Z]{2}$",
+            "description": "A UK postcode in capitals, with or without its space."
+        })),
+        FieldKind::Country => text(json!({ "type": "string", "pattern": "^[A-Z]{2}$" })),
+        FieldKind::Position => one_key("position", reference("Position")),
+    };
+    json!({ "oneOf": [{ "type": "string", "enum": ["empty"] }, one] })
+}
+
+/// One `(target, value)` pair family.
+fn write(target: Json, value: Json) -> Json {
+    json!({
+        "type": "object",
+        "properties": { "target": target, "value": value },
+        "required": ["target", "value"]
+    })
+}
+
+/// Which values which field takes: every known field of a visit and of a
+/// person with its kind, the arrests for an offence (0 to 1,000), and a
+/// field this version does not know (any value).
+pub struct FieldWrite;
+
+to_schema!(FieldWrite, "FieldWrite", [Value, Position], {
+    let mut writes = Vec::new();
+    for f in VisitField::known() {
+        writes.push(write(
+            one_key("visit", json!({ "type": "string", "enum": [f.as_str()] })),
+            kind_values(f.kind()),
+        ));
+    }
+    for f in PersonField::known() {
+        writes.push(write(
+            one_key(
+                "person",
+                person_pair_of(json!({ "type": "string", "enum": [f.as_str()] })),
+            ),
+            kind_values(f.kind()),
+        ));
+    }
+    writes.push(write(
+        one_key("arrests", identifier()),
+        kind_values(FieldKind::Int { min: 0, max: 1_000 }),
+    ));
+    let mut unknown = identifier();
+    unknown["not"] = json!({ "enum": VisitField::KNOWN });
+    writes.push(write(one_key("visit", unknown), reference("Value")));
+    let mut unknown = identifier();
+    unknown["not"] = json!({ "enum": PersonField::KNOWN });
+    writes.push(write(
+        one_key("person", person_pair_of(unknown)),
+        reference("Value"),
+    ));
+    json!({
+        "description": "A `target` and the `value` it may take: a known field takes its own kind \
+            (sync-core `FieldKind`), an unknown one any value.",
+        "oneOf": writes
+    })
+});
 
 to_schema!(
     Target,

@@ -431,7 +431,7 @@ async fn device_request(
 #[utoipa::path(post, path = "/api/v1/devices/{id}/revoke", tag = "admin", operation_id = "revokeDevice",
     summary = "Revoke a device", description = "Admins. Audited. The body may be empty.",
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "The device's id.")),
-    request_body(content = Option<RevokeBody>),
+    request_body(content = RevokeBody, description = "Optional: an empty body means `lost`."),
     responses((status = 204, description = "Revoked (or already revoked, or no such device)."), errors::RevokeDevice))]
 pub async fn revoke_device(
     mut call: Call,

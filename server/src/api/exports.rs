@@ -70,7 +70,7 @@ fn range(
 pub struct SummaryQuery {
     /// First Europe/London day.
     #[serde(default)]
-    #[param(required = true, format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[param(value_type = String, required = true, format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     from: Option<String>,
     /// Last day, inclusive (default: `from`); not before `from`, at most 31
     /// days in all (checked: `bad_query`, `range_too_long`).
@@ -133,7 +133,7 @@ pub async fn summary(
 pub struct ExportQuery {
     /// First Europe/London day.
     #[serde(default)]
-    #[param(required = true, format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    #[param(value_type = String, required = true, format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     from: Option<String>,
     /// Last day, inclusive (default: `from`); not before `from`, at most 31
     /// days in all; an XLSX file holds 1900-01-01 to 9999-12-31.
@@ -142,11 +142,12 @@ pub struct ExportQuery {
     to: Option<String>,
     /// File format.
     #[serde(default)]
-    #[param(required = true, pattern = "^(json|csv|xlsx|html)$")]
+    #[param(value_type = String, required = true, pattern = "^(json|csv|xlsx|html)$")]
     format: Option<String>,
     /// Why the export is made (audited): 1 to 500 characters, not blank.
     #[serde(default)]
     #[param(
+        value_type = String,
         required = true,
         min_length = 1,
         max_length = 500,

@@ -170,6 +170,7 @@ pub struct ReadQuery {
     /// audit trail. Absent or blank: `reason_required`.
     #[serde(default)]
     #[param(
+        value_type = String,
         required = true,
         min_length = 1,
         max_length = 500,
@@ -376,16 +377,10 @@ async fn status_act(
     Ok(HttpResponse::Ok().json(outcome))
 }
 
-/// Which field to settle, to what, and why.
-#[derive(Deserialize, ToSchema)]
+/// Which field to settle, to what, and why (its schema: `answers::ResolveRequest`).
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
-    /// Why (audited).
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
-    )]
     reason: String,
     target: Target,
     value: Value,
@@ -402,7 +397,7 @@ struct ResolveBody {
     summary = "Settle a field in conflict", description = "Supervisors of its operation and admins. Audited. \
         The value must fit the field's kind (sync-core `FieldKind`): `invalid_field` otherwise.",
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id.")),
-    request_body = ResolveBody,
+    request_body = answers::ResolveRequest,
     responses((status = 200, description = "The merged visit.", body = answers::VisitView), errors::ResolveVisit))]
 pub async fn resolve(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let c = call.require(READERS)?;

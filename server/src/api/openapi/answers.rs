@@ -322,21 +322,26 @@ pub struct ShareRequest;
 
 impl utoipa::PartialSchema for ShareRequest {
     fn schema() -> RefOr<Schema> {
-        let one = |key: &str| json!({ "required": [key, "reason"] });
+        let one = |key: &str| json!({ "type": "object", "required": [key] });
         from_json(json!({
-            "type": "object",
             "description": "Shares with an officer (`user_id`) or a team (`team_id`) of the visit's operation: exactly one of them.",
-            "properties": {
-                "user_id": { "type": "string", "format": "uuid" },
-                "team_id": { "type": "string", "format": "uuid" },
-                "reason": {
-                    "type": "string", "minLength": 1, "maxLength": 500,
-                    "pattern": NOT_BLANK,
-                    "description": "Why (audited). Absent or blank: `reason_required`."
-                }
-            },
-            "oneOf": [one("user_id"), one("team_id")],
-            "additionalProperties": false
+            "allOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "user_id": { "type": "string", "format": "uuid" },
+                        "team_id": { "type": "string", "format": "uuid" },
+                        "reason": {
+                            "type": "string", "minLength": 1, "maxLength": 500,
+                            "pattern": NOT_BLANK,
+                            "description": "Why (audited). Absent or blank: `reason_required`."
+                        }
+                    },
+                    "required": ["reason"],
+                    "additionalProperties": false
+                },
+                { "oneOf": [one("user_id"), one("team_id")] }
+            ]
         }))
     }
 }
@@ -344,6 +349,62 @@ impl utoipa::PartialSchema for ShareRequest {
 impl ToSchema for ShareRequest {
     fn name() -> std::borrow::Cow<'static, str> {
         "ShareRequest".into()
+    }
+}
+
+/// `visits::resolve`'s body (by hand: the derive cannot tie the value to
+/// the field, which sync-core's `FieldWrite` does).
+pub struct ResolveRequest;
+
+impl utoipa::PartialSchema for ResolveRequest {
+    fn schema() -> RefOr<Schema> {
+        from_json(json!({
+            "description": "Which field to settle, to what, and why.",
+            "allOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "reason": {
+                            "type": "string", "minLength": 1, "maxLength": 500, "pattern": NOT_BLANK,
+                            "description": "Why (audited), e.g. \"PC 4521 confirmed the postcode on the premises licence\"."
+                        },
+                        "target": { "$ref": "#/components/schemas/Target" },
+                        "value": { "$ref": "#/components/schemas/Value" }
+                    },
+                    "required": ["reason", "target", "value"],
+                    "additionalProperties": false
+                },
+                { "$ref": "#/components/schemas/FieldWrite" }
+            ]
+        }))
+    }
+}
+
+impl ToSchema for ResolveRequest {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ResolveRequest".into()
+    }
+
+    fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
+        use sync_core::openapi::FieldWrite;
+        use sync_core::{Target, Value};
+        for (name, schema) in [
+            (
+                <FieldWrite as ToSchema>::name(),
+                <FieldWrite as utoipa::PartialSchema>::schema(),
+            ),
+            (
+                <Target as ToSchema>::name(),
+                <Target as utoipa::PartialSchema>::schema(),
+            ),
+            (
+                <Value as ToSchema>::name(),
+                <Value as utoipa::PartialSchema>::schema(),
+            ),
+        ] {
+            out.push((name.into(), schema));
+        }
+        <FieldWrite as ToSchema>::schemas(out);
     }
 }
 

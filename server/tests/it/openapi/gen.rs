@@ -53,6 +53,16 @@ impl<'a> Gen<'a> {
     /// A value `schema` accepts.
     pub fn value(&mut self, schema: &'a Json) -> Json {
         let s = self.resolve(schema);
+        if let Some(Json::Array(refused)) = s.get("not").map(|n| &n["enum"]) {
+            let rest = strip(s, "not");
+            for _ in 0..100 {
+                let v = self.value_owned(rest.clone());
+                if !refused.contains(&v) {
+                    return v;
+                }
+            }
+            panic!("cannot draw a value outside {refused:?}");
+        }
         if s == &Json::Bool(true) {
             return json!("anything");
         }
@@ -71,7 +81,11 @@ impl<'a> Gen<'a> {
                 let picked = self.pick(branches);
                 let branch = self.resolve(picked);
                 let merged = merge(&strip(s, key), branch);
-                return self.value_owned(merged);
+                let mut v = self.value_owned(merged);
+                if key == "oneOf" {
+                    self.exclude_others(&mut v, s, branch, branches);
+                }
+                return v;
             }
         }
         if let Some(Json::Array(values)) = s.get("enum") {
@@ -99,6 +113,34 @@ impl<'a> Gen<'a> {
             "string" => json!(self.string(s)),
             "null" => Json::Null,
             other => panic!("type {other}"),
+        }
+    }
+
+    /// `oneOf` means exactly one: drops from `v` an optional property that
+    /// would make another branch's `required` list hold too.
+    fn exclude_others(&self, v: &mut Json, base: &Json, chosen: &Json, branches: &[Json]) {
+        let Some(obj) = v.as_object_mut() else {
+            return;
+        };
+        let needed = |s: &Json| -> Vec<String> {
+            s["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect()
+        };
+        let keep: Vec<String> = needed(base).into_iter().chain(needed(chosen)).collect();
+        for other in branches.iter().map(|b| self.resolve(b)) {
+            let req = needed(other);
+            if std::ptr::eq(other, chosen) || req.is_empty() {
+                continue;
+            }
+            if req.iter().all(|k| obj.contains_key(k)) {
+                if let Some(k) = req.iter().find(|k| !keep.contains(k)) {
+                    obj.remove(k);
+                }
+            }
         }
     }
 

@@ -9,6 +9,7 @@
 use super::gen::Gen;
 use crate::harness::{record_visit, World};
 use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 const PER_OPERATION: usize = 30;
@@ -143,6 +144,9 @@ fn schema_valid_requests_are_not_refused_as_malformed() {
         }
     };
     let (mut sent, mut failures) = (0, Vec::new());
+    // What came back, by operation, status and code (printed: the test's
+    // reach, e.g. how many requests got past `not_found`).
+    let mut answers: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().unwrap() {
             let params: Vec<&Json> = op["parameters"].as_array().into_iter().flatten().collect();
@@ -197,6 +201,27 @@ fn schema_valid_requests_are_not_refused_as_malformed() {
                     bytes.as_deref().map(|b| ("application/json", b)),
                 );
                 sent += 1;
+                let mut tally = |what: String| {
+                    *answers
+                        .entry(id.to_owned())
+                        .or_default()
+                        .entry(what)
+                        .or_default() += 1
+                };
+                tally(match r.status {
+                    400.. => format!("{} {}", r.status, r.code()),
+                    s => s.to_string(),
+                });
+                if id == "push" {
+                    for res in r.body["results"].as_array().into_iter().flatten() {
+                        tally(format!(
+                            "op {}",
+                            res["code"]
+                                .as_str()
+                                .unwrap_or(res["result"].as_str().unwrap_or(""))
+                        ));
+                    }
+                }
                 let shown = || {
                     format!(
                         "{id}: {} {url}\n  body: {}\n  answer: {} {}",
@@ -218,6 +243,10 @@ fn schema_valid_requests_are_not_refused_as_malformed() {
                 }
             }
         }
+    }
+    for (op, counts) in &answers {
+        let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        eprintln!("{op:>22}: {}", counts.join(", "));
     }
     let mut report = String::new();
     for f in failures.iter().take(15) {
