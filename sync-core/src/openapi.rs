@@ -11,7 +11,9 @@
 
 use crate::hlc::{Hlc, MAX_WALL_MS};
 use crate::ids::{OpId, MAX_SEQ};
-use crate::model::{FieldKind, PersonField, Position, Value, VisitField};
+use crate::model::{
+    ElementKind, FieldKind, PersonField, PersonSet, Position, Value, VisitField, VisitSet,
+};
 use crate::op::{
     Op, SetTarget, Target, MAX_PREDS, MAX_REASON_CHARS, MAX_SAFE_INTEGER, MAX_TEXT_CHARS,
 };
@@ -293,14 +295,47 @@ fn op_kind(kind: &str, description: &str, fields: Json, required: &[&str]) -> Js
     json!({ "type": "object", "description": description, "properties": properties, "required": req })
 }
 
-/// A set's element: a set this version does not know holds text of up to
-/// 200 characters (`ElementKind::Text`); a known one, a vocabulary
-/// identifier (the officers set: text of up to 32).
-fn element() -> Json {
-    let mut e = text(200, true);
-    e["description"] = json!("A vocabulary identifier in a known vocabulary set; text in others.");
-    e
+/// A set's element, by the set's `ElementKind`.
+fn element(kind: ElementKind) -> Json {
+    match kind {
+        ElementKind::Vocab => identifier(),
+        ElementKind::Text { max } => text(max, true),
+    }
 }
+
+/// Which elements which set takes: a known vocabulary set its identifiers
+/// (unknown ones kept), the officers set short text, a set this version does
+/// not know text (`VisitSet::element_kind`, `PersonSet::element_kind`).
+pub struct SetWrite;
+
+to_schema!(SetWrite, "SetWrite", [], {
+    let write = |set: Json, elem: Json| {
+        json!({
+            "type": "object",
+            "properties": { "set": set, "elem": elem },
+            "required": ["set", "elem"]
+        })
+    };
+    let named = |name: &str| json!({ "type": "string", "enum": [name] });
+    let mut writes = Vec::new();
+    for s in VisitSet::known() {
+        writes.push(write(
+            one_key("visit", named(s.as_str())),
+            element(s.element_kind()),
+        ));
+    }
+    for s in PersonSet::known() {
+        writes.push(write(
+            one_key("person", person_pair_of(named(s.as_str()))),
+            element(s.element_kind()),
+        ));
+    }
+    // A set this version does not know (an identifier none of the above).
+    let unknown = element(VisitSet::Unrecognised(String::new()).element_kind());
+    writes.push(write(one_key("visit", identifier()), unknown.clone()));
+    writes.push(write(one_key("person", person_pair()), unknown));
+    json!({ "description": "A `set` and the elements it takes.", "oneOf": writes })
+});
 
 fn preds(description: &str) -> Json {
     json!({ "type": "array", "items": reference("OpId"), "maxItems": MAX_PREDS, "description": description })
@@ -309,21 +344,30 @@ fn preds(description: &str) -> Json {
 to_schema!(
     Op,
     "Op",
-    [OpId, Hlc, Target, SetTarget, Value, Position],
+    [OpId, Hlc, Target, SetTarget, Value, Position, FieldWrite, SetWrite],
     json!({
         "description": "One change to one visit (sync-core `Action`, internally tagged by `type` and flattened \
             into `Op`). Ops are validated one by one (`Op::validate`); an element of a vocabulary set must be \
             an identifier, of a text set not blank, and a value must fit its field's kind.",
         "oneOf": [
             op_kind("create", "Creates the visit in an operation.", json!({ "operation": uuid() }), &["operation"]),
-            op_kind("set", "Writes a scalar field, superseding the writes named in `pred`.",
-                json!({ "target": reference("Target"), "value": reference("Value"), "pred": preds("The writes this one has seen and replaces.") }),
-                &["target", "value", "pred"]),
-            op_kind("add", "Adds an element to a set.",
-                json!({ "set": reference("SetTarget"), "elem": element() }), &["set", "elem"]),
-            op_kind("remove", "Removes the adds of an element that the writer had seen.",
-                json!({ "set": reference("SetTarget"), "elem": element(), "observed": preds("The add ops of `elem` the writer saw.") }),
-                &["set", "elem", "observed"]),
+            json!({ "allOf": [
+                op_kind("set", "Writes a scalar field, superseding the writes named in `pred`.",
+                    json!({ "target": reference("Target"), "value": reference("Value"), "pred": preds("The writes this one has seen and replaces.") }),
+                    &["target", "value", "pred"]),
+                reference("FieldWrite")
+            ] }),
+            json!({ "allOf": [
+                op_kind("add", "Adds an element to a set.",
+                    json!({ "set": reference("SetTarget"), "elem": { "type": "string" } }), &["set", "elem"]),
+                reference("SetWrite")
+            ] }),
+            json!({ "allOf": [
+                op_kind("remove", "Removes the adds of an element that the writer had seen.",
+                    json!({ "set": reference("SetTarget"), "elem": { "type": "string" }, "observed": preds("The add ops of `elem` the writer saw.") }),
+                    &["set", "elem", "observed"]),
+                reference("SetWrite")
+            ] }),
             op_kind("add_person", "Records a person.", json!({ "person": uuid() }), &["person"]),
             op_kind("note", "Appends a note.", json!({ "text": text(MAX_TEXT_CHARS, true) }), &["text"]),
             op_kind("status", "Moves the status forward within the lattice of rounds; `returned` needs a reason.",
