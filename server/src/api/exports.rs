@@ -172,9 +172,9 @@ pub struct ExportQuery {
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "The operation's id."), ExportQuery),
     responses((status = 200, description = "The file, as an attachment.", content(
         (Object = "application/json"),
-        (String = "text/csv"),
-        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        (String = "text/html"),
+        (answers::Text = "text/csv"),
+        (answers::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (answers::Text = "text/html"),
     )), errors::Export))]
 pub async fn export(
     auth: Auth,

@@ -49,7 +49,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "service", operation_id = "metrics",
     summary = "Prometheus metrics",
-    responses((status = 200, description = "Prometheus text format 0.0.4.", body = String, content_type = "text/plain"), errors::Metrics))]
+    responses((status = 200, description = "Prometheus text format 0.0.4.", body = answers::Text, content_type = "text/plain"), errors::Metrics))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let g = state
         .db

@@ -205,7 +205,7 @@ fn device_of(caller: &Caller) -> Result<DeviceId, ApiError> {
     security(("bearer" = [])),
     request_body(content(
         (answers::PushRequest = "application/json"),
-        (Vec<u8> = "application/octet-stream"),
+        (answers::Binary = "application/octet-stream"),
     )),
     responses((status = 200, description = "One result per item, in order.", body = answers::PushResponse), errors::Push))]
 pub async fn push(
@@ -314,7 +314,7 @@ pub struct PullQuery {
     responses(
         (status = 200, description = "A page of ops.", content(
             (answers::PullResponse = "application/json"),
-            (Vec<u8> = "application/octet-stream"),
+            (answers::Binary = "application/octet-stream"),
         )),
         errors::Pull,
     ))]
@@ -410,7 +410,7 @@ pub struct SnapshotQuery {
 #[utoipa::path(get, path = "/api/v1/sync/snapshot", tag = "sync", operation_id = "snapshot",
     summary = "A new phone's first sync", description = "Device tokens only.", security(("bearer" = [])),
     params(SnapshotQuery),
-    responses((status = 200, description = "A page of visit states (a sync-core snapshot batch).", body = Vec<u8>,
+    responses((status = 200, description = "A page of visit states (a sync-core snapshot batch).", body = answers::Binary,
         content_type = "application/octet-stream"), errors::Pull))]
 pub async fn snapshot(
     req: HttpRequest,

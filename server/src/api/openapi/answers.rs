@@ -201,13 +201,67 @@ fn from_json(v: serde_json::Value) -> RefOr<Schema> {
     serde_json::from_value(v).expect("a schema written here is valid")
 }
 
-/// `push`'s JSON body.
-#[derive(ToSchema)]
-pub struct PushRequest {
-    /// At most `--max-batch` (default 1000). An item that is not an op is
-    /// refused on its own (`malformed`).
-    #[schema(max_items = 1000)]
-    ops: Vec<sync_core::Op>,
+/// `push`'s JSON body (by hand: the handler reads it with its own parser,
+/// which refuses any key but `ops`).
+pub struct PushRequest;
+
+impl utoipa::PartialSchema for PushRequest {
+    fn schema() -> RefOr<Schema> {
+        from_json(json!({
+            "type": "object",
+            "properties": {
+                "ops": {
+                    "type": "array",
+                    "items": { "$ref": "#/components/schemas/Op" },
+                    "maxItems": crate::config::Limits::default().batch_ops,
+                    "description": "At most `--max-batch` (default 1000). An item that is not an op is refused on its own (`malformed`)."
+                }
+            },
+            "required": ["ops"],
+            "additionalProperties": false
+        }))
+    }
+}
+
+impl ToSchema for PushRequest {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "PushRequest".into()
+    }
+
+    fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
+        out.push(("Op".into(), <sync_core::Op as utoipa::PartialSchema>::schema()));
+        <sync_core::Op as ToSchema>::schemas(out);
+    }
+}
+
+/// Bytes: a sync-core wire batch or snapshot, a workbook.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        from_json(json!({ "type": "string", "format": "binary" }))
+    }
+}
+
+impl ToSchema for Binary {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Binary".into()
+    }
+}
+
+/// Text that is not JSON: Prometheus metrics, CSV, HTML.
+pub struct Text;
+
+impl utoipa::PartialSchema for Text {
+    fn schema() -> RefOr<Schema> {
+        from_json(json!({ "type": "string" }))
+    }
+}
+
+impl ToSchema for Text {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Text".into()
+    }
 }
 
 /// `pull` as JSON.
