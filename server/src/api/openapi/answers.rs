@@ -229,7 +229,10 @@ impl ToSchema for PushRequest {
     }
 
     fn schemas(out: &mut Vec<(String, RefOr<Schema>)>) {
-        out.push(("Op".into(), <sync_core::Op as utoipa::PartialSchema>::schema()));
+        out.push((
+            "Op".into(),
+            <sync_core::Op as utoipa::PartialSchema>::schema(),
+        ));
         <sync_core::Op as ToSchema>::schemas(out);
     }
 }

@@ -5,6 +5,8 @@
 //! malformed or out of range: that is what the schema is for. Refusals a
 //! schema cannot express (ids that name nothing, secrets, data the request
 //! meets, a relation between two fields) are listed below with a reason each.
+//! And the other way round: each body schema refuses unknown keys, and so
+//! does the server.
 
 use super::gen::Gen;
 use crate::harness::{record_visit, World};
@@ -167,6 +169,34 @@ fn schema_valid_requests_are_not_refused_as_malformed() {
             } else {
                 PER_OPERATION
             };
+            if !body.is_null() {
+                // The other way round: a key the schema does not allow is
+                // refused (every body schema has `additionalProperties: false`).
+                assert!(
+                    closed(&doc, body),
+                    "{id}: the body schema does not say additionalProperties: false"
+                );
+                let mut extra = g.value(body);
+                extra["zz_unknown"] = json!(true);
+                let url = path.replace("{id}", &real(path)[0]);
+                let bytes = serde_json::to_vec(&extra).unwrap();
+                let r = w.srv.send(
+                    &method.to_uppercase(),
+                    &url,
+                    token,
+                    Some(("application/json", &bytes)),
+                );
+                sent += 1;
+                if !matches!(
+                    (r.status, r.code()),
+                    (422, "invalid_field") | (400, "malformed_json")
+                ) {
+                    failures.push(format!(
+                        "{id}: a body with a key its schema does not allow was not refused as malformed\n  body: {extra}\n  answer: {} {}",
+                        r.status, r.text
+                    ));
+                }
+            }
             for _ in 0..n {
                 let mut url = path.clone();
                 let mut query = Vec::new();
@@ -264,6 +294,18 @@ fn schema_valid_requests_are_not_refused_as_malformed() {
         failures.len()
     );
     assert!(sent >= 20 * PER_OPERATION, "only {sent} requests sent");
+}
+
+/// Whether `schema` (or a part of its `allOf`) refuses unknown properties.
+fn closed(doc: &Json, schema: &Json) -> bool {
+    let s = match schema["$ref"].as_str() {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).expect("$ref"),
+        None => schema,
+    };
+    s["additionalProperties"] == false
+        || s["allOf"]
+            .as_array()
+            .is_some_and(|parts| parts.iter().any(|p| closed(doc, p)))
 }
 
 /// Why an answer is wrong for a schema-valid request, if it is.
