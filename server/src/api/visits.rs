@@ -91,8 +91,8 @@ struct Listed {
     brief: Brief,
 }
 
-#[derive(serde::Serialize, Default)]
-struct Brief {
+#[derive(serde::Serialize, Default, ToSchema)]
+pub(crate) struct Brief {
     /// The premises' name, else the vehicle's registration.
     place: Option<String>,
     /// The people whose phones recorded it (display names).

@@ -7,6 +7,7 @@
 use super::codes::PUSH_CODES;
 use crate::domain::{Operation, User};
 use serde_json::json;
+use sync_core::summary::DaySummary;
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -300,8 +301,7 @@ pub struct VisitRow {
     warnings: Vec<serde_json::Value>,
     /// Where, who recorded it and its safeguarding figures (no names or
     /// dates of birth).
-    #[schema(value_type = Object)]
-    brief: serde_json::Value,
+    brief: crate::api::visits::Brief,
 }
 
 /// `read`, `resolve`: a merged visit with its conflicts (sync-core `VisitView`).
@@ -361,14 +361,13 @@ pub struct OperationSummary {
     to: String,
     /// Always false: the server's figures (a phone's are provisional).
     provisional: bool,
-    #[schema(value_type = Object)]
-    total: serde_json::Value,
-    #[schema(value_type = Vec<Object>)]
-    days: Vec<serde_json::Value>,
-    #[schema(value_type = Object)]
-    by_team: serde_json::Value,
-    #[schema(value_type = Object)]
-    by_force_area: serde_json::Value,
+    total: DaySummary,
+    /// Each day from `from` to `to`, days without visits included.
+    days: Vec<DaySummary>,
+    /// By team name over the range; `(no team)` for officers in none.
+    by_team: std::collections::BTreeMap<String, DaySummary>,
+    /// By force area (the visit's own, else the operation's) over the range.
+    by_force_area: std::collections::BTreeMap<String, DaySummary>,
     #[schema(value_type = Vec<Object>)]
     outside_operation_dates: Vec<serde_json::Value>,
 }
