@@ -198,7 +198,7 @@ pub(crate) fn required_reason(reason: Option<String>) -> Result<String, ApiError
 #[utoipa::path(get, path = "/api/v1/visits/{id}", tag = "visits", operation_id = "readVisit",
     summary = "Read a visit", description = "Supervisors of its operation and admins. Audited with the reason.",
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id."), ReadQuery),
-    responses((status = 200, description = "The merged visit with its conflicts.", body = answers::VisitView), errors::ReadVisit))]
+    responses((status = 200, description = "The merged visit with its conflicts.", body = sync_core::VisitView), errors::ReadVisit))]
 pub async fn read(
     auth: Auth,
     state: web::Data<AppState>,
@@ -398,7 +398,7 @@ struct ResolveBody {
         The value must fit the field's kind (sync-core `FieldKind`): `invalid_field` otherwise.",
     security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id.")),
     request_body = answers::ResolveRequest,
-    responses((status = 200, description = "The merged visit.", body = answers::VisitView), errors::ResolveVisit))]
+    responses((status = 200, description = "The merged visit.", body = sync_core::VisitView), errors::ResolveVisit))]
 pub async fn resolve(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let c = call.require(READERS)?;
     let id = visit_id(&path)?;

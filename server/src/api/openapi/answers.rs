@@ -295,34 +295,14 @@ pub struct VisitRow {
     updated_at: Instant,
     /// The status's round (0 until first returned).
     round: i64,
-    #[schema(value_type = Vec<Object>)]
-    blocking: Vec<serde_json::Value>,
-    #[schema(value_type = Vec<Object>)]
-    warnings: Vec<serde_json::Value>,
+    /// Checks before submit that would stop a phone submitting it; the
+    /// server refuses nothing for them.
+    blocking: Vec<sync_core::checks::Problem>,
+    /// Checks before submit a supervisor should look at.
+    warnings: Vec<sync_core::checks::Problem>,
     /// Where, who recorded it and its safeguarding figures (no names or
     /// dates of birth).
     brief: crate::api::visits::Brief,
-}
-
-/// `read`, `resolve`: a merged visit with its conflicts (sync-core `VisitView`).
-#[derive(ToSchema)]
-pub struct VisitView {
-    id: Uuid,
-    operation: Option<Uuid>,
-    status: String,
-    status_by: Option<Uuid>,
-    round: i64,
-    voided: bool,
-    #[schema(value_type = Object)]
-    fields: serde_json::Value,
-    #[schema(value_type = Object)]
-    sets: serde_json::Value,
-    #[schema(value_type = Object)]
-    arrests: serde_json::Value,
-    #[schema(value_type = Vec<Object>)]
-    persons: Vec<serde_json::Value>,
-    #[schema(value_type = Vec<Object>)]
-    notes: Vec<serde_json::Value>,
 }
 
 /// `exports::list`: a stored export with its hash (`db::exports`).
