@@ -17,7 +17,7 @@ use crate::model::{
 use crate::op::{
     Op, SetTarget, Target, MAX_PREDS, MAX_REASON_CHARS, MAX_SAFE_INTEGER, MAX_TEXT_CHARS,
 };
-use crate::vocab::MAX_IDENTIFIER_LEN;
+use crate::vocab::{Status, MAX_IDENTIFIER_LEN};
 use serde_json::{json, Value as Json};
 use utoipa::openapi::{RefOr, Schema};
 
@@ -337,6 +337,22 @@ to_schema!(SetWrite, "SetWrite", [], {
     json!({ "description": "A `set` and the elements it takes.", "oneOf": writes })
 });
 
+/// A `returned` status carries a reason; any other may.
+fn returned_needs_a_reason() -> Json {
+    let returned = Status::Returned.as_str();
+    json!({ "oneOf": [
+        {
+            "type": "object",
+            "properties": { "status": { "type": "string", "enum": [returned] } },
+            "required": ["status", "reason"]
+        },
+        {
+            "type": "object",
+            "properties": { "status": { "type": "string", "pattern": format!("^(?!{returned}$)[a-z][a-z0-9_]*$") } }
+        }
+    ] })
+}
+
 fn preds(description: &str) -> Json {
     json!({ "type": "array", "items": reference("OpId"), "maxItems": MAX_PREDS, "description": description })
 }
@@ -370,13 +386,16 @@ to_schema!(
             ] }),
             op_kind("add_person", "Records a person.", json!({ "person": uuid() }), &["person"]),
             op_kind("note", "Appends a note.", json!({ "text": text(MAX_TEXT_CHARS, true) }), &["text"]),
-            op_kind("status", "Moves the status forward within the lattice of rounds; `returned` needs a reason.",
-                json!({
-                    "status": identifier(),
-                    "round": { "type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX },
-                    "reason": text(MAX_REASON_CHARS, true)
-                }),
-                &["status"])
+            json!({ "allOf": [
+                op_kind("status", "Moves the status forward within the lattice of rounds; `returned` needs a reason.",
+                    json!({
+                        "status": identifier(),
+                        "round": { "type": "integer", "format": "int64", "minimum": 0, "maximum": u32::MAX },
+                        "reason": text(MAX_REASON_CHARS, true)
+                    }),
+                    &["status"]),
+                returned_needs_a_reason()
+            ] })
         ]
     })
 );

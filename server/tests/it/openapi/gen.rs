@@ -243,6 +243,7 @@ impl<'a> Gen<'a> {
     /// A string matching `pattern` with `min..=max` characters.
     pub fn regex(&mut self, pattern: &str, min: usize, max: usize) -> String {
         let node = Parser::new(pattern).alternation();
+        let refused = refused(&node);
         for _ in 0..200 {
             // Aim at a length: often a bound, else short.
             let target = match self.rng.below(5) {
@@ -253,7 +254,7 @@ impl<'a> Gen<'a> {
             let mut out = String::new();
             self.emit(&node, target.min(max), &mut out);
             let n = out.chars().count();
-            if (min..=max).contains(&n) {
+            if (min..=max).contains(&n) && !refused.contains(&out) {
                 return out;
             }
         }
@@ -300,6 +301,7 @@ impl<'a> Gen<'a> {
                 out.push(c);
             }
             Node::Char(c) => out.push(*c),
+            Node::NotAhead(_) => {}
         }
     }
 }
@@ -342,6 +344,38 @@ enum Node {
     Repeat(Box<Node>, usize, Option<usize>),
     Class(Vec<ClassItem>, bool),
     Char(char),
+    /// `(?!a|b$)` at the start: the whole string is none of these.
+    NotAhead(Vec<String>),
+}
+
+/// The strings a lookahead of literal alternatives (each ending at `$`) names.
+fn literals(node: &Node) -> Vec<String> {
+    match node {
+        Node::Alt(branches) => branches.iter().flat_map(literals).collect(),
+        Node::Seq(items) => vec![items
+            .iter()
+            .map(|n| match n {
+                Node::Char(c) => *c,
+                other => panic!("a lookahead the generator cannot read: {other:?}"),
+            })
+            .collect()],
+        Node::Char(c) => vec![c.to_string()],
+        other => panic!("a lookahead the generator cannot read: {other:?}"),
+    }
+}
+
+/// The strings a pattern's leading lookahead refuses.
+fn refused(node: &Node) -> Vec<String> {
+    match node {
+        Node::Seq(items) => items
+            .iter()
+            .flat_map(|n| match n {
+                Node::NotAhead(words) => words.clone(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 impl Node {
@@ -413,9 +447,20 @@ impl<'p> Parser<'p> {
                 }
                 '(' => {
                     self.chars.next();
+                    let ahead = self.chars.peek() == Some(&'?');
+                    if ahead {
+                        assert_eq!(
+                            (self.chars.next(), self.chars.next()),
+                            (Some('?'), Some('!'))
+                        );
+                    }
                     let inner = self.alternation();
                     assert_eq!(self.chars.next(), Some(')'));
-                    inner
+                    if ahead {
+                        Node::NotAhead(literals(&inner))
+                    } else {
+                        inner
+                    }
                 }
                 '[' => {
                     self.chars.next();
