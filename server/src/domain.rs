@@ -3,10 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// What a user may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Records visits from a device.
@@ -47,7 +50,7 @@ impl fmt::Display for Role {
 macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -73,7 +76,7 @@ id!(
 );
 
 /// A user account.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct User {
     /// Id.
     pub id: UserId,
@@ -84,21 +87,25 @@ pub struct User {
     /// Role.
     pub role: Role,
     /// When created (RFC 3339).
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
 /// An operation (a campaign such as a week of action).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Operation {
     /// Id (the sync-core `OperationId`).
+    #[schema(value_type = Uuid)]
     pub id: sync_core::OperationId,
     /// Name.
     pub name: String,
     /// Force area.
     pub force_area: String,
     /// First day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub starts_on: String,
     /// Last day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub ends_on: String,
     /// Phones forget a synced visit this many days after the visit's day.
     #[serde(default = "Operation::default_retention_days")]
@@ -117,18 +124,19 @@ impl Operation {
 }
 
 /// A team.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Team {
     /// Id.
     pub id: TeamId,
     /// Operation.
+    #[schema(value_type = Uuid)]
     pub operation_id: sync_core::OperationId,
     /// Name.
     pub name: String,
 }
 
 /// An enrolled device.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Device {
     /// Id (its replica id until it rekeys).
     pub id: DeviceId,

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 /// How serious a problem is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// The visit cannot be submitted until it is fixed.
@@ -39,6 +40,7 @@ pub enum Severity {
 
 /// One problem found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// Stable machine code (`no_kind`, `child_victim_without_nrm`, …).
     pub code: String,
@@ -48,6 +50,7 @@ pub struct Problem {
     pub message: String,
     /// The person concerned, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub person: Option<PersonId>,
 }
 

@@ -41,6 +41,8 @@ pub mod ids;
 pub mod lattice;
 pub mod model;
 pub mod op;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod rand;
 pub mod replica;
 pub mod server_ops;

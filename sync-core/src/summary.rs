@@ -174,6 +174,7 @@ pub fn london_day_bounds(date: LocalDate) -> (i64, i64) {
 
 /// Potential victims by age group.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ByAge {
     /// Adults.
     pub adult: u32,
@@ -192,14 +193,18 @@ impl ByAge {
 
 /// The figures for one operation and one Europe/London day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DaySummary {
     /// The day.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub date: LocalDate,
     /// The operation, when the summary is for one.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub operation: Option<OperationId>,
     /// Visits counted (voided ones excluded).
     pub visits: u32,
     /// Visits by kind of place (identifier → count).
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, u32>))]
     pub visits_by_kind: VecMap<String, u32>,
     /// Vehicle stops.
     pub vehicles_stopped: u32,
@@ -214,10 +219,13 @@ pub struct DaySummary {
     /// Duty to Notify reports.
     pub duty_to_notify: u32,
     /// Arrests by offence (identifier → count).
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, u32>))]
     pub arrests_by_offence: VecMap<String, u32>,
     /// Partner agencies present at any visit.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub partner_agencies: VecSet<String>,
     /// Officers recorded at any visit.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub officers_on_duty: VecSet<String>,
     /// Voided visits on the day, left out of every figure above.
     pub voided: u32,

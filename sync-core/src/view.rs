@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 
 /// One value of a field, with who wrote it and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValueView {
     /// The value.
     pub value: Value,
     /// The writing replica (device).
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub by: ReplicaId,
     /// The writer's clock, ms since the Unix epoch.
     pub at_ms: u64,
@@ -34,6 +36,7 @@ impl From<&Version<Value>> for ValueView {
 
 /// A field: the shown value and, when in conflict, the other live values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldView {
     /// The value shown (greatest stamp among the live ones).
     pub value: Value,
@@ -41,6 +44,7 @@ pub struct FieldView {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflict: Vec<ValueView>,
     /// Who wrote the shown value and when.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub by: ReplicaId,
     /// When, by the writer's clock.
     pub at_ms: u64,
@@ -61,18 +65,23 @@ fn field(reg: &MvRegister<Value>) -> Option<FieldView> {
 
 /// A person encountered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonView {
     /// The person's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: PersonId,
     /// Scalar fields by name.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, FieldView>))]
     pub fields: VecMap<String, FieldView>,
     /// Set fields by name.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, Vec<String>>))]
     pub sets: VecMap<String, Vec<String>>,
     /// True when removed (the data is kept).
     pub removed: bool,
     /// Adult, child or unknown on the visit's day, by the one rule
     /// ([`crate::summary::age_group`]).
     #[serde(default = "unknown_age")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub age: AgeGroup,
 }
 
@@ -82,10 +91,12 @@ fn unknown_age() -> AgeGroup {
 
 /// A note.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoteView {
     /// The text.
     pub text: String,
     /// The writing replica.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub by: ReplicaId,
     /// When, by the writer's clock.
     pub at_ms: u64,
@@ -93,12 +104,14 @@ pub struct NoteView {
 
 /// A return for correction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReturnView {
     /// The supervisor's reason.
     pub reason: String,
     /// The round it sent back.
     pub round: u32,
     /// The writing replica (the server's, for a return made on the review page).
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub by: ReplicaId,
     /// When, by the writer's clock.
     pub at_ms: u64,
@@ -106,14 +119,19 @@ pub struct ReturnView {
 
 /// A whole visit, as shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitView {
     /// The visit's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: VisitId,
     /// Its operation, once known.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub operation: Option<OperationId>,
     /// Current status.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub status: Status,
     /// Who moved it to that status and when, if anyone did.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub status_by: Option<ReplicaId>,
     /// The status's round: 0 until the visit is first returned.
     #[serde(default)]
@@ -128,10 +146,13 @@ pub struct VisitView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub void_reason: Option<String>,
     /// Scalar fields by name.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, FieldView>))]
     pub fields: VecMap<String, FieldView>,
     /// Set fields by name.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, Vec<String>>))]
     pub sets: VecMap<String, Vec<String>>,
     /// Arrests by offence, shown values.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, FieldView>))]
     pub arrests: VecMap<String, FieldView>,
     /// Persons in the order first recorded.
     pub persons: Vec<PersonView>,

@@ -1,6 +1,7 @@
 //! Admin endpoints: operations, teams, members, users, enrolment codes,
 //! devices, the quarantine and the audit trail.
 
+use super::openapi::{answers, codes as errors};
 use super::session::{check_password, check_username};
 use super::{check_len, parse_json, Audit, Call};
 use crate::auth::Auth;
@@ -13,6 +14,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use sync_core::summary::LocalDate;
 use sync_core::OperationId;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -23,6 +25,9 @@ fn uuid_path(s: &str, what: &str) -> Result<Uuid, ApiError> {
 }
 
 /// `GET /api/v1/operations`: admins see all, others their own.
+#[utoipa::path(get, path = "/api/v1/operations", tag = "admin", operation_id = "listOperations",
+    summary = "List operations", security(("bearer" = [])),
+    responses((status = 200, description = "Operations the caller sees.", body = Vec<Operation>), errors::ListOperations))]
 pub async fn list_operations(
     auth: Auth,
     state: web::Data<AppState>,
@@ -36,20 +41,42 @@ pub async fn list_operations(
     Ok(HttpResponse::Ok().json(ops))
 }
 
-#[derive(Deserialize)]
+/// A new operation.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewOperation {
+    /// Chosen by the client; generated when absent.
     #[serde(default)]
+    #[schema(value_type = Option<Uuid>)]
     id: Option<OperationId>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     name: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     force_area: String,
+    #[schema(format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     starts_on: String,
+    /// Not before `starts_on` (checked: `invalid_field`).
+    #[schema(format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     ends_on: String,
+    /// How long phones keep the operation's synced visits; 7 when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 365)]
     retention_days: Option<u32>,
 }
 
 /// `POST /api/v1/operations`.
+#[utoipa::path(post, path = "/api/v1/operations", tag = "admin", operation_id = "createOperation",
+    summary = "Create an operation", description = "Admins. Audited. `ends_on` must not be before `starts_on`.",
+    security(("bearer" = [])), request_body = NewOperation,
+    responses((status = 201, description = "Created.", body = Operation), errors::CreateOperation))]
 pub async fn create_operation(mut call: Call) -> Result<HttpResponse, ApiError> {
     let actor = call.require(ADMIN)?.actor();
     let b: NewOperation = call.json().await?;
@@ -106,14 +133,21 @@ fn check_retention(days: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+/// A change to an operation.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OperationChange {
+    #[schema(minimum = 1, maximum = 365)]
     retention_days: u32,
 }
 
 /// `PATCH /api/v1/operations/{id}` with `{"retention_days": N}`: how long
 /// phones keep the operation's synced visits after the visit's day.
+#[utoipa::path(patch, path = "/api/v1/operations/{id}", tag = "admin", operation_id = "updateOperation",
+    summary = "Change an operation's retention", description = "Admins. Audited.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The operation's id.")),
+    request_body = OperationChange,
+    responses((status = 200, description = "The operation.", body = Operation), errors::UpdateOperation))]
 pub async fn update_operation(
     mut call: Call,
     path: web::Path<String>,
@@ -141,13 +175,24 @@ pub async fn update_operation(
     Ok(HttpResponse::Ok().json(updated))
 }
 
-#[derive(Deserialize)]
+/// A new team.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTeam {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     name: String,
 }
 
 /// `POST /api/v1/operations/{id}/teams`.
+#[utoipa::path(post, path = "/api/v1/operations/{id}/teams", tag = "admin", operation_id = "createTeam",
+    summary = "Create a team in an operation", description = "Admins.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The operation's id.")),
+    request_body = NewTeam,
+    responses((status = 201, description = "Created.", body = Team), errors::CreateTeam))]
 pub async fn create_team(
     mut call: Call,
     path: web::Path<String>,
@@ -169,7 +214,8 @@ pub async fn create_team(
     Ok(HttpResponse::Created().json(team))
 }
 
-#[derive(Deserialize)]
+/// A user to put in an operation, and optionally in one of its teams.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewMember {
     user_id: Uuid,
@@ -178,6 +224,11 @@ struct NewMember {
 }
 
 /// `POST /api/v1/operations/{id}/members`: puts a user in an operation (and team).
+#[utoipa::path(post, path = "/api/v1/operations/{id}/members", tag = "admin", operation_id = "addMember",
+    summary = "Add a member", description = "Admins. Audited.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The operation's id.")),
+    request_body = NewMember,
+    responses((status = 204, description = "Added."), errors::AddMember))]
 pub async fn add_member(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let actor = call.require(ADMIN)?.actor();
     let op = OperationId(uuid_path(&path, "operation id")?);
@@ -209,23 +260,43 @@ pub async fn add_member(mut call: Call, path: web::Path<String>) -> Result<HttpR
 }
 
 /// `GET /api/v1/users`.
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", operation_id = "listUsers",
+    summary = "List users", description = "Admins.", security(("bearer" = [])),
+    responses((status = 200, description = "Users.", body = Vec<User>), errors::ListAdmin))]
 pub async fn list_users(auth: Auth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     auth.require(ADMIN)?;
     let users = state.db.read(db::people::users).await?;
     Ok(HttpResponse::Ok().json(users))
 }
 
-#[derive(Deserialize)]
+/// A new user.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
+    #[schema(min_length = 3, max_length = 64, pattern = "^[a-z0-9._-]*$")]
     username: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     display_name: String,
     role: Role,
+    /// For the admin pages; officers usually have none (they enrol a device).
     #[serde(default)]
+    #[schema(
+        min_length = 12,
+        max_length = 1024,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     password: Option<String>,
 }
 
 /// `POST /api/v1/users`: officers usually have no password (they enrol a device).
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", operation_id = "createUser",
+    summary = "Create a user", description = "Admins. Audited.", security(("bearer" = [])),
+    request_body = NewUser,
+    responses((status = 201, description = "Created.", body = User), errors::CreateOperation))]
 pub async fn create_user(mut call: Call) -> Result<HttpResponse, ApiError> {
     let actor = call.require(ADMIN)?.actor();
     let b: NewUser = call.json().await?;
@@ -269,6 +340,10 @@ pub async fn create_user(mut call: Call) -> Result<HttpResponse, ApiError> {
 /// URL and QR code (SVG). The address never comes from the request (`Host`,
 /// `X-Forwarded-Host`, `Forwarded`): anyone can set those, and a QR code
 /// pointing elsewhere would enrol a phone against another server.
+#[utoipa::path(post, path = "/api/v1/users/{id}/enrolment-codes", tag = "admin", operation_id = "issueEnrolmentCode",
+    summary = "Issue an enrolment code", description = "Admins. Audited. Valid 24 hours, once.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The user's id.")),
+    responses((status = 201, description = "The code.", body = answers::EnrolmentCode), errors::IssueCode))]
 pub async fn issue_code(call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (caller, state) = (call.require(ADMIN)?, call.state);
     let user = UserId(uuid_path(&path, "user id")?);
@@ -316,6 +391,9 @@ pub async fn issue_code(call: Call, path: web::Path<String>) -> Result<HttpRespo
 }
 
 /// `GET /api/v1/devices`.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "admin", operation_id = "listDevices",
+    summary = "List devices", description = "Admins.", security(("bearer" = [])),
+    responses((status = 200, description = "Devices.", body = Vec<crate::domain::Device>), errors::ListAdmin))]
 pub async fn list_devices(
     auth: Auth,
     state: web::Data<AppState>,
@@ -326,10 +404,12 @@ pub async fn list_devices(
 }
 
 /// The body of a revocation: how the phone was lost (see [`revoke_device`]).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
+    /// `lost` (the default) or `reassigned`.
     #[serde(default)]
+    #[schema(pattern = "^(lost|reassigned)$")]
     mode: Option<String>,
 }
 
@@ -348,6 +428,11 @@ async fn device_request(
 /// "reassigned"}` (default `lost`): a lost phone's next request fails with
 /// `device_revoked` and it wipes itself at once; a reassigned phone may still
 /// push what it holds (`device_reassigned` for anything else), then wipes.
+#[utoipa::path(post, path = "/api/v1/devices/{id}/revoke", tag = "admin", operation_id = "revokeDevice",
+    summary = "Revoke a device", description = "Admins. Audited. The body may be empty.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The device's id.")),
+    request_body(content = RevokeBody, description = "Optional: an empty body means `lost`."),
+    responses((status = 204, description = "Revoked (or already revoked, or no such device)."), errors::RevokeDevice))]
 pub async fn revoke_device(
     mut call: Call,
     path: web::Path<String>,
@@ -387,6 +472,11 @@ pub async fn revoke_device(
 /// `POST /api/v1/devices/{id}/recovery-code` with `{"reason": "…"}`: the code
 /// that unlocks a phone locked out by wrong PINs while it holds unsynced
 /// changes. An admin reads it to the officer; audited with the reason.
+#[utoipa::path(post, path = "/api/v1/devices/{id}/recovery-code", tag = "admin", operation_id = "deviceRecoveryCode",
+    summary = "Read a device's recovery code", description = "Admins. Audited with the reason.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The device's id.")),
+    request_body = ReasonBody,
+    responses((status = 200, description = "The code.", body = answers::RecoveryCode), errors::RecoveryCode))]
 pub async fn recovery_code(
     mut call: Call,
     path: web::Path<String>,
@@ -418,22 +508,31 @@ pub async fn recovery_code(
 }
 
 /// A body that gives a reason (see [`recovery_code`]).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {
+    /// Why (audited). Required: absent or blank is `reason_required`.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 500, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A page of a list, newest first.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// Rows, clamped to 1..=1000 (default 100).
     #[serde(default)]
     limit: Option<i64>,
+    /// Only rows before this one (its `id` or `seq`).
     #[serde(default)]
     before: Option<i64>,
 }
 
 /// `GET /api/v1/admin/quarantine`: rejected ops, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/quarantine", tag = "admin", operation_id = "quarantine",
+    summary = "Rejected ops", description = "Admins.", security(("bearer" = [])), params(Page),
+    responses((status = 200, description = "Rows, newest first.", body = Vec<answers::QuarantineRow>), errors::ListPaged))]
 pub async fn quarantine(call: Call, q: web::Query<Page>) -> Result<HttpResponse, ApiError> {
     let (_, limit) = call.listing(ADMIN, q.limit, (100, 1_000))?;
     let before = q.before;
@@ -446,6 +545,9 @@ pub async fn quarantine(call: Call, q: web::Query<Page>) -> Result<HttpResponse,
 }
 
 /// `GET /api/v1/admin/audit`: recent audit rows, newest first.
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", operation_id = "auditRecent",
+    summary = "Recent audit rows", description = "Admins. The read is itself audited.", security(("bearer" = [])), params(Page),
+    responses((status = 200, description = "Rows, newest first.", body = Vec<answers::AuditRow>), errors::ListPaged))]
 pub async fn audit_recent(call: Call, q: web::Query<Page>) -> Result<HttpResponse, ApiError> {
     let (_, limit) = call.listing(ADMIN, q.limit, (100, 1_000))?;
     let (actor, before, state) = (call.require(ADMIN)?.actor(), q.before, call.state);
@@ -465,16 +567,24 @@ pub async fn audit_recent(call: Call, q: web::Query<Page>) -> Result<HttpRespons
     Ok(HttpResponse::Ok().json(rows))
 }
 
-#[derive(Deserialize)]
+/// What to check the chain against.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyQuery {
+    /// `aidant audit anchor`'s line, `aidant-audit-anchor:SEQ:HASH:TIME` (its
+    /// JSON form is read too).
     #[serde(default)]
+    #[param(pattern = "^aidant-audit-anchor:[1-9][0-9]{0,17}:[0-9a-f]{64}:[0-9A-Za-z:.+-]+$")]
     anchor: Option<String>,
 }
 
 /// `GET /api/v1/admin/audit/verify[?anchor=…]`: checks the keyed hash chain,
 /// naming the first bad row; with an anchor (`aidant audit anchor`'s line or
 /// JSON), also that the chain still reaches the anchored row unchanged.
+#[utoipa::path(get, path = "/api/v1/admin/audit/verify", tag = "admin", operation_id = "auditVerify",
+    summary = "Check the audit chain", description = "Admins.", security(("bearer" = [])), params(VerifyQuery),
+    responses((status = 200, description = "The verdict.", body = answers::AuditVerdict), errors::ListPaged))]
 pub async fn audit_verify(
     auth: Auth,
     state: web::Data<AppState>,

@@ -4,6 +4,7 @@
 //! An export is audited with its reason and scope before its first byte, then
 //! streamed; its SHA-256 is stored when the client has taken the last byte.
 
+use super::openapi::{answers, codes as errors};
 use super::Call;
 use crate::auth::Auth;
 use crate::db::export::{self as dbx, Scope};
@@ -15,6 +16,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use sync_core::OperationId;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 const READERS: &[Role] = &[Role::Supervisor, Role::Admin];
@@ -61,17 +63,29 @@ fn range(
     export::parse_range(from, to).map_err(invalid)
 }
 
-#[derive(Deserialize)]
+/// Which days.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SummaryQuery {
+    /// First Europe/London day.
     #[serde(default)]
+    #[param(value_type = String, required = true, format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     from: Option<String>,
+    /// Last day, inclusive (default: `from`); not before `from`, at most 31
+    /// days in all (checked: `bad_query`, `range_too_long`).
     #[serde(default)]
+    #[param(format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     to: Option<String>,
 }
 
 /// `GET /api/v1/operations/{id}/summary?from=&to=`: the day summary by day,
 /// team and force area.
+#[utoipa::path(get, path = "/api/v1/operations/{id}/summary", tag = "exports", operation_id = "operationSummary",
+    summary = "Day summary", description = "Supervisors of the operation and admins. `to` must not be before \
+        `from`, and the range at most 31 days.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The operation's id."), SummaryQuery),
+    responses((status = 200, description = "The summary.", body = answers::OperationSummary), errors::Summary))]
 pub async fn summary(
     auth: Auth,
     state: web::Data<AppState>,
@@ -112,25 +126,56 @@ pub async fn summary(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Deserialize)]
+/// What to export.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
+    /// First Europe/London day.
     #[serde(default)]
+    #[param(value_type = String, required = true, format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     from: Option<String>,
+    /// Last day, inclusive (default: `from`); not before `from`, at most 31
+    /// days in all; an XLSX file holds 1900-01-01 to 9999-12-31.
     #[serde(default)]
+    #[param(format = Date, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     to: Option<String>,
+    /// File format.
     #[serde(default)]
+    #[param(value_type = String, required = true, pattern = "^(json|csv|xlsx|html)$")]
     format: Option<String>,
+    /// Why the export is made (audited): 1 to 500 characters, not blank.
     #[serde(default)]
+    #[param(
+        value_type = String,
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     reason: Option<String>,
+    /// Include victim-identifying columns (admins only).
     #[serde(default)]
     identifying: Option<bool>,
+    /// For `csv`: which table (default `visits`).
     #[serde(default)]
+    #[param(pattern = "^(visits|persons)$")]
     table: Option<String>,
 }
 
 /// `GET /api/v1/operations/{id}/export?from=&to=&format=&reason=[&identifying=true][&table=]`:
 /// the file, streamed.
+#[utoipa::path(get, path = "/api/v1/operations/{id}/export", tag = "exports", operation_id = "exportOperation",
+    summary = "Export an operation's days", description = "Supervisors of the operation and admins; \
+        `identifying=true` admins only. Audited with the reason. `to` must not be before `from`, the range at \
+        most 31 days, and an XLSX file's days within 1900-01-01 to 9999-12-31.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The operation's id."), ExportQuery),
+    responses((status = 200, description = "The file, as an attachment.", content(
+        (Object = "application/json"),
+        (answers::Text = "text/csv"),
+        (answers::Binary = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        (answers::Text = "text/html"),
+    )), errors::Export))]
 pub async fn export(
     auth: Auth,
     state: web::Data<AppState>,
@@ -194,7 +239,9 @@ pub async fn export(
         .body(body))
 }
 
-#[derive(Deserialize)]
+/// Which exports to list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(default)]
@@ -205,6 +252,10 @@ pub struct ListQuery {
 
 /// `GET /api/v1/exports?operation=&limit=`: stored exports with their hashes,
 /// newest first (supervisors: their operations').
+#[utoipa::path(get, path = "/api/v1/exports", tag = "exports", operation_id = "listExports",
+    summary = "Stored exports", description = "Supervisors (their operations') and admins.",
+    security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "Rows, newest first.", body = Vec<answers::ExportRow>), errors::ListPaged))]
 pub async fn list(call: Call, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let (scope, limit) = call.listing(READERS, q.limit, (100, 1_000))?;
     let operation = q.operation.map(OperationId);

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod exports;
+pub mod openapi;
 pub mod service;
 pub mod session;
 pub mod sync;

@@ -1,13 +1,14 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
+use super::openapi::{answers, codes as errors};
 use crate::error::ApiError;
 use crate::{db, metrics::Gauges, AppState};
 use actix_web::{web, HttpResponse};
 
-/// The OpenAPI 3 document describing every endpoint and its errors.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
 /// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "service", operation_id = "healthz",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers.", body = answers::Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -15,6 +16,9 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers, and takes writes. While writes were
 /// failing (disk full), each call tries a small write to learn whether space
 /// has come back.
+#[utoipa::path(get, path = "/readyz", tag = "service", operation_id = "readyz",
+    summary = "Readiness",
+    responses((status = 200, description = "The database answers and takes writes.", body = answers::Ready), errors::Readyz))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.db.writes_failing() {
         let db = state.db.clone();
@@ -43,6 +47,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "service", operation_id = "metrics",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "Prometheus text format 0.0.4.", body = answers::Text, content_type = "text/plain"), errors::Metrics))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let g = state
         .db
@@ -61,11 +68,14 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         .body(state.metrics.render(&g)))
 }
 
-/// The OpenAPI document.
+/// The OpenAPI document (`api::openapi`), generated once.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", operation_id = "openapi",
+    summary = "This document",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", body = Object)))]
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(OPENAPI)
+        .body(super::openapi::DOCUMENT.as_str())
 }
 
 /// The field client's static files at `/`, with a small page when the folder is

@@ -1,5 +1,6 @@
 //! First-admin setup, password login, device enrolment, and "who am I".
 
+use super::openapi::{answers, codes as errors};
 use super::{check_len, parse_json, Audit};
 use crate::auth::{peer, Auth};
 use crate::db::{self, people::CodeProblem};
@@ -10,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use std::time::Instant;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Wall time, Unix milliseconds (failure windows are shared between
@@ -78,16 +80,32 @@ impl Anonymous {
     }
 }
 
-#[derive(Deserialize)]
+/// The first admin.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetupBody {
+    /// The one-time setup code the server printed at its first start.
     code: String,
+    #[schema(min_length = 3, max_length = 64, pattern = "^[a-z0-9._-]*$")]
     username: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     display_name: String,
+    #[schema(
+        min_length = 12,
+        max_length = 1024,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     password: String,
 }
 
 /// `POST /api/v1/setup`: creates the first admin with the one-time setup code.
+#[utoipa::path(post, path = "/api/v1/setup", tag = "session", operation_id = "setup",
+    summary = "Create the first admin", request_body = SetupBody,
+    responses((status = 201, description = "The admin.", body = crate::domain::User), errors::Setup))]
 pub async fn setup(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
     limit(&call.state, &[format!("setup:{}", call.ip)])?;
     let b: SetupBody = call.json().await?;
@@ -141,14 +159,28 @@ pub async fn setup(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Created().json(user))
 }
 
-#[derive(Deserialize)]
+/// A password login.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     username: String,
+    #[schema(
+        min_length = 1,
+        max_length = 1024,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     password: String,
 }
 
 /// `POST /api/v1/login`: password login for the web pages; returns a session token.
+#[utoipa::path(post, path = "/api/v1/login", tag = "session", operation_id = "login",
+    summary = "Sign in with a password", request_body = LoginBody,
+    responses((status = 200, description = "A session.", body = answers::LoginResponse), errors::Login))]
 pub async fn login(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
     let b: LoginBody = call.json().await?;
     let Anonymous { ip, state, .. } = call;
@@ -249,15 +281,31 @@ pub async fn login(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
         .json(serde_json::json!({ "token": token, "expires_at": expires_at, "user": user })))
 }
 
-#[derive(Deserialize)]
+/// A phone's enrolment.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EnrolBody {
+    /// The code an admin issued.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     code: String,
+    /// The phone's name; `phone` when absent.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     label: Option<String>,
 }
 
 /// `POST /api/v1/enrol`: a phone trades a one-time code for a device id and token.
+#[utoipa::path(post, path = "/api/v1/enrol", tag = "session", operation_id = "enrol",
+    summary = "Enrol a phone", request_body = EnrolBody,
+    responses((status = 201, description = "The device and its token.", body = answers::EnrolResponse), errors::Enrol))]
 pub async fn enrol(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
     let b: EnrolBody = call.json().await?;
     let Anonymous { ip, state, .. } = call;
@@ -334,6 +382,9 @@ pub async fn enrol(mut call: Anonymous) -> Result<HttpResponse, ApiError> {
 }
 
 /// `GET /api/v1/me`: the caller, their device and operations.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session", operation_id = "me",
+    summary = "The caller", security(("bearer" = [])),
+    responses((status = 200, description = "The caller.", body = answers::Me), errors::Me))]
 pub async fn me(auth: Auth) -> HttpResponse {
     let c = auth.0;
     HttpResponse::Ok().json(serde_json::json!({

@@ -6,6 +6,7 @@
 //! after the transaction is committed (SQLite `synchronous=FULL`, WAL).
 //! Pull: pages of ops after a cursor, only from the caller's operations.
 
+use super::openapi::{answers, codes as errors};
 use super::Audit;
 use crate::auth::Auth;
 use crate::db::{self, sync::Incoming};
@@ -16,6 +17,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use sync_core::{wire, Op};
+use utoipa::IntoParams;
 
 /// The ops of a JSON push, each kept as its raw text: parsing the body costs
 /// about its own size (never a tree of values many times larger), and stops
@@ -196,6 +198,16 @@ fn device_of(caller: &Caller) -> Result<DeviceId, ApiError> {
 }
 
 /// `POST /api/v1/sync/push`.
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", operation_id = "push",
+    summary = "Push ops", description = "Device tokens only. Each op is answered on its own (`PushResult`); \
+        a refused op is quarantined and never stops the others. The body is JSON, or a sync-core wire \
+        batch as `application/octet-stream`.",
+    security(("bearer" = [])),
+    request_body(content(
+        (answers::PushRequest = "application/json"),
+        (answers::Binary = "application/octet-stream"),
+    )),
+    responses((status = 200, description = "One result per item, in order.", body = answers::PushResponse), errors::Push))]
 pub async fn push(
     req: HttpRequest,
     auth: Auth,
@@ -271,20 +283,27 @@ pub async fn push(
     })))
 }
 
-#[derive(Deserialize)]
+/// Where a pull starts and how much it takes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
+    /// The cursor of the last op already held (0: from the start).
     #[serde(default)]
+    #[param(minimum = 0, required = false)]
     after: i64,
+    /// Page size, clamped to 1..=`--page-max` (default 500).
     #[serde(default)]
     limit: Option<i64>,
     /// The last of its own ops the phone holds in an unbroken run: its own
     /// ops after it come back (a phone restored from an old backup).
     #[serde(default)]
+    #[param(minimum = 0)]
     mine: Option<i64>,
     /// `json` (default) or `wire` (sync-core's compact batch; the cursor and
     /// whether more follow are then in `X-Aidant-Cursor` / `X-Aidant-More`).
     #[serde(default)]
+    #[param(pattern = "^(json|wire)$")]
     format: Option<String>,
 }
 
@@ -292,6 +311,15 @@ pub struct PullQuery {
 /// holds (see `permissions`), never its own ops up to `mine` (all of them
 /// without it). A page that carries ops is audited
 /// (who, how many ops and visits, which cursors), as every read of records is.
+#[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync", operation_id = "pull",
+    summary = "Pull ops", description = "Device tokens only.", security(("bearer" = [])), params(PullQuery),
+    responses(
+        (status = 200, description = "A page of ops.", content(
+            (answers::PullResponse = "application/json"),
+            (answers::Binary = "application/octet-stream"),
+        )),
+        errors::Pull,
+    ))]
 pub async fn pull(
     req: HttpRequest,
     auth: Auth,
@@ -360,11 +388,16 @@ pub async fn pull(
     Ok(gzipped(&req, r, body))
 }
 
-#[derive(Deserialize)]
+/// Where a snapshot page starts.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotQuery {
+    /// The previous page's `X-Aidant-Next` (empty or absent: the first page).
     #[serde(default)]
+    #[param(format = Uuid)]
     after_visit: Option<String>,
+    /// Visits, clamped to 1..=`--page-max` (default 200).
     #[serde(default)]
     limit: Option<i64>,
 }
@@ -376,6 +409,11 @@ pub struct SnapshotQuery {
 /// benchmark). `X-Aidant-Cursor` is where the phone's pulls then start (the
 /// first page's); `X-Aidant-Next`, when present, is the `after_visit` of the
 /// next page. Audited like a pull.
+#[utoipa::path(get, path = "/api/v1/sync/snapshot", tag = "sync", operation_id = "snapshot",
+    summary = "A new phone's first sync", description = "Device tokens only.", security(("bearer" = [])),
+    params(SnapshotQuery),
+    responses((status = 200, description = "A page of visit states (a sync-core snapshot batch).", body = answers::Binary,
+        content_type = "application/octet-stream"), errors::Pull))]
 pub async fn snapshot(
     req: HttpRequest,
     auth: Auth,
@@ -514,6 +552,9 @@ pub(super) async fn book_read(
 /// already holds) gets a fresh replica id. It re-issues its refused and
 /// unsent edits under it (sync-core's `Replica::rekey`) and pulls from the
 /// start, which now brings the server's versions of its old ids.
+#[utoipa::path(post, path = "/api/v1/sync/rekey", tag = "sync", operation_id = "rekeyDevice",
+    summary = "A fresh replica id", description = "Device tokens only. Audited.", security(("bearer" = [])),
+    responses((status = 200, description = "The new replica id.", body = answers::Rekeyed), errors::Rekey))]
 pub async fn rekey(auth: Auth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = auth.0;
     let device = device_of(&caller)?;

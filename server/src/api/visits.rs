@@ -3,6 +3,7 @@
 //! resolve conflicts. Every read of a visit's detail is audited
 //! with who, when, what and why; so is every resolution.
 
+use super::openapi::{answers, codes as errors};
 use super::{Audit, Call};
 use crate::auth::Auth;
 use crate::db::{self, audit::Entry};
@@ -13,22 +14,33 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use sync_core::{OpId, OperationId, Status, Target, Value, VisitId, VisitView};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 const READERS: &[Role] = &[Role::Supervisor, Role::Admin];
 
-#[derive(Deserialize)]
+/// Which visits to list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VisitsQuery {
+    /// Only visits in this status.
     #[serde(default)]
+    #[param(pattern = "^(draft|submitted|reviewed|returned)$")]
     status: Option<String>,
+    /// Only this operation's visits.
     #[serde(default)]
     operation: Option<Uuid>,
+    /// Rows, clamped to 1..=5000 (default 500).
     #[serde(default)]
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/visits?operation=&status=`: the index (no personal data).
+#[utoipa::path(get, path = "/api/v1/visits", tag = "visits", operation_id = "listVisits",
+    summary = "The visit index", description = "Supervisors (their operations) and admins. No personal data.",
+    security(("bearer" = [])), params(VisitsQuery),
+    responses((status = 200, description = "Rows.", body = Vec<answers::VisitRow>), errors::ListPaged))]
 pub async fn list(call: Call, q: web::Query<VisitsQuery>) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let (scope, limit) = call.listing(READERS, q.limit, (500, 5_000))?;
@@ -79,8 +91,8 @@ struct Listed {
     brief: Brief,
 }
 
-#[derive(serde::Serialize, Default)]
-struct Brief {
+#[derive(serde::Serialize, Default, ToSchema)]
+pub(crate) struct Brief {
     /// The premises' name, else the vehicle's registration.
     place: Option<String>,
     /// The people whose phones recorded it (display names).
@@ -149,10 +161,21 @@ fn state_of(tx: &db::Sql, id: VisitId) -> Result<sync_core::Visit, db::DbError> 
     crate::ledger::visit(tx, id)?.ok_or_else(|| db::DbError::NotFound("visit".into()))
 }
 
-#[derive(Deserialize)]
+/// Why a record is opened.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReadQuery {
+    /// Why the record is opened (1–500 characters, not blank); kept in the
+    /// audit trail. Absent or blank: `reason_required`.
     #[serde(default)]
+    #[param(
+        value_type = String,
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     reason: Option<String>,
 }
 
@@ -172,6 +195,10 @@ pub(crate) fn required_reason(reason: Option<String>) -> Result<String, ApiError
 
 /// `GET /api/v1/visits/{id}?reason=`: the merged visit with its conflicts,
 /// persons included; the reason is required and the read is audited.
+#[utoipa::path(get, path = "/api/v1/visits/{id}", tag = "visits", operation_id = "readVisit",
+    summary = "Read a visit", description = "Supervisors of its operation and admins. Audited with the reason.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id."), ReadQuery),
+    responses((status = 200, description = "The merged visit with its conflicts.", body = sync_core::VisitView), errors::ReadVisit))]
 pub async fn read(
     auth: Auth,
     state: web::Data<AppState>,
@@ -201,9 +228,12 @@ pub async fn read(
 
 /// What a review or a return answers: the visit's place in the index, no
 /// personal data (reading the record is a separate, audited request).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToSchema)]
 struct Reviewed {
+    #[schema(value_type = Uuid)]
     id: VisitId,
+    /// `submitted`, `reviewed` or `returned`.
+    #[schema(value_type = String)]
     status: Status,
     round: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -235,6 +265,10 @@ enum Act {
 
 /// `POST /api/v1/visits/{id}/review`: a supervisor of the visit's operation (or
 /// an admin) marks a submitted visit reviewed, as an op from the server replica.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/review", tag = "visits", operation_id = "reviewVisit",
+    summary = "Mark a submitted visit reviewed", description = "Supervisors of its operation and admins. Audited.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id.")),
+    responses((status = 200, description = "The visit's place in the index.", body = Reviewed), errors::ReviewVisit))]
 pub async fn review(
     auth: Auth,
     state: web::Data<AppState>,
@@ -245,10 +279,13 @@ pub async fn review(
     status_act(&state, c, id, Act::Review, String::new()).await
 }
 
-#[derive(Deserialize)]
+/// What the officer must correct.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReturnBody {
+    /// Shown on the officer's phone. Absent or blank: `reason_required`.
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     reason: Option<String>,
 }
 
@@ -257,6 +294,11 @@ struct ReturnBody {
 /// for correction, with a reason the officer's phone shows. The server's
 /// replica writes the return in the visit's current round; the officer's
 /// resubmit opens the next. Audited with the reason.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/return", tag = "visits", operation_id = "returnVisit",
+    summary = "Return a visit for correction", description = "Supervisors of its operation and admins. Audited.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id.")),
+    request_body = ReturnBody,
+    responses((status = 200, description = "The visit's place in the index.", body = Reviewed), errors::ReturnVisit))]
 pub async fn return_visit(
     mut call: Call,
     path: web::Path<String>,
@@ -335,6 +377,7 @@ async fn status_act(
     Ok(HttpResponse::Ok().json(outcome))
 }
 
+/// Which field to settle, to what, and why (its schema: `answers::ResolveRequest`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
@@ -350,6 +393,12 @@ struct ResolveBody {
 /// Asking for the value a field already holds alone is answered with the
 /// visit unchanged; a field that has meanwhile been settled to another value
 /// is `no_conflict` (409), so a later decision is not silently overwritten.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/resolve", tag = "visits", operation_id = "resolveVisitConflict",
+    summary = "Settle a field in conflict", description = "Supervisors of its operation and admins. Audited. \
+        The value must fit the field's kind (sync-core `FieldKind`): `invalid_field` otherwise.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id.")),
+    request_body = answers::ResolveRequest,
+    responses((status = 200, description = "The merged visit.", body = sync_core::VisitView), errors::ResolveVisit))]
 pub async fn resolve(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let c = call.require(READERS)?;
     let id = visit_id(&path)?;
@@ -437,6 +486,11 @@ struct ShareBody {
 /// `POST /api/v1/visits/{id}/share`: a supervisor of the visit's operation (or
 /// an admin) shares it with an officer or a team of the operation, who then
 /// hold it: their phones receive its whole history on their next pull.
+#[utoipa::path(post, path = "/api/v1/visits/{id}/share", tag = "visits", operation_id = "shareVisit",
+    summary = "Share a visit", description = "Supervisors of its operation and admins. Audited with the reason.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id.")),
+    request_body = answers::ShareRequest,
+    responses((status = 204, description = "Shared."), errors::ShareVisit))]
 pub async fn share(mut call: Call, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let c = call.require(READERS)?;
     let id = visit_id(&path)?;
@@ -488,6 +542,10 @@ pub async fn share(mut call: Call, path: web::Path<String>) -> Result<HttpRespon
 /// `GET /api/v1/visits/{id}/audit`: who has read or changed this record (its
 /// audit entries, newest first) and who holds it on a phone now. Reading it
 /// is itself audited.
+#[utoipa::path(get, path = "/api/v1/visits/{id}/audit", tag = "visits", operation_id = "visitAudit",
+    summary = "A visit's audit trail and holders", description = "Supervisors of its operation and admins. Audited.",
+    security(("bearer" = [])), params(("id" = Uuid, Path, description = "The visit's id.")),
+    responses((status = 200, description = "Entries and holders.", body = answers::VisitAudit), errors::VisitAudit))]
 pub async fn audit(
     auth: Auth,
     state: web::Data<AppState>,
