@@ -18,7 +18,8 @@
 //!   is stored.
 //!
 //! A waiter whose write was not taken (the group was full) takes the
-//! writer itself, so every queued write is run by someone.
+//! writer itself, so every queued write is run by someone. The same runs
+//! on PostgreSQL (`pg::write_group`), inside the write lock.
 
 use super::audit::AuditKey;
 use super::sql::Sql;
@@ -66,6 +67,11 @@ impl Queue {
     }
 }
 
+/// Answers every write of `jobs`, not run, with `e`.
+pub(super) fn fail_all(jobs: Vec<Job>, e: &DbError) {
+    jobs.into_iter().for_each(|j| (j.fail)(copy(e)));
+}
+
 /// A queued write of `f` and the receiver of its answer.
 pub(super) fn job<T: Send + 'static, E: From<DbError> + Send + 'static>(
     f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
@@ -89,12 +95,12 @@ pub(super) fn job<T: Send + 'static, E: From<DbError> + Send + 'static>(
 
 /// Queues `job` and returns its answer, running the group it falls in if
 /// no other thread does. `lock` takes the writer connection and `group`
-/// runs a group on it ([`run`]).
-pub(super) fn write<'a, T, E: From<DbError>>(
+/// runs a group on it ([`run_lite`], `pg::write_group`).
+pub(super) fn write<'a, C: 'a, T, E: From<DbError>>(
     queue: &Queue,
     job: (Job, mpsc::Receiver<Result<T, E>>),
-    lock: impl Fn() -> std::sync::MutexGuard<'a, Connection>,
-    group: impl Fn(&mut Connection, Vec<Job>),
+    lock: impl Fn() -> std::sync::MutexGuard<'a, C>,
+    group: impl Fn(&mut C, Vec<Job>),
 ) -> Result<T, E> {
     let (job, answer) = job;
     queue.push(job);
@@ -122,7 +128,7 @@ fn lost<E: From<DbError>>() -> E {
 }
 
 /// The same failure for each of several waiters.
-fn copy(e: &DbError) -> DbError {
+pub(super) fn copy(e: &DbError) -> DbError {
     match e {
         DbError::StorageFull(cause) => DbError::StorageFull(cause.clone()),
         DbError::Unavailable(cause) => DbError::Unavailable(cause.clone()),
@@ -130,11 +136,101 @@ fn copy(e: &DbError) -> DbError {
     }
 }
 
-/// Runs `jobs` in one transaction on `conn` (see the module's doc).
-/// Each write gets a handle with the audit `key` on open database `store`;
-/// `noted` is told of every failure of the storage, as a single write's
-/// would be.
-pub(super) fn run(
+/// A write of a group that has run: its answer, and the hooks to run
+/// after the commit (`None`: it was rolled back alone and its own error
+/// stands).
+pub(super) type Done = (
+    Box<dyn FnOnce(Result<(), DbError>) + Send>,
+    Option<Vec<Box<dyn FnOnce() + Send>>>,
+);
+
+/// Runs `jobs` one after the other on `sql`, the handle of an open write
+/// transaction, each in a savepoint (see the module's doc). Answers at once
+/// the writes that cannot be kept; gives back the others, and the failure
+/// that broke the transaction if one did (then it must not be committed).
+/// `noted` is told of every failure of the storage.
+pub(super) fn run_jobs(
+    sql: &Sql,
+    jobs: Vec<Job>,
+    noted: &impl Fn(&DbError),
+) -> (Vec<Done>, Option<DbError>) {
+    let mut done: Vec<Done> = Vec::with_capacity(jobs.len());
+    let mut broken: Option<DbError> = None;
+    for Job { run, fail } in jobs {
+        if let Some(e) = &broken {
+            fail(copy(e));
+            continue;
+        }
+        if let Err(e) = sql.execute_batch("SAVEPOINT aidant_group") {
+            let e = e.classify();
+            noted(&e);
+            fail(copy(&e));
+            broken = Some(e);
+            continue;
+        }
+        sql.clear_failures();
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(sql)));
+        let failure = sql.storage_failure();
+        let unavailable = sql.unavailable();
+        let hooks = sql.take_after_commit();
+        let kept = matches!(&outcome, Ok(o) if o.ok);
+        let end = if kept {
+            "RELEASE aidant_group"
+        } else {
+            "ROLLBACK TO aidant_group; RELEASE aidant_group"
+        };
+        if let Err(e) = sql.execute_batch(end) {
+            // A full disk may have made SQLite roll the whole transaction
+            // back (then there is no savepoint left to end), or the
+            // connection is gone: every write of the group fails with it.
+            let e = match (&failure, &unavailable) {
+                (Some(cause), _) => DbError::StorageFull(cause.clone()),
+                (None, Some(cause)) => DbError::Unavailable(cause.clone()),
+                (None, None) => e.classify(),
+            };
+            noted(&e);
+            broken = Some(copy(&e));
+            match outcome {
+                Ok(o) => (o.deliver)(Err(e)),
+                Err(_) => fail(e),
+            }
+            continue;
+        }
+        match (outcome, failure, unavailable) {
+            (Ok(o), _, _) if kept => done.push((o.deliver, Some(hooks))),
+            (Ok(o), Some(cause), _) => {
+                let e = DbError::StorageFull(cause);
+                noted(&e);
+                (o.deliver)(Err(e));
+            }
+            (Ok(o), None, Some(cause)) => (o.deliver)(Err(DbError::Unavailable(cause))),
+            (Ok(o), None, None) => done.push((o.deliver, None)),
+            (Err(_), _, _) => fail(DbError::TaskLost("a write panicked".into())),
+        }
+    }
+    (done, broken)
+}
+
+/// Answers the writes kept by [`run_jobs`] once their transaction has
+/// committed, or failed to: on success each runs its hooks, then gets its
+/// own result; on failure each gets the failure.
+pub(super) fn answer(done: Vec<Done>, committed: &Result<(), DbError>) {
+    for (deliver, hooks) in done {
+        match (committed, hooks) {
+            (Ok(()), Some(hooks)) => {
+                hooks.into_iter().for_each(|f| f());
+                deliver(Ok(()));
+            }
+            // Rolled back alone: its own error stands.
+            (_, None) => deliver(Ok(())),
+            (Err(e), Some(_)) => deliver(Err(copy(e))),
+        }
+    }
+}
+
+/// Runs `jobs` in one transaction on the SQLite writer `conn`. Each write
+/// gets a handle with the audit `key` on open database `store`.
+pub(super) fn run_lite(
     conn: &mut Connection,
     jobs: Vec<Job>,
     (key, store): (Option<&AuditKey>, u64),
@@ -148,66 +244,13 @@ pub(super) fn run(
         Err(e) => {
             let e = DbError::from(e).classify();
             noted(&e);
-            jobs.into_iter().for_each(|j| (j.fail)(copy(&e)));
+            fail_all(jobs, &e);
             return;
         }
     };
-    // (answer, hooks to run after the commit; None: rolled back)
-    type Done = (
-        Box<dyn FnOnce(Result<(), DbError>) + Send>,
-        Option<Vec<Box<dyn FnOnce() + Send>>>,
-    );
-    let mut done: Vec<Done> = Vec::with_capacity(jobs.len());
-    let mut broken: Option<DbError> = None;
-    for Job { run, fail } in jobs {
-        if let Some(e) = &broken {
-            fail(copy(e));
-            continue;
-        }
-        if let Err(e) = tx.execute_batch("SAVEPOINT aidant_group") {
-            let e = DbError::from(e).classify();
-            fail(copy(&e));
-            broken = Some(e);
-            continue;
-        }
-        let handle = Sql::lite(&tx, key).for_store(store);
-        let outcome = catch_unwind(AssertUnwindSafe(|| run(&handle)));
-        let failure = handle.storage_failure();
-        let hooks = handle.take_after_commit();
-        drop(handle);
-        let kept = matches!(&outcome, Ok(o) if o.ok);
-        let end = if kept {
-            "RELEASE aidant_group"
-        } else {
-            "ROLLBACK TO aidant_group; RELEASE aidant_group"
-        };
-        if let Err(e) = tx.execute_batch(end) {
-            // A full disk may have made SQLite roll the whole transaction
-            // back (then there is no savepoint left to end): every write of
-            // the group fails with it.
-            let e = match &failure {
-                Some(cause) => DbError::StorageFull(cause.clone()),
-                None => DbError::from(e).classify(),
-            };
-            noted(&e);
-            broken = Some(copy(&e));
-            match outcome {
-                Ok(o) => (o.deliver)(Err(e)),
-                Err(_) => fail(e),
-            }
-            continue;
-        }
-        match (outcome, failure) {
-            (Ok(o), _) if kept => done.push((o.deliver, Some(hooks))),
-            (Ok(o), Some(cause)) => {
-                let e = DbError::StorageFull(cause);
-                noted(&e);
-                (o.deliver)(Err(e));
-            }
-            (Ok(o), None) => done.push((o.deliver, None)),
-            (Err(_), _) => fail(DbError::TaskLost("a write panicked".into())),
-        }
-    }
+    let sql = Sql::lite(&tx, key).for_store(store);
+    let (done, broken) = run_jobs(&sql, jobs, &noted);
+    drop(sql);
     let committed = match broken {
         Some(e) => {
             drop(tx); // rolls back
@@ -218,17 +261,7 @@ pub(super) fn run(
     if let Err(e) = &committed {
         noted(e);
     }
-    for (deliver, hooks) in done {
-        match (&committed, hooks) {
-            (Ok(()), Some(hooks)) => {
-                hooks.into_iter().for_each(|f| f());
-                deliver(Ok(()));
-            }
-            // Rolled back alone: its own error stands.
-            (_, None) => deliver(Ok(())),
-            (Err(e), Some(_)) => deliver(Err(copy(e))),
-        }
-    }
+    answer(done, &committed);
 }
 
 #[cfg(test)]
@@ -238,9 +271,22 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Barrier};
 
+    /// A database for one test: a SQLite file, or under `scripts/pg.sh`
+    /// (AIDANT_TEST_DATABASE_URL set) a new PostgreSQL database.
     fn db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("g.sqlite3")).unwrap();
+        let db = match std::env::var("AIDANT_TEST_DATABASE_URL") {
+            Ok(base) => {
+                let name = format!("g_{}", uuid::Uuid::new_v4().simple());
+                postgres::Client::connect(&base, postgres::NoTls)
+                    .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")))
+                    .expect("test cluster");
+                let (head, _) = base.rsplit_once('/').expect("URL ends in /DATABASE");
+                let at = crate::db::Location::Postgres(format!("{head}/{name}"));
+                Db::open_at(&at, &dir.path().join("audit.key")).unwrap()
+            }
+            Err(_) => Db::open(&dir.path().join("g.sqlite3")).unwrap(),
+        };
         db.write_blocking(|tx| tx.execute_batch("CREATE TABLE g (n INTEGER PRIMARY KEY)"))
             .unwrap();
         (dir, db)

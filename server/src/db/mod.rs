@@ -87,6 +87,8 @@ enum Store {
         config: postgres::Config,
         writer: Box<Mutex<sql::PgConn>>,
         readers: Vec<Mutex<sql::PgConn>>,
+        /// Writes waiting for the next group commit ([`Db::write_grouped`]).
+        queue: group::Queue,
     },
 }
 
@@ -293,36 +295,48 @@ impl Db {
     /// queue up meanwhile: each in its own savepoint, answered only once
     /// the group has committed, one fsync for all (`db/group.rs`). For
     /// pushes, which arrive all at once at the end of a shift. On
-    /// PostgreSQL, the same as [`Db::write_blocking_as`].
+    /// PostgreSQL the group holds the write lock once (`pg::write_group`).
     pub fn write_grouped_blocking_as<T: Send + 'static, E: From<DbError> + Send + 'static>(
         &self,
         f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
-        let Store::Lite { writer, queue, .. } = &self.0.store else {
-            return self.write_blocking_as(f);
-        };
         let key = self.0.key.get();
-        group::write(
-            queue,
-            group::job(f),
-            || lock(writer),
-            |conn, jobs| {
-                self.0.groups.0.fetch_add(1, Ordering::Relaxed);
-                self.0
-                    .groups
-                    .1
-                    .fetch_add(jobs.len() as u64, Ordering::Relaxed);
-                if let Err(e) = self.before_write(conn) {
-                    let e = e.classify();
-                    self.note_failure(&e);
-                }
-                group::run(conn, jobs, (key, self.0.id), |e| self.note_failure(e));
-            },
-        )
+        let count = |jobs: &[group::Job]| {
+            self.0.groups.0.fetch_add(1, Ordering::Relaxed);
+            self.0
+                .groups
+                .1
+                .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        };
+        match &self.0.store {
+            Store::Lite { writer, queue, .. } => group::write(
+                queue,
+                group::job(f),
+                || lock(writer),
+                |conn, jobs| {
+                    count(&jobs);
+                    if let Err(e) = self.before_write(conn) {
+                        let e = e.classify();
+                        self.note_failure(&e);
+                    }
+                    group::run_lite(conn, jobs, (key, self.0.id), |e| self.note_failure(e));
+                },
+            ),
+            Store::Pg { writer, queue, .. } => pg::off_runtime(|| {
+                group::write(
+                    queue,
+                    group::job(f),
+                    || lock(writer),
+                    |conn, jobs| {
+                        count(&jobs);
+                        pg::write_group(conn, (key, self.0.id), jobs, |e| self.note_failure(e));
+                    },
+                )
+            }),
+        }
     }
 
-    /// Group commits run so far and the writes they held (SQLite; both 0
-    /// on PostgreSQL).
+    /// Group commits run so far and the writes they held.
     pub fn group_stats(&self) -> (u64, u64) {
         (
             self.0.groups.0.load(Ordering::Relaxed),

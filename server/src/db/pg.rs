@@ -28,7 +28,7 @@
 
 use super::audit::AuditKey;
 use super::sql::{PgClient, PgConn, Sql};
-use super::{DbError, Store};
+use super::{group, DbError, Store};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -110,6 +110,7 @@ pub(super) fn open(url: &str, readers: usize) -> Result<Store, DbError> {
         config,
         writer: Box::new(Mutex::new(writer)),
         readers,
+        queue: group::Queue::default(),
     })
 }
 
@@ -200,6 +201,46 @@ pub(super) fn write<T, E>(
         }
     })();
     forget_if_lost(conn, out)
+}
+
+/// Runs a group of queued writes (`db/group.rs`) in one transaction under
+/// the write lock: each in its own savepoint, answered after the commit.
+pub(super) fn write_group(
+    conn: &mut PgConn,
+    (key, store_id): (Option<&AuditKey>, u64),
+    jobs: Vec<group::Job>,
+    noted: impl Fn(&DbError),
+) {
+    if jobs.is_empty() {
+        return;
+    }
+    let mut waiting = Some(jobs);
+    let mut done = Vec::new();
+    let out = (|| {
+        let (client, stmts) = conn.open()?;
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        let sql = Sql::pg(PgClient::Tx(tx), stmts, key).for_store(store_id);
+        let (kept, broken) = group::run_jobs(&sql, waiting.take().unwrap_or_default(), &noted);
+        done = kept;
+        if let Some(e) = broken {
+            return Err(e); // the transaction rolls back as it is dropped
+        }
+        if let Some(tx) = sql.into_pg_tx() {
+            tx.commit()?;
+        }
+        Ok(())
+    })()
+    .map_err(DbError::classify);
+    let out = forget_if_lost(conn, out);
+    if let Err(e) = &out {
+        noted(e);
+        // Not started: the connection or the lock could not be had.
+        if let Some(jobs) = waiting {
+            group::fail_all(jobs, e);
+        }
+    }
+    group::answer(done, &out);
 }
 
 pub(super) fn read<T, E>(

@@ -497,6 +497,13 @@ impl<'a> Sql<'a> {
         std::mem::take(&mut *self.after_commit.borrow_mut())
     }
 
+    /// Forgets the failures noted so far (a group commit's handle, before
+    /// its next write).
+    pub(crate) fn clear_failures(&self) {
+        self.storage_failure.set(None);
+        self.unavailable.set(None);
+    }
+
     /// The cause of the first statement through this handle that failed
     /// because the database could not be reached, if one did.
     pub(crate) fn unavailable(&self) -> Option<String> {
