@@ -470,9 +470,7 @@ impl Db {
         f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
         let db = self.clone();
-        actix_web::web::block(move || db.write_blocking_as(f))
-            .await
-            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
+        on_pool(move || db.write_blocking_as(f)).await
     }
 
     /// [`Db::write_grouped_blocking_as`] on the blocking pool.
@@ -481,9 +479,7 @@ impl Db {
         f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
         let db = self.clone();
-        actix_web::web::block(move || db.write_grouped_blocking_as(f))
-            .await
-            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
+        on_pool(move || db.write_grouped_blocking_as(f)).await
     }
 
     /// [`Db::read_blocking`] on the blocking pool, with the closure's own
@@ -493,9 +489,7 @@ impl Db {
         f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E> {
         let db = self.clone();
-        actix_web::web::block(move || db.read_blocking_as(f))
-            .await
-            .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
+        on_pool(move || db.read_blocking_as(f)).await
     }
 
     /// `PRAGMA integrity_check` on SQLite, `ok` when PostgreSQL answers (for
@@ -556,6 +550,16 @@ impl Db {
             Store::Pg { .. } => None,
         }
     }
+}
+
+/// Runs `job` on actix's blocking pool (database calls never run on the
+/// executor); a lost task becomes [`DbError::TaskLost`].
+async fn on_pool<T: Send + 'static, E: From<DbError> + Send + 'static>(
+    job: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
+    actix_web::web::block(job)
+        .await
+        .map_err(|e| E::from(DbError::TaskLost(e.to_string())))?
 }
 
 fn open_sqlite(path: &Path) -> Result<Store, DbError> {
