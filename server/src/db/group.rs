@@ -32,10 +32,10 @@ use std::sync::{mpsc, Mutex};
 /// At most this many writes share a transaction: a group of pushes of 500
 /// ops each is then at most a few hundred milliseconds of work, and a
 /// failing commit answers at most this many.
-pub(super) const MAX_GROUP: usize = 32;
+const MAX_GROUP: usize = 32;
 
 /// What a queued write did in its savepoint.
-pub(super) struct Outcome {
+struct Outcome {
     /// It succeeded: keep its savepoint.
     ok: bool,
     /// Answers the waiter: `Ok` with its own result once the group has
