@@ -176,6 +176,27 @@ struct PushRow {
     ops: usize,
     secs: f64,
     lat: Vec<f64>,
+    /// CPU time the whole process (server and clients) used meanwhile,
+    /// over `secs`: how many of the machine's cores were busy.
+    cores: f64,
+}
+
+/// CPU time (user and system) this process has used so far, in seconds,
+/// from /proc (Linux); 0 elsewhere.
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces): utime and
+    // stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
 }
 
 /// How a push's body is sent.
@@ -247,8 +268,10 @@ fn push_load(
     drop(tx);
     barrier.wait();
     let start = Instant::now();
+    let cpu = cpu_secs();
     let results: Vec<(f64, usize)> = rx.iter().collect();
     let secs = start.elapsed().as_secs_f64();
+    let cores = (cpu_secs() - cpu) / secs;
     for t in threads {
         t.join().unwrap();
     }
@@ -261,6 +284,7 @@ fn push_load(
         ops: results.iter().map(|(_, n)| n).sum(),
         secs,
         lat,
+        cores,
     }
 }
 
@@ -367,7 +391,7 @@ fn main() {
     let backend = if config.database_url.is_some() {
         "PostgreSQL (throwaway cluster, fsync off)"
     } else {
-        "SQLite WAL synchronous=FULL"
+        "SQLite WAL, each commit fsynced before it is answered"
     };
     let raw = server::db::Db::open_at(&config.location(), &config.audit_key_path())
         .expect("database")
@@ -546,13 +570,22 @@ fn main() {
     println!("raw insert rate of this backend in this run: {raw:.0} rows/s (50,000 op-shaped rows, 500 a transaction)");
     println!();
     println!(
-        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
-        "push", "requests", "ops", "p50 ms", "p95 ms", "p99 ms", "req/s", "ops/s", "of raw"
+        "{:<16} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "push",
+        "requests",
+        "ops",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "req/s",
+        "ops/s",
+        "of raw",
+        "cores"
     );
     for r in &pushes {
         let ops_s = r.ops as f64 / r.secs;
         println!(
-            "{:<16} {:>8} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>9.0} {:>9.0} {:>9.3}",
+            "{:<16} {:>8} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>9.0} {:>9.0} {:>9.3} {:>7.2}",
             if r.batch == 0 {
                 "500, 2 instances".to_owned()
             } else if r.batch == usize::MAX {
@@ -569,7 +602,8 @@ fn main() {
             percentile(&r.lat, 0.99),
             r.requests as f64 / r.secs,
             ops_s,
-            ops_s / raw
+            ops_s / raw,
+            r.cores
         );
     }
     println!();

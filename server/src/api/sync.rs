@@ -3,7 +3,7 @@
 //! Push: a JSON body `{ "ops": [ ... ] }` (or a sync-core wire batch with
 //! `Content-Type: application/octet-stream`). Each op gets its own result; a
 //! bad op is quarantined and never stops the others; the response is sent
-//! after the transaction is committed (SQLite `synchronous=FULL`, WAL).
+//! after the transaction is committed and on disk (`db/durable.rs`).
 //! Pull: pages of ops after a cursor, only from the caller's operations.
 
 use super::openapi::{answers, codes as errors};

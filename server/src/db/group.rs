@@ -1,7 +1,7 @@
 //! Group commit (SQLite): writes queued while another commits share the
 //! next transaction, each in its own savepoint, and one fsync.
 //!
-//! With `synchronous=FULL` every commit waits for the disk. When a shift
+//! Every commit waits for the disk before it is answered. When a shift
 //! ends and two hundred phones push at once, committing them one by one
 //! makes the last wait for two hundred fsyncs. Here a write is queued; the
 //! thread that next takes the writer connection runs every queued write
@@ -12,14 +12,19 @@
 //!   go on, as if each had had its own transaction;
 //! - the writes see each other in queue order, as consecutive transactions
 //!   would (the audit chain is appended in that order);
-//! - none is answered before the commit: then each gets its own result, and
-//!   what it asked to run after its commit ([`Sql::after_commit`]) runs;
-//!   if the commit fails, each gets that failure and nothing of the group
-//!   is stored.
+//! - what each asked to run after its commit ([`Sql::after_commit`]) runs
+//!   once the group has committed, still holding the writer; if the commit
+//!   fails, nothing of the group is stored;
+//! - none is answered before its commit is durable: on SQLite the leader
+//!   gives the writer back first and then waits for the disk
+//!   (`durable::WalSync`), so the next group runs while this one's fsync
+//!   is in flight; then each gets its own result, or the failure.
 //!
 //! A waiter whose write was not taken (the group was full) takes the
-//! writer itself, so every queued write is run by someone. The same runs
-//! on PostgreSQL (`pg::write_group`), inside the write lock.
+//! writer itself, so every queued write is run by someone; one whose write
+//! was taken waits for its answer. The same runs on PostgreSQL
+//! (`pg::write_group`), inside the write lock, where a commit is durable
+//! when it returns.
 
 use super::audit::AuditKey;
 use super::sql::Sql;
@@ -27,20 +32,24 @@ use super::DbError;
 use rusqlite::{Connection, TransactionBehavior};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// At most this many writes share a transaction: a group of pushes of 500
 /// ops each is then at most a few hundred milliseconds of work, and a
 /// failing commit answers at most this many.
 const MAX_GROUP: usize = 32;
 
+/// Answers a write's waiter: `Ok` with its own result, or the failure
+/// that replaces it.
+type Deliver = Box<dyn FnOnce(Result<(), DbError>) + Send>;
+
 /// What a queued write did in its savepoint.
 struct Outcome {
     /// It succeeded: keep its savepoint.
     ok: bool,
-    /// Answers the waiter: `Ok` with its own result once the group has
-    /// committed, or the failure that replaces it.
-    deliver: Box<dyn FnOnce(Result<(), DbError>) + Send>,
+    /// Answers the waiter once the group's commit is durable.
+    deliver: Deliver,
 }
 
 /// A queued write.
@@ -49,6 +58,14 @@ pub(super) struct Job {
     /// Answers the waiter with a failure when `run` cannot be called or
     /// panicked.
     fail: Box<dyn FnOnce(DbError) + Send>,
+    /// Set when a group takes it from the queue.
+    taken: Arc<AtomicBool>,
+}
+
+/// The waiter's side of a queued write.
+pub(super) struct Ticket<T, E> {
+    answer: mpsc::Receiver<Result<T, E>>,
+    taken: Arc<AtomicBool>,
 }
 
 /// The queue of writes waiting for the next group.
@@ -63,7 +80,9 @@ impl Queue {
     fn take(&self) -> Vec<Job> {
         let mut q = super::lock(&self.0);
         let n = q.len().min(MAX_GROUP);
-        q.drain(..n).collect()
+        q.drain(..n)
+            .inspect(|j| j.taken.store(true, Ordering::Release))
+            .collect()
     }
 }
 
@@ -72,10 +91,10 @@ pub(super) fn fail_all(jobs: Vec<Job>, e: &DbError) {
     jobs.into_iter().for_each(|j| (j.fail)(copy(e)));
 }
 
-/// A queued write of `f` and the receiver of its answer.
+/// A queued write of `f` and its waiter's ticket.
 pub(super) fn job<T: Send + 'static, E: From<DbError> + Send + 'static>(
     f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
-) -> (Job, mpsc::Receiver<Result<T, E>>) {
+) -> (Job, Ticket<T, E>) {
     let (tx, rx) = mpsc::sync_channel(1);
     let failed = tx.clone();
     let run = Box::new(move |sql: &Sql| {
@@ -90,36 +109,46 @@ pub(super) fn job<T: Send + 'static, E: From<DbError> + Send + 'static>(
     let fail = Box::new(move |e: DbError| {
         let _ = failed.send(Err(E::from(e)));
     });
-    (Job { run, fail }, rx)
+    let taken = Arc::new(AtomicBool::new(false));
+    (
+        Job {
+            run,
+            fail,
+            taken: taken.clone(),
+        },
+        Ticket { answer: rx, taken },
+    )
 }
 
 /// Queues `job` and returns its answer, running the group it falls in if
-/// no other thread does. `lock` takes the writer connection and `group`
-/// runs a group on it ([`run_lite`], `pg::write_group`).
+/// no other thread does. `lock` takes the writer connection, `group` runs
+/// a group on it ([`run_lite`], `pg::write_group`), and `durable` waits,
+/// with the writer given back, until the commit numbered by the group is
+/// on disk (SQLite; see [`Ended`]).
 pub(super) fn write<'a, C: 'a, T, E: From<DbError>>(
     queue: &Queue,
-    job: (Job, mpsc::Receiver<Result<T, E>>),
+    (job, ticket): (Job, Ticket<T, E>),
     lock: impl Fn() -> std::sync::MutexGuard<'a, C>,
-    group: impl Fn(&mut C, Vec<Job>),
+    group: impl Fn(&mut C, Vec<Job>) -> Ended,
+    durable: impl Fn(u64) -> Result<(), DbError>,
 ) -> Result<T, E> {
-    let (job, answer) = job;
     queue.push(job);
     loop {
         let mut conn = lock();
-        // Answers are sent before the writer is given back: if ours is not
-        // there now, our write is still queued.
-        match answer.try_recv() {
-            Ok(r) => return r,
-            Err(mpsc::TryRecvError::Disconnected) => return Err(lost()),
-            Err(mpsc::TryRecvError::Empty) => {}
+        // Taken by the group of another thread, which answers once that
+        // group is durable.
+        if ticket.taken.load(Ordering::Acquire) {
+            drop(conn);
+            return ticket.answer.recv().unwrap_or_else(|_| Err(lost()));
         }
-        group(&mut conn, queue.take());
+        let ended = group(&mut conn, queue.take());
         drop(conn);
-        match answer.try_recv() {
-            Ok(r) => return r,
-            Err(mpsc::TryRecvError::Disconnected) => return Err(lost()),
-            Err(mpsc::TryRecvError::Empty) => {} // not in that group: again
+        let synced = ended.commit.map_or(Ok(()), &durable);
+        ended.answer(synced);
+        if ticket.taken.load(Ordering::Acquire) {
+            return ticket.answer.recv().unwrap_or_else(|_| Err(lost()));
         }
+        // Not in that group (it was full): again.
     }
 }
 
@@ -139,10 +168,7 @@ pub(super) fn copy(e: &DbError) -> DbError {
 /// A write of a group that has run: its answer, and the hooks to run
 /// after the commit (`None`: it was rolled back alone and its own error
 /// stands).
-pub(super) type Done = (
-    Box<dyn FnOnce(Result<(), DbError>) + Send>,
-    Option<Vec<Box<dyn FnOnce() + Send>>>,
-);
+pub(super) type Done = (Deliver, Option<Vec<Box<dyn FnOnce() + Send>>>);
 
 /// Runs `jobs` one after the other on `sql`, the handle of an open write
 /// transaction, each in a savepoint (see the module's doc). Answers at once
@@ -156,7 +182,7 @@ pub(super) fn run_jobs(
 ) -> (Vec<Done>, Option<DbError>) {
     let mut done: Vec<Done> = Vec::with_capacity(jobs.len());
     let mut broken: Option<DbError> = None;
-    for Job { run, fail } in jobs {
+    for Job { run, fail, .. } in jobs {
         if let Some(e) = &broken {
             fail(copy(e));
             continue;
@@ -211,33 +237,91 @@ pub(super) fn run_jobs(
     (done, broken)
 }
 
-/// Answers the writes kept by [`run_jobs`] once their transaction has
-/// committed, or failed to: on success each runs its hooks, then gets its
-/// own result; on failure each gets the failure.
-pub(super) fn answer(done: Vec<Done>, committed: &Result<(), DbError>) {
-    for (deliver, hooks) in done {
-        match (committed, hooks) {
-            (Ok(()), Some(hooks)) => {
-                hooks.into_iter().for_each(|f| f());
-                deliver(Ok(()));
-            }
-            // Rolled back alone: its own error stands.
-            (_, None) => deliver(Ok(())),
-            (Err(e), Some(_)) => deliver(Err(copy(e))),
+/// What became of one write of an ended group.
+enum Then {
+    /// Committed with the group: answered with its own result once the
+    /// commit is durable.
+    Kept,
+    /// Rolled back alone: its own error stands.
+    Alone,
+    /// The group's commit failed.
+    Failed(DbError),
+}
+
+/// A group whose transaction has ended and whose after-commit hooks have
+/// run; its writes are answered by [`Ended::answer`], once the commit is
+/// durable.
+pub(super) struct Ended {
+    answers: Vec<(Deliver, Then)>,
+    /// The commit to wait for before answering (SQLite: its number, for
+    /// `durable::WalSync`); `None` when nothing was committed or a commit
+    /// is durable when it returns (PostgreSQL).
+    pub(super) commit: Option<u64>,
+}
+
+impl Ended {
+    /// Nothing to answer.
+    pub(super) fn none() -> Ended {
+        Ended {
+            answers: Vec::new(),
+            commit: None,
+        }
+    }
+
+    /// True when some write of the group was committed.
+    pub(super) fn committed(&self) -> bool {
+        self.answers.iter().any(|(_, t)| matches!(t, Then::Kept))
+    }
+
+    /// Answers every write: a kept one with its own result when `durable`
+    /// is `Ok`, else with that failure.
+    pub(super) fn answer(self, durable: Result<(), DbError>) {
+        for (deliver, then) in self.answers {
+            deliver(match (then, &durable) {
+                (Then::Kept, Ok(())) | (Then::Alone, _) => Ok(()),
+                (Then::Kept, Err(e)) => Err(copy(e)),
+                (Then::Failed(e), _) => Err(e),
+            });
         }
     }
 }
 
+/// Ends the writes kept by [`run_jobs`] once their transaction has
+/// committed, or failed to: on success each runs its hooks now (the
+/// caller still holds the writer); on failure each is to get the failure.
+pub(super) fn settle(done: Vec<Done>, committed: &Result<(), DbError>) -> Ended {
+    let answers = done
+        .into_iter()
+        .map(|(deliver, hooks)| {
+            let then = match (committed, hooks) {
+                (Ok(()), Some(hooks)) => {
+                    hooks.into_iter().for_each(|f| f());
+                    Then::Kept
+                }
+                (_, None) => Then::Alone,
+                (Err(e), Some(_)) => Then::Failed(copy(e)),
+            };
+            (deliver, then)
+        })
+        .collect();
+    Ended {
+        answers,
+        commit: None,
+    }
+}
+
 /// Runs `jobs` in one transaction on the SQLite writer `conn`. Each write
-/// gets a handle with the audit `key` on open database `store`.
+/// gets a handle with the audit `key` on open database `store`. The
+/// caller numbers the commit, if [`Ended::committed`], before giving the
+/// writer back.
 pub(super) fn run_lite(
     conn: &mut Connection,
     jobs: Vec<Job>,
     (key, store): (Option<&AuditKey>, u64),
     noted: impl Fn(&DbError),
-) {
+) -> Ended {
     if jobs.is_empty() {
-        return;
+        return Ended::none();
     }
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -245,7 +329,7 @@ pub(super) fn run_lite(
             let e = DbError::from(e).classify();
             noted(&e);
             fail_all(jobs, &e);
-            return;
+            return Ended::none();
         }
     };
     let sql = Sql::lite(&tx, key).for_store(store);
@@ -261,7 +345,7 @@ pub(super) fn run_lite(
     if let Err(e) = &committed {
         noted(e);
     }
-    answer(done, &committed);
+    settle(done, &committed)
 }
 
 #[cfg(test)]

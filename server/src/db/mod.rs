@@ -10,6 +10,7 @@ pub mod backup;
 pub mod bootstrap;
 mod checkpointer;
 pub mod checks;
+mod durable;
 mod error;
 pub mod export;
 mod group;
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_visit_states.sql"),
     include_str!("migrations/0008_login_failures.sql"),
     include_str!("migrations/0009_wire_ops.sql"),
+    include_str!("migrations/0010_visit_states_rowid.sql"),
 ];
 
 /// Number of read connections.
@@ -80,6 +82,8 @@ enum Store {
         readers: Vec<Mutex<Connection>>,
         /// Writes waiting for the next group commit ([`Db::write_grouped`]).
         queue: group::Queue,
+        /// Makes the writer's commits durable once it is given back.
+        wal: durable::WalSync,
         /// Dropped after `writer`, whose WAL hook ends its thread.
         _checkpointer: checkpointer::Checkpointer,
     },
@@ -119,7 +123,8 @@ pub struct Db(Arc<Inner>);
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // FULL: a commit is on disk before we acknowledge a push.
+    // FULL: a commit is on disk when it returns. The writer, once the
+    // migrations have run, syncs on its own instead (`durable.rs`).
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.set_prepared_statement_cache_capacity(64);
     // Plans that do not depend on the values bound: otherwise SQLite marks
@@ -259,9 +264,10 @@ impl Db {
         // The outer error is the storage's (beginning, committing, a full
         // disk); the inner one the closure's.
         let result: Result<Result<T, E>, DbError> = match &self.0.store {
-            Store::Lite { writer, .. } => {
+            Store::Lite { writer, wal, .. } => {
                 let mut conn = lock(writer);
-                (|| {
+                let mut commit = None;
+                let out = (|| {
                     self.before_write(&mut conn)?;
                     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     let sql = Sql::lite(&tx, key).for_store(self.0.id);
@@ -272,13 +278,20 @@ impl Db {
                     match (out, failure) {
                         (Ok(out), _) => {
                             tx.commit()?;
+                            commit = Some(wal.committed());
                             after.into_iter().for_each(|f| f());
                             Ok(Ok(out))
                         }
                         (Err(_), Some(cause)) => Err(DbError::StorageFull(cause)),
                         (Err(e), None) => Ok(Err(e)),
                     }
-                })()
+                })();
+                // Durable before it returns; the next write need not wait.
+                drop(conn);
+                match commit.map_or(Ok(()), |n| wal.sync(n)) {
+                    Ok(()) => out,
+                    Err(e) => Err(e),
+                }
             }
             Store::Pg { writer, .. } => {
                 pg::off_runtime(|| pg::write(&mut lock(writer), (key, self.0.id), f))
@@ -309,7 +322,9 @@ impl Db {
                 .fetch_add(jobs.len() as u64, Ordering::Relaxed);
         };
         match &self.0.store {
-            Store::Lite { writer, queue, .. } => group::write(
+            Store::Lite {
+                writer, queue, wal, ..
+            } => group::write(
                 queue,
                 group::job(f),
                 || lock(writer),
@@ -319,8 +334,14 @@ impl Db {
                         let e = e.classify();
                         self.note_failure(&e);
                     }
-                    group::run_lite(conn, jobs, (key, self.0.id), |e| self.note_failure(e));
+                    let mut ended =
+                        group::run_lite(conn, jobs, (key, self.0.id), |e| self.note_failure(e));
+                    if ended.committed() {
+                        ended.commit = Some(wal.committed());
+                    }
+                    ended
                 },
+                |n| wal.sync(n).inspect_err(|e| self.note_failure(e)),
             ),
             Store::Pg { writer, queue, .. } => pg::off_runtime(|| {
                 group::write(
@@ -329,8 +350,10 @@ impl Db {
                     || lock(writer),
                     |conn, jobs| {
                         count(&jobs);
-                        pg::write_group(conn, (key, self.0.id), jobs, |e| self.note_failure(e));
+                        pg::write_group(conn, (key, self.0.id), jobs, |e| self.note_failure(e))
                     },
+                    // A PostgreSQL commit is durable when it returns.
+                    |_| Ok(()),
                 )
             }),
         }
@@ -342,6 +365,16 @@ impl Db {
             self.0.groups.0.load(Ordering::Relaxed),
             self.0.groups.1.load(Ordering::Relaxed),
         )
+    }
+
+    /// Tests only: the SQLite writer's last commit number and the number up
+    /// to which commits are on disk (`durable::WalSync`).
+    #[cfg(test)]
+    pub(crate) fn wal_numbers(&self) -> Option<(u64, u64)> {
+        match &self.0.store {
+            Store::Lite { wal, .. } => Some(wal.numbers()),
+            Store::Pg { .. } => None,
+        }
     }
 
     /// The tests' page limit, set on the SQLite writer before a write.
@@ -586,6 +619,9 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     // Kept in memory instead: it lives only until the savepoint ends.
     writer.pragma_update(None, "temp_store", "MEMORY")?;
     migrate(&mut writer)?;
+    // The writer's commits only write the WAL; each caller is answered
+    // after `durable::WalSync` has synced it, without holding the writer.
+    writer.pragma_update(None, "synchronous", "NORMAL")?;
     let checkpointer = checkpointer::start(path, &mut writer)?;
     let readers = (0..READERS)
         .map(|_| {
@@ -602,6 +638,7 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
         writer: Mutex::new(writer),
         readers,
         queue: group::Queue::default(),
+        wal: durable::WalSync::new(path),
         _checkpointer: checkpointer,
     })
 }

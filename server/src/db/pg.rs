@@ -210,9 +210,9 @@ pub(super) fn write_group(
     (key, store_id): (Option<&AuditKey>, u64),
     jobs: Vec<group::Job>,
     noted: impl Fn(&DbError),
-) {
+) -> group::Ended {
     if jobs.is_empty() {
-        return;
+        return group::Ended::none();
     }
     let mut waiting = Some(jobs);
     let mut done = Vec::new();
@@ -240,7 +240,7 @@ pub(super) fn write_group(
             group::fail_all(jobs, e);
         }
     }
-    group::answer(done, &out);
+    group::settle(done, &out)
 }
 
 pub(super) fn read<T, E>(
