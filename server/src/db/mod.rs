@@ -16,6 +16,7 @@ pub mod export;
 mod group;
 pub mod people;
 mod pg;
+mod pg_tls;
 pub mod scope;
 pub mod sql;
 pub mod sync;
@@ -89,6 +90,8 @@ enum Store {
     },
     Pg {
         config: postgres::Config,
+        /// How connections are made (`pg_tls.rs`).
+        tls: pg_tls::Tls,
         writer: Box<Mutex<sql::PgConn>>,
         readers: Vec<Mutex<sql::PgConn>>,
         /// Writes waiting for the next group commit ([`Db::write_grouped`]).
@@ -490,7 +493,9 @@ impl Db {
                 conn.execute_batch("COMMIT").map_err(DbError::from)?;
                 Ok(out)
             }
-            Store::Pg { config, .. } => pg::off_runtime(|| pg::snapshot(config, key, f)),
+            Store::Pg { config, tls, .. } => {
+                pg::off_runtime(|| pg::snapshot((config, tls), key, f))
+            }
         }
     }
 

@@ -27,6 +27,7 @@
 //! it. The next call connects again.
 
 use super::audit::AuditKey;
+use super::pg_tls::Tls;
 use super::sql::{PgClient, PgConn, Sql};
 use super::{group, DbError, Store};
 use std::sync::atomic::AtomicU64;
@@ -85,29 +86,31 @@ pub(crate) fn redact(url: &str) -> String {
 /// unavailable, unless the URL says (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The connection settings in `url`.
-pub(super) fn config(url: &str) -> Result<postgres::Config, DbError> {
-    let mut config: postgres::Config = url.parse()?;
+/// The connection settings in `url`, and the TLS they ask for
+/// (`db/pg_tls.rs`).
+pub(super) fn config(url: &str) -> Result<(postgres::Config, Tls), DbError> {
+    let (mut config, tls) = super::pg_tls::settings(url)?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    Ok(config)
+    Ok((config, tls))
 }
 
 pub(super) fn open(url: &str, readers: usize) -> Result<Store, DbError> {
-    let config = config(url)?;
+    let (config, tls) = config(url)?;
     let losses = Arc::new(AtomicU64::new(0));
-    let mut writer = PgConn::new(config.clone(), losses.clone());
+    let mut writer = PgConn::new(config.clone(), tls.clone(), losses.clone());
     migrate(writer.open()?.0)?;
     let readers = (0..readers)
         .map(|_| {
-            let mut reader = PgConn::new(config.clone(), losses.clone());
+            let mut reader = PgConn::new(config.clone(), tls.clone(), losses.clone());
             reader.open()?;
             Ok(Mutex::new(reader))
         })
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok(Store::Pg {
         config,
+        tls,
         writer: Box::new(Mutex::new(writer)),
         readers,
         queue: group::Queue::default(),
@@ -265,11 +268,11 @@ where
 }
 
 pub(super) fn snapshot<T, E: From<DbError>>(
-    config: &postgres::Config,
+    (config, tls): (&postgres::Config, &Tls),
     key: Option<&AuditKey>,
     f: impl FnOnce(&Sql) -> Result<T, E>,
 ) -> Result<T, E> {
-    let mut conn = PgConn::new(config.clone(), Arc::default());
+    let mut conn = PgConn::new(config.clone(), tls.clone(), Arc::default());
     let (client, stmts) = conn.open()?;
     let tx = client
         .build_transaction()

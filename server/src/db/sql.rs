@@ -214,6 +214,7 @@ pub fn to_pg(sql: &str) -> String {
 /// call failed for that reason ([`PgConn::lost`]).
 pub(crate) struct PgConn {
     config: postgres::Config,
+    tls: super::pg_tls::Tls,
     /// `None` until opened, and again once lost.
     client: Option<postgres::Client>,
     stmts: HashMap<String, postgres::Statement>,
@@ -235,9 +236,14 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 impl PgConn {
     /// A connection to `config`'s database, not yet opened, counting its
     /// losses in `losses` with its siblings'.
-    pub(crate) fn new(config: postgres::Config, losses: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(
+        config: postgres::Config,
+        tls: super::pg_tls::Tls,
+        losses: Arc<AtomicU64>,
+    ) -> Self {
         PgConn {
             config,
+            tls,
             client: None,
             stmts: HashMap::new(),
             last_used: Instant::now(),
@@ -274,7 +280,11 @@ impl PgConn {
             Some(client) => client,
             None => {
                 self.stmts.clear();
-                self.config.connect(postgres::NoTls).map_err(|e| {
+                match &self.tls {
+                    super::pg_tls::Tls::Off => self.config.connect(postgres::NoTls),
+                    super::pg_tls::Tls::On(tls) => self.config.connect(tls.clone()),
+                }
+                .map_err(|e| {
                     DbError::Unavailable(format!("connecting: {}", super::pg::describe(&e)))
                 })?
             }

@@ -5,6 +5,7 @@
 
 mod reconnect;
 mod server_error_log;
+mod tls;
 
 use crate::harness::{fresh_pg_database, record_visit, Server, World};
 use server::db::{audit, Db, Location};
