@@ -25,7 +25,10 @@ pub mod secrets;
 /// many threads in its per-thread arenas, so after an attack the process
 /// stayed at its peak (`benches/hostile.rs`: 231 MB at the peak, 227 MB
 /// after); with mimalloc the freed pages go back (about 95 MB after, from a
-/// similar peak).
+/// similar peak). Built with `no_thp`: mimalloc otherwise asks for
+/// transparent huge pages on its arenas, and the kernel then zeroes 2 MiB on
+/// the first touch of each; in the load bench's shift-end burst that zeroing
+/// was 40% of the process's CPU samples.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -27,6 +27,14 @@ const WAKE_PAGES: i32 = 1_000;
 /// 256 MiB at 4 KiB pages).
 const INLINE_PAGES: i32 = 64_000;
 
+/// The thread's nice value (Linux: per thread). A checkpoint is work that
+/// can wait: in the load bench's shift-end burst the thread took a third
+/// of the process's CPU on a 2-core machine, competing with the writer that
+/// every phone was waiting for. It still runs whenever a core is free, and
+/// past [`INLINE_PAGES`] the writer checkpoints itself.
+#[cfg(target_os = "linux")]
+const NICE: i32 = 10;
+
 /// The checkpoint thread of one open database; dropping it waits for the
 /// thread to end, which it does once the writer's hook is gone.
 pub(super) struct Checkpointer(Option<JoinHandle<()>>);
@@ -66,6 +74,11 @@ pub(super) fn start(path: &Path, writer: &mut Connection) -> rusqlite::Result<Ch
 }
 
 fn run(path: &Path, woken: &mpsc::Receiver<()>) {
+    // `None`: the calling thread only, on Linux.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, NICE) {
+        tracing::debug!(error = %e, "cannot lower the checkpoint thread's priority");
+    }
     let mut conn: Option<Connection> = None;
     while woken.recv().is_ok() {
         if conn.is_none() {

@@ -98,14 +98,18 @@ fn take_libpq_options(url: &str) -> Result<(String, Asked), DbError> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "sslrootcert" => asked.root_cert = Some(PathBuf::from(decode(value)?)),
-            "sslmode" => asked.mode = Some(match value {
-                "disable" => SslMode::Disable,
-                "prefer" => SslMode::Prefer,
-                "require" | "verify-ca" | "verify-full" => SslMode::Require,
-                other => return Err(config_error(format!(
+            "sslmode" => {
+                asked.mode = Some(match value {
+                    "disable" => SslMode::Disable,
+                    "prefer" => SslMode::Prefer,
+                    "require" | "verify-ca" | "verify-full" => SslMode::Require,
+                    other => {
+                        return Err(config_error(format!(
                     "sslmode={other}: expected disable, prefer, require, verify-ca or verify-full"
-                ))),
-            }),
+                )))
+                    }
+                })
+            }
             _ => kept.push(pair),
         }
     }
