@@ -30,7 +30,7 @@
 use super::DbError;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// The WAL of one SQLite database: commits numbered by the writer, and the
@@ -40,11 +40,11 @@ pub(super) struct WalSync {
     main: PathBuf,
     /// The last commit numbered ([`WalSync::committed`]).
     committed: AtomicU64,
-    /// Every commit up to this number is on disk. Held while syncing, so
-    /// concurrent callers wait for one fsync rather than each running one.
-    synced: Mutex<u64>,
-    /// The folder holding the WAL has been synced once (the file's entry).
-    folder_synced: AtomicBool,
+    /// Every commit up to this number is on disk, and whether the folder
+    /// holding the WAL has been synced once (the file's entry). Held while
+    /// syncing, so concurrent callers wait for one fsync rather than each
+    /// running one.
+    synced: Mutex<(u64, bool)>,
 }
 
 impl WalSync {
@@ -55,8 +55,7 @@ impl WalSync {
             wal: PathBuf::from(wal),
             main: db.to_owned(),
             committed: AtomicU64::new(0),
-            synced: Mutex::new(0),
-            folder_synced: AtomicBool::new(false),
+            synced: Mutex::new((0, false)),
         }
     }
 
@@ -74,28 +73,30 @@ impl WalSync {
     /// again is safe (ops are stored once).
     pub(super) fn sync(&self, n: u64) -> Result<(), DbError> {
         let mut synced = super::lock(&self.synced);
-        if *synced >= n {
+        let (done, folder) = &mut *synced;
+        if *done >= n {
             return Ok(());
         }
         let through = self.committed.load(Ordering::Acquire);
-        self.fsync().map_err(|e| {
+        self.fsync(folder).map_err(|e| {
             DbError::StorageFull(format!(
                 "making the commit durable ({}): {e}",
                 self.wal.display()
             ))
         })?;
-        *synced = through;
+        *done = through;
         Ok(())
     }
 
     /// Tests: the last commit numbered and the last one on disk.
     #[cfg(test)]
     pub(super) fn numbers(&self) -> (u64, u64) {
-        let synced = *super::lock(&self.synced);
+        let (synced, _) = *super::lock(&self.synced);
         (self.committed.load(Ordering::Acquire), synced)
     }
 
-    fn fsync(&self) -> std::io::Result<()> {
+    /// Syncs the WAL, and the folder too unless `folder_synced`.
+    fn fsync(&self, folder_synced: &mut bool) -> std::io::Result<()> {
         // Opened by path each time, so it is always the WAL SQLite now
         // writes (it only deletes the file when its last connection closes).
         match OpenOptions::new().read(true).write(true).open(&self.wal) {
@@ -110,11 +111,11 @@ impl WalSync {
             }
             Err(e) => return Err(e),
         }
-        if !self.folder_synced.load(Ordering::Acquire) {
+        if !*folder_synced {
             if let Some(folder) = self.main.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::File::open(folder)?.sync_all()?;
             }
-            self.folder_synced.store(true, Ordering::Release);
+            *folder_synced = true;
         }
         Ok(())
     }
@@ -125,8 +126,9 @@ mod tests {
     use crate::db::{Db, DbError};
 
     /// A write is answered only once the fsync covering its commit has
-    /// returned, whether it led its group or waited in it. (A power cut cannot be simulated here: this checks
-    /// the numbers the answers wait on.)
+    /// returned, whether it led its group or waited in it. (A power cut
+    /// cannot be simulated here: this checks the numbers the answers wait
+    /// on.)
     #[test]
     fn a_write_is_answered_after_the_sync_that_covers_its_commit() {
         let dir = tempfile::tempdir().unwrap();

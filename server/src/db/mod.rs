@@ -291,10 +291,7 @@ impl Db {
                 })();
                 // Durable before it returns; the next write need not wait.
                 drop(conn);
-                match commit.map_or(Ok(()), |n| wal.sync(n)) {
-                    Ok(()) => out,
-                    Err(e) => Err(e),
-                }
+                commit.map_or(Ok(()), |n| wal.sync(n)).and(out)
             }
             Store::Pg { writer, .. } => {
                 pg::off_runtime(|| pg::write(&mut lock(writer), (key, self.0.id), f))
