@@ -384,6 +384,151 @@ mod tests {
         );
     }
 
+    /// A push is answered op by op, in order, whichever way its ops are
+    /// inserted: on PostgreSQL a push whose ops are all new is inserted a
+    /// chunk to a statement, and one with an op stored before is rolled
+    /// back and taken op by op (run on both backends by `scripts/test.sh`).
+    #[test]
+    fn a_push_is_answered_op_by_op_however_its_ops_are_inserted() {
+        let (_dir, db) = db::scratch();
+        let operation = OperationId::from_u128(7);
+        let now = "2026-12-01T12:00:00Z";
+        db.write_blocking(|tx| {
+            let op = Operation {
+                id: operation,
+                name: "At once".into(),
+                force_area: "Kent".into(),
+                starts_on: "2026-12-01".into(),
+                ends_on: "2026-12-07".into(),
+                retention_days: 30,
+            };
+            db::people::create_operation(tx, &op, now)
+        })
+        .unwrap();
+        let text = |s: &str| Value::Text(s.into());
+        let (name, pc) = (
+            Target::Visit(VisitField::PremisesName),
+            Target::Visit(VisitField::Postcode),
+        );
+        let mut phone = Replica::new(ReplicaId::from_u128(8));
+        let visit = VisitId::from_u128(9);
+        let create = phone
+            .create_visit(1_000, visit, operation, LocationKind::Hotel)
+            .unwrap()
+            .to_vec();
+        let mut first = create.clone();
+        first.push(
+            phone
+                .set(2_000, visit, name.clone(), text("Hotel A"))
+                .unwrap()
+                .clone(),
+        );
+        first.push(
+            phone
+                .set(3_000, visit, pc.clone(), text("OX1 1AA"))
+                .unwrap()
+                .clone(),
+        );
+        let push = |items: Vec<Incoming>| {
+            db.write_blocking(|tx| push(tx, &Pusher::Server, items, now))
+                .unwrap()
+        };
+        let ops = |ops: &[Op]| ops.iter().cloned().map(Incoming::Op).collect::<Vec<_>>();
+        assert!(push(ops(&first)).iter().all(|r| *r == PushResult::Accepted));
+
+        // A retried push: new ops among old ones, an old id with other
+        // content, one that is not an op, a visit of no known operation,
+        // and an op named twice.
+        let mut twin = Replica::new(ReplicaId::from_u128(8));
+        twin.apply(1_000, create.clone());
+        let reused = twin
+            .set(5_000, visit, name.clone(), text("Other"))
+            .unwrap()
+            .clone();
+        assert_eq!(reused.id, first[create.len()].id);
+        let mut stranger = Replica::new(ReplicaId::from_u128(10));
+        let nowhere = stranger
+            .create_visit(
+                1_000,
+                VisitId::from_u128(11),
+                OperationId::from_u128(12),
+                LocationKind::Hotel,
+            )
+            .unwrap()[0]
+            .clone();
+        let new1 = phone
+            .set(4_000, visit, pc.clone(), text("OX2 2BB"))
+            .unwrap()
+            .clone();
+        let new2 = phone
+            .set(6_000, visit, name.clone(), text("Hotel B"))
+            .unwrap()
+            .clone();
+        let mut items = ops(&[new1.clone(), first[0].clone(), reused]);
+        items.push(Incoming::Malformed {
+            raw: "{\"not\": \"an op\"}".into(),
+            message: "not an op".into(),
+        });
+        items.extend(ops(&[nowhere, new2.clone(), new2.clone()]));
+        fn refused(code: &str) -> impl Fn(&PushResult) -> bool + '_ {
+            move |r| matches!(r, PushResult::Rejected { code: c, .. } if c == code)
+        }
+        let got = push(items);
+        assert_eq!(got.len(), 7, "{got:?}");
+        assert_eq!(got[0], PushResult::Accepted, "{got:?}");
+        assert_eq!(got[1], PushResult::Duplicate, "{got:?}");
+        assert!(refused("id_reused")(&got[2]), "{got:?}");
+        assert!(refused("malformed")(&got[3]), "{got:?}");
+        assert!(refused("unknown_operation")(&got[4]), "{got:?}");
+        assert_eq!(got[5], PushResult::Accepted, "{got:?}");
+        assert_eq!(got[6], PushResult::Duplicate, "{got:?}");
+
+        // All new again.
+        let new3 = phone
+            .set(7_000, visit, pc.clone(), text("OX3 3CC"))
+            .unwrap()
+            .clone();
+        let new4 = phone
+            .set(8_000, visit, name.clone(), text("Hotel C"))
+            .unwrap()
+            .clone();
+        assert_eq!(
+            push(ops(&[new3.clone(), new4.clone()])),
+            vec![PushResult::Accepted; 2]
+        );
+
+        // Stored once each, in the order pushed; refused ones quarantined
+        // once (nothing left of the attempt that was rolled back).
+        let order: Vec<i64> = db
+            .read_blocking(|c| c.query_map("SELECT seq FROM ops ORDER BY cursor", (), |r| r.get(0)))
+            .unwrap();
+        let want: Vec<i64> = first
+            .iter()
+            .chain([&new1, &new2, &new3, &new4])
+            .map(|o| o.id.seq as i64)
+            .collect();
+        assert_eq!(order, want);
+        let quarantined: Vec<String> = db
+            .read_blocking(|c| {
+                c.query_map("SELECT code FROM quarantine ORDER BY code", (), |r| {
+                    r.get(0)
+                })
+            })
+            .unwrap();
+        assert_eq!(quarantined, ["id_reused", "malformed", "unknown_operation"]);
+        let v = db.read_blocking(|c| visit_of(c, visit)).unwrap().unwrap();
+        assert_eq!(v.text(&VisitField::Postcode), Some("OX3 3CC"));
+        assert_eq!(v.text(&VisitField::PremisesName), Some("Hotel C"));
+        let mut folded = Visit::new(visit);
+        for op in db
+            .read_blocking(|c| db::sync::ops_after(c, visit, 0))
+            .unwrap()
+        {
+            folded.apply(&op.0);
+        }
+        assert_eq!(v, folded);
+    }
+
     fn push_all(tx: &Sql, items: Vec<Incoming>, now: &str) -> Result<(), DbError> {
         let results = push(tx, &Pusher::Server, items, now)?;
         assert!(

@@ -23,6 +23,26 @@ pub mod sync;
 pub mod throttle;
 mod values;
 
+/// A database for one test: a SQLite file, or under `scripts/pg.sh`
+/// (AIDANT_TEST_DATABASE_URL set) a new PostgreSQL database.
+#[cfg(test)]
+pub(crate) fn scratch() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = match std::env::var("AIDANT_TEST_DATABASE_URL") {
+        Ok(base) => {
+            let name = format!("g_{}", uuid::Uuid::new_v4().simple());
+            postgres::Client::connect(&base, postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")))
+                .expect("test cluster");
+            let (head, _) = base.rsplit_once('/').expect("URL ends in /DATABASE");
+            let at = Location::Postgres(format!("{head}/{name}"));
+            Db::open_at(&at, &dir.path().join("audit.key")).unwrap()
+        }
+        Err(_) => Db::open(&dir.path().join("g.sqlite3")).unwrap(),
+    };
+    (dir, db)
+}
+
 pub use error::DbError;
 pub use sql::Sql;
 

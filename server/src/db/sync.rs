@@ -7,7 +7,7 @@
 //! module only inserts and reads.
 
 use super::scope::{GRANT_FOR, HOLDS};
-use super::sql::{args, named, Row, Sql, Value};
+use super::sql::{args, named, Backend, Row, Sql, Value};
 use super::DbError;
 use crate::domain::{DeviceId, Role, UserId};
 use crate::permissions::{self, Facts, OpKind};
@@ -157,6 +157,25 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
         results: Vec::with_capacity(items.len()),
         accepted: Vec::new(),
     };
+    if c.backend() == Backend::Postgres && items.len() > 1 {
+        c.execute_batch("SAVEPOINT aidant_at_once")?;
+        if let Some((results, cursors)) = store_at_once(c, who, &items, now)? {
+            c.execute_batch("RELEASE SAVEPOINT aidant_at_once")?;
+            out.results = results;
+            let mut cursors = cursors.into_iter().peekable();
+            for (i, item) in items.into_iter().enumerate() {
+                if let (Incoming::Op(op), Some(&(at, cursor))) = (item, cursors.peek()) {
+                    if at == i {
+                        out.accepted.push((op, cursor));
+                        cursors.next();
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        // Some op was stored before: each is taken on its own below.
+        c.execute_batch("ROLLBACK TO SAVEPOINT aidant_at_once; RELEASE SAVEPOINT aidant_at_once")?;
+    }
     let mut known = HashMap::new();
     for item in items {
         let op = match item {
@@ -182,6 +201,141 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
         }
     }
     Ok(out)
+}
+
+/// [`store`] on PostgreSQL when every op the permission table lets in is
+/// new (a device's usual push): the same decisions, in the same order, but
+/// the ops are inserted a chunk to a statement instead of one round trip
+/// each. `None` when any of them was stored before (a retried push), or
+/// named twice: the caller then rolls this back and takes each op on its
+/// own, so a duplicate is told apart from a reused id exactly as there.
+/// Returns each item's result and, for those inserted, (index, cursor).
+#[allow(clippy::type_complexity)]
+fn store_at_once(
+    c: &Sql,
+    who: &Pusher,
+    items: &[Incoming],
+    now: &str,
+) -> Result<Option<(Vec<PushResult>, Vec<(usize, i64)>)>, DbError> {
+    let mut results = Vec::with_capacity(items.len());
+    let mut rows = Vec::with_capacity(items.len());
+    let mut writers = Vec::new();
+    let mut known = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let op = match item {
+            Incoming::Malformed { raw, message } => {
+                let r = reject("malformed", message.clone(), None);
+                quarantine(c, who.device(), None, raw, &r, now)?;
+                results.push(r);
+                continue;
+            }
+            Incoming::Op(op) => op,
+        };
+        match decide(c, who, op, now, &mut known)? {
+            Ok(operation) => {
+                if let Some(user) = note_accepted(who, op, &mut known) {
+                    writers.push((op.visit, user));
+                }
+                rows.push(NewOp {
+                    at: i,
+                    op,
+                    operation,
+                });
+                results.push(PushResult::Accepted);
+            }
+            Err(r) => {
+                let body = serde_json::to_string(op).unwrap_or_default();
+                quarantine(c, who.device(), Some(op), &body, &r, now)?;
+                results.push(r);
+            }
+        }
+    }
+    let Some(cursors) = insert_new(c, who, &rows, now)? else {
+        return Ok(None);
+    };
+    for (visit, user) in writers {
+        super::scope::add_writer(c, visit, user)?;
+    }
+    Ok(Some((results, cursors)))
+}
+
+/// An op [`store_at_once`] will insert.
+struct NewOp<'a> {
+    /// Its index in the push.
+    at: usize,
+    op: &'a Op,
+    operation: OperationId,
+}
+
+/// Rows to a statement in [`insert_new`]; shorter tails go in halves, so
+/// there are only a few statement shapes to prepare.
+const ROWS_AT_ONCE: usize = 64;
+
+/// Inserts `rows` in order, several to a statement; their (index, cursor)
+/// in order, or `None` if any was not inserted (its id was taken).
+fn insert_new(
+    c: &Sql,
+    who: &Pusher,
+    rows: &[NewOp<'_>],
+    now: &str,
+) -> Result<Option<Vec<(usize, i64)>>, DbError> {
+    let device = who.device().map(|d| d.to_string());
+    let mut out = Vec::with_capacity(rows.len());
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = if rest.len() >= ROWS_AT_ONCE {
+            ROWS_AT_ONCE
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        let mut sql = String::from(
+            "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at) VALUES ",
+        );
+        let mut params: Vec<Value> = Vec::with_capacity(n * 7);
+        for (k, row) in chunk.iter().enumerate() {
+            let b = k * 7;
+            if k > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(?{}, ?{}, ?{}, ?{}, '', ?{}, ?{}, ?{})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7
+            ));
+            params.extend([
+                Value::Text(row.op.id.replica.to_string()),
+                Value::Int(row.op.id.seq as i64),
+                Value::Text(row.op.visit.to_string()),
+                Value::Text(row.operation.to_string()),
+                Value::Blob(sync_core::wire::encode([row.op])),
+                device.clone().map_or(Value::Null, Value::Text),
+                Value::Text(now.to_owned()),
+            ]);
+        }
+        sql.push_str(" ON CONFLICT (replica, seq) DO NOTHING RETURNING replica, seq, cursor");
+        let got: HashMap<(String, i64), i64> = c
+            .query_map(&sql, &params, |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?
+            .into_iter()
+            .collect();
+        if got.len() != chunk.len() {
+            return Ok(None);
+        }
+        for row in chunk {
+            let key = (row.op.id.replica.to_string(), row.op.id.seq as i64);
+            match got.get(&key) {
+                Some(&cursor) => out.push((row.at, cursor)),
+                None => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(out))
 }
 
 /// The facts the permission table needs about an existing visit, for `user`.
@@ -225,26 +379,27 @@ fn lookup(c: &Sql, visit: VisitId, user: UserId) -> Result<Option<Known>, DbErro
     }))
 }
 
-fn push_one(
+/// The permission table's and the stored visits' answer for one op, up to
+/// its insert: the operation it goes into, or why it is refused. A create
+/// op's visit row is written here.
+fn decide(
     c: &Sql,
     who: &Pusher,
     op: &Op,
-    wire: &[u8],
     now: &str,
     known: &mut HashMap<VisitId, Known>,
-    stored_at: &mut Option<i64>,
-) -> Result<PushResult, DbError> {
+) -> Result<Result<OperationId, PushResult>, DbError> {
     if let Some(r) = who.replica() {
         if op.id.replica.0 != r {
-            return Ok(reject(
+            return Ok(Err(reject(
                 "wrong_replica",
                 "a device may push only its own ops (replica must be the device's current replica id)",
                 None,
-            ));
+            )));
         }
     }
     if let Err(e) = op.validate() {
-        return Ok(reject("invalid", e.reason.to_string(), e.field));
+        return Ok(Err(reject("invalid", e.reason.to_string(), e.field)));
     }
     if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(op.visit) {
         let found = match who {
@@ -282,11 +437,11 @@ fn push_one(
                     status_rank: 0,
                 };
                 if let Err(r) = permissions::decide(role, kind, facts) {
-                    return Ok(reject(r.code, r.message, None));
+                    return Ok(Err(reject(r.code, r.message, None)));
                 }
             }
             if !super::people::operation_exists(c, *operation)? {
-                return Ok(reject("unknown_operation", "no such operation", None));
+                return Ok(Err(reject("unknown_operation", "no such operation", None)));
             }
             c.execute(
                 "INSERT INTO visits (id, operation_id, status, voided, conflicts, updated_at, created_by, team_id)
@@ -316,27 +471,61 @@ fn push_one(
             *operation
         }
         (Action::Create { operation }, Some(k)) if *operation != k.operation => {
-            return Ok(reject(
+            return Ok(Err(reject(
                 "operation_mismatch",
                 "the visit already belongs to another operation",
                 None,
-            ));
+            )));
         }
         (_, Some(k)) => {
             if let Pusher::Device { role, .. } = who {
                 if let Err(r) = permissions::decide(*role, kind, k.facts) {
-                    return Ok(reject(r.code, r.message, None));
+                    return Ok(Err(reject(r.code, r.message, None)));
                 }
             }
             k.operation
         }
         (_, None) => {
-            return Ok(reject(
+            return Ok(Err(reject(
                 "unknown_visit",
                 "no such visit: push its create op first",
                 None,
-            ));
+            )));
         }
+    };
+
+    Ok(Ok(operation))
+}
+
+/// Notes an inserted op in what the push knows of its visit (its status
+/// for the next ops' decisions); returns the visit if the pusher's user
+/// must now be recorded among its writers.
+fn note_accepted(who: &Pusher, op: &Op, known: &mut HashMap<VisitId, Known>) -> Option<UserId> {
+    let k = known.get_mut(&op.visit)?;
+    if let Action::Status { status, round, .. } = &op.action {
+        k.facts.observe_status(status, *round);
+    }
+    match (k.written, who) {
+        (false, Pusher::Device { user, .. }) => {
+            k.written = true;
+            Some(*user)
+        }
+        _ => None,
+    }
+}
+
+fn push_one(
+    c: &Sql,
+    who: &Pusher,
+    op: &Op,
+    wire: &[u8],
+    now: &str,
+    known: &mut HashMap<VisitId, Known>,
+    stored_at: &mut Option<i64>,
+) -> Result<PushResult, DbError> {
+    let operation = match decide(c, who, op, now, known)? {
+        Ok(operation) => operation,
+        Err(refused) => return Ok(refused),
     };
     let inserted = c.insert_key(
         "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at)
@@ -354,14 +543,8 @@ fn push_one(
     )?;
     if let Some(cursor) = inserted {
         *stored_at = Some(cursor);
-        if let Some(k) = known.get_mut(&op.visit) {
-            if let Action::Status { status, round, .. } = &op.action {
-                k.facts.observe_status(status, *round);
-            }
-            if let (false, Pusher::Device { user, .. }) = (k.written, who) {
-                super::scope::add_writer(c, op.visit, *user)?;
-                k.written = true;
-            }
+        if let Some(user) = note_accepted(who, op, known) {
+            super::scope::add_writer(c, op.visit, user)?;
         }
         return Ok(PushResult::Accepted);
     }
