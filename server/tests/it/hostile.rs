@@ -359,7 +359,7 @@ fn wrong_passwords_from_fifty_addresses_never_lock_the_owner_out() {
     );
 }
 
-fn pull_audits(srv: &Server) -> i64 {
+pub fn pull_audits(srv: &Server) -> i64 {
     srv.sql(|c| {
         c.query_row(
             "SELECT COUNT(*) FROM audit WHERE action = 'sync.pull'",

@@ -1,8 +1,11 @@
 //! PostgreSQL only (run by `scripts/pg.sh`; skipped in the SQLite run):
 //! what README.md says about backing up a PostgreSQL deployment holds, and
-//! lost connections are opened again (`reconnect`), and a real 5xx from
-//! the binary is logged at error with its cause (`server_error_log`).
+//! lost connections are opened again (`reconnect`), a real 5xx from the
+//! binary is logged at error with its cause (`server_error_log`), a full
+//! disk is answered 507 and writes resume (`disk_full`), and connections
+//! to the database go over checked TLS (`tls`).
 
+mod disk_full;
 mod reconnect;
 mod server_error_log;
 mod tls;
