@@ -31,9 +31,10 @@ scripts/pg.sh cargo test -p server --test it --locked -- \
     --skip hostile::a_full_disk_answers_storage_full \
     --skip returns::a_database_from_before_returns \
     --skip demo_week:: --skip exports::the_command_line_exports
-# Group commit (db/group.rs) and the ledger's pushes (ledger.rs), on
-# PostgreSQL: savepoints, and ops inserted a chunk to a statement.
-scripts/pg.sh cargo test -p server --lib --locked -- db::group ledger::
+# On PostgreSQL too: group commit in savepoints (db/group.rs), a push's ops
+# inserted a chunk to a statement (ledger.rs), long reads fetched a few
+# hundred rows at a time (db/sql.rs).
+scripts/pg.sh cargo test -p server --lib --locked -- db::group db::sql ledger::
 
 step "wasm32 tests (Node)"
 scripts/wasm-test.sh

@@ -155,7 +155,7 @@ pub fn audit(args: AuditArgs) -> Result<(), String> {
     let db = Db::open_at_to_verify(&location, &key)
         .map_err(|e| format!("{}: {e}", location.describe()))?;
     let verdict = db
-        .read_blocking(|c| audit::verify_with(c, anchor.as_ref()))
+        .read_snapshot(|c| audit::verify_with(c, anchor.as_ref()))
         .map_err(|e| e.to_string())?;
     if let (Verdict::Ok { .. }, true) = (&verdict, anchoring) {
         return match db.read_blocking(audit::anchor).map_err(|e| e.to_string())? {

@@ -599,7 +599,7 @@ pub async fn audit_verify(
         .map_err(|e| ApiError::bad_request("bad_query", e))?;
     let verdict = state
         .db
-        .read(move |c| db::audit::verify_with(c, anchor.as_ref()))
+        .snapshot(move |c| db::audit::verify_with(c, anchor.as_ref()))
         .await?;
     Ok(HttpResponse::Ok().json(verdict))
 }

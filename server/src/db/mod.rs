@@ -516,6 +516,16 @@ impl Db {
         }
     }
 
+    /// [`Db::read_snapshot`] on the blocking pool: for long reads (on
+    /// PostgreSQL their rows are then fetched a few hundred at a time).
+    pub async fn snapshot<T: Send + 'static, E: From<DbError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&Sql) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        let db = self.clone();
+        on_pool(move || db.read_snapshot(f)).await
+    }
+
     /// [`Db::write_blocking`] on the blocking pool. The closure may fail
     /// with its own error type `E` (a handler's `ApiError`, say), so what it
     /// decides is returned as it is; storage failures become `E` through

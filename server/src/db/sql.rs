@@ -332,6 +332,11 @@ impl Drop for PgConn {
     }
 }
 
+/// Rows [`Sql::query_each`] fetches at a time on PostgreSQL, in a
+/// transaction: a long read (an export, the audit chain) holds this many
+/// rows in memory, not all of them.
+const PG_FETCH: i32 = 256;
+
 pub(crate) enum PgClient<'a> {
     Tx(postgres::Transaction<'a>),
     Plain(&'a mut postgres::Client),
@@ -369,6 +374,32 @@ impl PgSession<'_> {
             PgClient::Tx(t) => t.query(&s, &refs)?,
             PgClient::Plain(c) => c.query(&s, &refs)?,
         })
+    }
+
+    /// A portal over `sql`'s rows, fetched [`PG_FETCH`] at a time by
+    /// [`PgSession::fetch`]; `None` outside a transaction (a portal lives
+    /// only as long as its transaction).
+    fn portal(
+        &mut self,
+        sql: &str,
+        values: &[ValueRef<'_>],
+    ) -> Result<Option<postgres::Portal>, DbError> {
+        let s = self.statement(sql)?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        Ok(match &mut self.client {
+            PgClient::Tx(t) => Some(t.bind(&s, &refs)?),
+            PgClient::Plain(_) => None,
+        })
+    }
+
+    fn fetch(&mut self, portal: &postgres::Portal) -> Result<Vec<postgres::Row>, DbError> {
+        match &mut self.client {
+            PgClient::Tx(t) => Ok(t.query_portal(portal, PG_FETCH)?),
+            PgClient::Plain(_) => Ok(Vec::new()),
+        }
     }
 
     fn execute(&mut self, sql: &str, values: &[ValueRef<'_>]) -> Result<u64, DbError> {
@@ -585,16 +616,31 @@ impl<'a> Sql<'a> {
         params: impl Params,
         mut f: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, DbError> {
+        let values = params.values();
         let mut out = Vec::new();
-        self.query_each(sql, params, |r| -> Result<(), DbError> {
-            out.push(f(r)?);
-            Ok(())
-        })?;
+        match &self.h {
+            Handle::Lite(_) => self.query_each(sql, values, |r| -> Result<(), DbError> {
+                out.push(f(r)?);
+                Ok(())
+            })?,
+            // One round trip: every row at once (a portal would be two).
+            Handle::Pg(s) => {
+                let rows = s
+                    .borrow_mut()
+                    .query(sql, &values)
+                    .map_err(|e| self.seen(e))?;
+                for r in &rows {
+                    out.push(f(&Row(RowRef::Pg(r), sql))?);
+                }
+            }
+        }
         Ok(out)
     }
 
     /// Calls `f` on every row in turn. `f` may itself query this handle. On
-    /// SQLite rows are read one at a time; PostgreSQL's arrive together.
+    /// SQLite rows are read one at a time; on PostgreSQL [`PG_FETCH`] at a
+    /// time in a transaction (`Db::read_snapshot`, writes), and all
+    /// together on a plain connection (`Db::read`: keep those reads small).
     pub fn query_each<E: From<DbError>>(
         &self,
         sql: &str,
@@ -615,14 +661,30 @@ impl<'a> Sql<'a> {
                 Ok(())
             }
             Handle::Pg(s) => {
-                let rows = s
+                let portal = s
                     .borrow_mut()
-                    .query(sql, &values)
+                    .portal(sql, &values)
                     .map_err(|e| self.seen(e))?;
-                for r in &rows {
-                    f(&Row(RowRef::Pg(r), sql))?;
+                let Some(portal) = portal else {
+                    let rows = s
+                        .borrow_mut()
+                        .query(sql, &values)
+                        .map_err(|e| self.seen(e))?;
+                    for r in &rows {
+                        f(&Row(RowRef::Pg(r), sql))?;
+                    }
+                    return Ok(());
+                };
+                loop {
+                    // Not borrowed while `f` runs: it may query this handle.
+                    let rows = s.borrow_mut().fetch(&portal).map_err(|e| self.seen(e))?;
+                    for r in &rows {
+                        f(&Row(RowRef::Pg(r), sql))?;
+                    }
+                    if rows.len() < PG_FETCH as usize {
+                        return Ok(());
+                    }
                 }
-                Ok(())
             }
         }
     }
@@ -674,7 +736,45 @@ impl<'a> Sql<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::to_pg;
+    use super::{to_pg, PG_FETCH};
+
+    /// A long read in a snapshot gives every row once, in order, across
+    /// PostgreSQL's fetches, while the callback queries the same handle
+    /// (run on both backends by `scripts/test.sh`).
+    #[test]
+    fn a_long_read_gives_every_row_in_order_while_the_callback_queries() {
+        let (_dir, db) = crate::db::scratch();
+        let n = 3 * PG_FETCH as i64 + 7;
+        db.write_blocking(|tx| {
+            tx.execute_batch("CREATE TABLE t (n BIGINT PRIMARY KEY)")?;
+            for i in 0..n {
+                tx.execute("INSERT INTO t (n) VALUES (?1)", [i])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let (seen, counted) = db
+            .read_snapshot(|c| {
+                let (mut seen, mut counted) = (Vec::new(), 0i64);
+                c.query_each(
+                    "SELECT n FROM t ORDER BY n",
+                    (),
+                    |r| -> Result<(), crate::db::DbError> {
+                        let i: i64 = r.get(0)?;
+                        seen.push(i);
+                        counted +=
+                            c.query_row("SELECT COUNT(*) FROM t WHERE n <= ?1", [i], |r| {
+                                r.get::<_, i64>(0)
+                            })?;
+                        Ok(())
+                    },
+                )?;
+                Ok::<_, crate::db::DbError>((seen, counted))
+            })
+            .unwrap();
+        assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        assert_eq!(counted, n * (n + 1) / 2);
+    }
 
     #[test]
     fn placeholders_become_dollars_outside_quotes() {
