@@ -122,14 +122,17 @@ pub(super) fn job<T: Send + 'static, E: From<DbError> + Send + 'static>(
 
 /// Queues `job` and returns its answer, running the group it falls in if
 /// no other thread does. `lock` takes the writer connection, `group` runs
-/// a group on it ([`run_lite`], `pg::write_group`), and `durable` waits,
+/// a group on it ([`run_lite`], `pg::write_group`), taking the queued
+/// writes with the function it is given when it is ready to run them (on
+/// PostgreSQL, once it holds the write lock: the writes queued while it
+/// waited for another instance join this group), and `durable` waits,
 /// with the writer given back, until the commit numbered by the group is
 /// on disk (SQLite; see [`Ended`]).
 pub(super) fn write<'a, C: 'a, T, E: From<DbError>>(
     queue: &Queue,
     (job, ticket): (Job, Ticket<T, E>),
     lock: impl Fn() -> std::sync::MutexGuard<'a, C>,
-    group: impl Fn(&mut C, Vec<Job>) -> Ended,
+    group: impl Fn(&mut C, &dyn Fn() -> Vec<Job>) -> Ended,
     durable: impl Fn(u64) -> Result<(), DbError>,
 ) -> Result<T, E> {
     queue.push(job);
@@ -141,7 +144,7 @@ pub(super) fn write<'a, C: 'a, T, E: From<DbError>>(
             drop(conn);
             return ticket.answer.recv().unwrap_or_else(|_| Err(lost()));
         }
-        let ended = group(&mut conn, queue.take());
+        let ended = group(&mut conn, &|| queue.take());
         drop(conn);
         let synced = ended.commit.map_or(Ok(()), &durable);
         ended.answer(synced);

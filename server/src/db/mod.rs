@@ -348,7 +348,8 @@ impl Db {
                 queue,
                 group::job(f),
                 || lock(writer),
-                |conn, jobs| {
+                |conn, take| {
+                    let jobs = take();
                     count(&jobs);
                     if let Err(e) = self.before_write(conn) {
                         let e = e.classify();
@@ -368,9 +369,13 @@ impl Db {
                     queue,
                     group::job(f),
                     || lock(writer),
-                    |conn, jobs| {
-                        count(&jobs);
-                        pg::write_group(conn, (key, self.0.id), jobs, |e| self.note_failure(e))
+                    |conn, take| {
+                        let take = || {
+                            let jobs = take();
+                            count(&jobs);
+                            jobs
+                        };
+                        pg::write_group(conn, (key, self.0.id), &take, |e| self.note_failure(e))
                     },
                     // A PostgreSQL commit is durable when it returns.
                     |_| Ok(()),

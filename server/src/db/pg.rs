@@ -208,23 +208,28 @@ pub(super) fn write<T, E>(
 
 /// Runs a group of queued writes (`db/group.rs`) in one transaction under
 /// the write lock: each in its own savepoint, answered after the commit.
+/// The writes are taken from the queue (`take`) once the lock is held, so
+/// those queued while another instance held it join this group instead of
+/// waiting for the lock once more.
 pub(super) fn write_group(
     conn: &mut PgConn,
     (key, store_id): (Option<&AuditKey>, u64),
-    jobs: Vec<group::Job>,
+    take: &dyn Fn() -> Vec<group::Job>,
     noted: impl Fn(&DbError),
 ) -> group::Ended {
-    if jobs.is_empty() {
-        return group::Ended::none();
-    }
-    let mut waiting = Some(jobs);
+    let mut taken = false;
     let mut done = Vec::new();
     let out = (|| {
         let (client, stmts) = conn.open()?;
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        let jobs = take();
+        taken = true;
+        if jobs.is_empty() {
+            return Ok(()); // the transaction rolls back as it is dropped
+        }
         let sql = Sql::pg(PgClient::Tx(tx), stmts, key).for_store(store_id);
-        let (kept, broken) = group::run_jobs(&sql, waiting.take().unwrap_or_default(), &noted);
+        let (kept, broken) = group::run_jobs(&sql, jobs, &noted);
         done = kept;
         if let Some(e) = broken {
             return Err(e); // the transaction rolls back as it is dropped
@@ -239,8 +244,8 @@ pub(super) fn write_group(
     if let Err(e) = &out {
         noted(e);
         // Not started: the connection or the lock could not be had.
-        if let Some(jobs) = waiting {
-            group::fail_all(jobs, e);
+        if !taken {
+            group::fail_all(take(), e);
         }
     }
     group::settle(done, &out)
