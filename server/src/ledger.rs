@@ -135,7 +135,7 @@ pub fn push(
     // so it is caught up with only what others stored before.
     let mut states: HashMap<VisitId, Loaded> = HashMap::new();
     for item in &items {
-        if let Some(op) = item.op() {
+        if let Incoming::Op(op) = item {
             if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(op.visit) {
                 slot.insert(state_for_push(c, op.visit)?.unwrap_or_else(|| Loaded {
                     visit: Visit::new(op.visit),
@@ -473,8 +473,7 @@ mod tests {
         fn refused(code: &str) -> impl Fn(&PushResult) -> bool + '_ {
             move |r| matches!(r, PushResult::Rejected { code: c, .. } if c == code)
         }
-        // (This one with its bytes made beforehand, as the push handler does.)
-        let got = push(items.into_iter().map(Incoming::encoded).collect());
+        let got = push(items);
         assert_eq!(got.len(), 7, "{got:?}");
         assert_eq!(got[0], PushResult::Accepted, "{got:?}");
         assert_eq!(got[1], PushResult::Duplicate, "{got:?}");

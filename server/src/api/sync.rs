@@ -224,11 +224,11 @@ pub async fn push(
     drop(body);
     let ids: Vec<Option<String>> = items
         .iter()
-        .map(|i| i.op().map(|op| op.id.to_string()))
+        .map(|i| match i {
+            Incoming::Op(op) => Some(op.id.to_string()),
+            Incoming::Malformed { .. } => None,
+        })
         .collect();
-    // Each op's stored bytes are made here, not by the writer every push
-    // waits for.
-    let items: Vec<Incoming> = items.into_iter().map(Incoming::encoded).collect();
     let who = db::sync::Pusher::Device {
         device,
         replica: caller.replica.unwrap_or(device.0),

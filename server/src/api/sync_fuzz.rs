@@ -282,7 +282,7 @@ fn check(body: &[u8], ct: &str, max: usize) {
             );
             for item in items {
                 match item {
-                    Incoming::Op(op) | Incoming::Encoded(op, _) => {
+                    Incoming::Op(op) => {
                         let _ = op.validate();
                         let stored = serde_json::to_string(&op).expect("an op serialises");
                         let back: Op =

@@ -19,9 +19,6 @@ use sync_core::{Action, Op, OperationId, Status, Visit, VisitId};
 pub enum Incoming {
     /// Parsed.
     Op(Op),
-    /// Parsed, with the one-op wire bytes it is stored as made beforehand
-    /// ([`Incoming::encoded`]), outside the write transaction.
-    Encoded(Op, Vec<u8>),
     /// Could not be read as an op.
     Malformed {
         /// The raw JSON (truncated).
@@ -29,28 +26,6 @@ pub enum Incoming {
         /// Why.
         message: String,
     },
-}
-
-impl Incoming {
-    /// The op, if it parsed.
-    pub fn op(&self) -> Option<&Op> {
-        match self {
-            Incoming::Op(op) | Incoming::Encoded(op, _) => Some(op),
-            Incoming::Malformed { .. } => None,
-        }
-    }
-
-    /// Makes the bytes an op is stored as now, so that the writer, which
-    /// every push waits for in turn, does not: call it before queueing.
-    pub fn encoded(self) -> Self {
-        match self {
-            Incoming::Op(op) => {
-                let wire = sync_core::wire::encode([&op]);
-                Incoming::Encoded(op, wire)
-            }
-            other => other,
-        }
-    }
 }
 
 /// The result of one pushed op.
@@ -189,9 +164,7 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
             out.results = results;
             let mut cursors = cursors.into_iter().peekable();
             for (i, item) in items.into_iter().enumerate() {
-                if let (Incoming::Op(op) | Incoming::Encoded(op, _), Some(&(at, cursor))) =
-                    (item, cursors.peek())
-                {
+                if let (Incoming::Op(op), Some(&(at, cursor))) = (item, cursors.peek()) {
                     if at == i {
                         out.accepted.push((op, cursor));
                         cursors.next();
@@ -212,13 +185,9 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
                 out.results.push(r);
                 continue;
             }
-            Incoming::Op(op) => {
-                let wire = sync_core::wire::encode([&op]);
-                (op, wire)
-            }
-            Incoming::Encoded(op, wire) => (op, wire),
+            Incoming::Op(op) => op,
         };
-        let (op, wire) = op;
+        let wire = sync_core::wire::encode([&op]);
         let mut cursor = None;
         let r = push_one(c, who, &op, &wire, now, &mut known, &mut cursor)?;
         if matches!(r, PushResult::Rejected { .. }) {
@@ -260,10 +229,8 @@ fn store_at_once(
                 results.push(r);
                 continue;
             }
-            Incoming::Op(op) => (op, None),
-            Incoming::Encoded(op, wire) => (op, Some(wire.as_slice())),
+            Incoming::Op(op) => op,
         };
-        let (op, wire) = op;
         match decide(c, who, op, now, &mut known)? {
             Ok(operation) => {
                 if let Some(user) = note_accepted(who, op, &mut known) {
@@ -272,7 +239,6 @@ fn store_at_once(
                 rows.push(NewOp {
                     at: i,
                     op,
-                    wire,
                     operation,
                 });
                 results.push(PushResult::Accepted);
@@ -298,8 +264,6 @@ struct NewOp<'a> {
     /// Its index in the push.
     at: usize,
     op: &'a Op,
-    /// Its stored bytes, when made beforehand.
-    wire: Option<&'a [u8]>,
     operation: OperationId,
 }
 
@@ -350,10 +314,7 @@ fn insert_new(
                 Value::Int(row.op.id.seq as i64),
                 Value::Text(row.op.visit.to_string()),
                 Value::Text(row.operation.to_string()),
-                Value::Blob(match row.wire {
-                    Some(wire) => wire.to_vec(),
-                    None => sync_core::wire::encode([row.op]),
-                }),
+                Value::Blob(sync_core::wire::encode([row.op])),
                 device.clone().map_or(Value::Null, Value::Text),
                 Value::Text(now.to_owned()),
             ]);
