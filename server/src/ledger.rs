@@ -303,22 +303,8 @@ mod tests {
     /// database or in what the next push starts from.
     #[test]
     fn a_push_rolled_back_leaves_no_cached_state() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = db::Db::open(&dir.path().join("a.sqlite3")).unwrap();
-        let operation = OperationId::from_u128(7);
-        let now = "2026-12-01T12:00:00Z";
-        db.write_blocking(|tx| {
-            let op = Operation {
-                id: operation,
-                name: "Cache".into(),
-                force_area: "Kent".into(),
-                starts_on: "2026-12-01".into(),
-                ends_on: "2026-12-07".into(),
-                retention_days: 30,
-            };
-            db::people::create_operation(tx, &op, now)
-        })
-        .unwrap();
+        let (_dir, db, operation) = with_operation();
+        let now = NOW;
         let mut phone = Replica::new(ReplicaId::from_u128(8));
         let visit = VisitId::from_u128(9);
         let create = phone
@@ -390,21 +376,8 @@ mod tests {
     /// back and taken op by op (run on both backends by `scripts/test.sh`).
     #[test]
     fn a_push_is_answered_op_by_op_however_its_ops_are_inserted() {
-        let (_dir, db) = db::scratch();
-        let operation = OperationId::from_u128(7);
-        let now = "2026-12-01T12:00:00Z";
-        db.write_blocking(|tx| {
-            let op = Operation {
-                id: operation,
-                name: "At once".into(),
-                force_area: "Kent".into(),
-                starts_on: "2026-12-01".into(),
-                ends_on: "2026-12-07".into(),
-                retention_days: 30,
-            };
-            db::people::create_operation(tx, &op, now)
-        })
-        .unwrap();
+        let (_dir, db, operation) = with_operation();
+        let now = NOW;
         let text = |s: &str| Value::Text(s.into());
         let (name, pc) = (
             Target::Visit(VisitField::PremisesName),
@@ -527,6 +500,27 @@ mod tests {
             folded.apply(&op.0);
         }
         assert_eq!(v, folded);
+    }
+
+    const NOW: &str = "2026-12-01T12:00:00Z";
+
+    /// A database for one test (`db::scratch`) holding one operation.
+    fn with_operation() -> (tempfile::TempDir, db::Db, OperationId) {
+        let (dir, db) = db::scratch();
+        let operation = OperationId::from_u128(7);
+        db.write_blocking(|tx| {
+            let op = Operation {
+                id: operation,
+                name: "Ledger".into(),
+                force_area: "Kent".into(),
+                starts_on: "2026-12-01".into(),
+                ends_on: "2026-12-07".into(),
+                retention_days: 30,
+            };
+            db::people::create_operation(tx, &op, NOW)
+        })
+        .unwrap();
+        (dir, db, operation)
     }
 
     fn push_all(tx: &Sql, items: Vec<Incoming>, now: &str) -> Result<(), DbError> {

@@ -347,6 +347,14 @@ pub(crate) struct PgSession<'a> {
     stmts: &'a mut HashMap<String, postgres::Statement>,
 }
 
+/// `values` as the driver takes parameters.
+fn pg_refs<'v>(values: &'v [ValueRef<'_>]) -> Vec<&'v (dyn postgres::types::ToSql + Sync)> {
+    values
+        .iter()
+        .map(|v| v as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
 impl PgSession<'_> {
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
         if let Some(s) = self.stmts.get(sql) {
@@ -366,10 +374,7 @@ impl PgSession<'_> {
 
     fn query(&mut self, sql: &str, values: &[ValueRef<'_>]) -> Result<Vec<postgres::Row>, DbError> {
         let s = self.statement(sql)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let refs = pg_refs(values);
         Ok(match &mut self.client {
             PgClient::Tx(t) => t.query(&s, &refs)?,
             PgClient::Plain(c) => c.query(&s, &refs)?,
@@ -385,10 +390,7 @@ impl PgSession<'_> {
         values: &[ValueRef<'_>],
     ) -> Result<Option<postgres::Portal>, DbError> {
         let s = self.statement(sql)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let refs = pg_refs(values);
         Ok(match &mut self.client {
             PgClient::Tx(t) => Some(t.bind(&s, &refs)?),
             PgClient::Plain(_) => None,
@@ -404,10 +406,7 @@ impl PgSession<'_> {
 
     fn execute(&mut self, sql: &str, values: &[ValueRef<'_>]) -> Result<u64, DbError> {
         let s = self.statement(sql)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|v| v as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let refs = pg_refs(values);
         Ok(match &mut self.client {
             PgClient::Tx(t) => t.execute(&s, &refs)?,
             PgClient::Plain(c) => c.execute(&s, &refs)?,
