@@ -65,7 +65,7 @@ pub(super) fn store(
     Ok(Some((results, cursors)))
 }
 
-/// An op [`store_at_once`] will insert.
+/// An op [`store`] will insert.
 struct NewOp<'a> {
     /// Its index in the push.
     at: usize,
