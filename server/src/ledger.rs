@@ -385,23 +385,19 @@ mod tests {
         );
         let mut phone = Replica::new(ReplicaId::from_u128(8));
         let visit = VisitId::from_u128(9);
+        let set = |phone: &mut Replica, at: u64, target: &Target, value: &str| {
+            phone
+                .set(at, visit, target.clone(), text(value))
+                .unwrap()
+                .clone()
+        };
         let create = phone
             .create_visit(1_000, visit, operation, LocationKind::Hotel)
             .unwrap()
             .to_vec();
         let mut first = create.clone();
-        first.push(
-            phone
-                .set(2_000, visit, name.clone(), text("Hotel A"))
-                .unwrap()
-                .clone(),
-        );
-        first.push(
-            phone
-                .set(3_000, visit, pc.clone(), text("OX1 1AA"))
-                .unwrap()
-                .clone(),
-        );
+        first.push(set(&mut phone, 2_000, &name, "Hotel A"));
+        first.push(set(&mut phone, 3_000, &pc, "OX1 1AA"));
         let push = |items: Vec<Incoming>| {
             db.write_blocking(|tx| push(tx, &Pusher::Server, items, now))
                 .unwrap()
@@ -414,10 +410,7 @@ mod tests {
         // and an op named twice.
         let mut twin = Replica::new(ReplicaId::from_u128(8));
         twin.apply(1_000, create.clone());
-        let reused = twin
-            .set(5_000, visit, name.clone(), text("Other"))
-            .unwrap()
-            .clone();
+        let reused = set(&mut twin, 5_000, &name, "Other");
         assert_eq!(reused.id, first[create.len()].id);
         let mut stranger = Replica::new(ReplicaId::from_u128(10));
         let nowhere = stranger
@@ -429,14 +422,8 @@ mod tests {
             )
             .unwrap()[0]
             .clone();
-        let new1 = phone
-            .set(4_000, visit, pc.clone(), text("OX2 2BB"))
-            .unwrap()
-            .clone();
-        let new2 = phone
-            .set(6_000, visit, name.clone(), text("Hotel B"))
-            .unwrap()
-            .clone();
+        let new1 = set(&mut phone, 4_000, &pc, "OX2 2BB");
+        let new2 = set(&mut phone, 6_000, &name, "Hotel B");
         let mut items = ops(&[new1.clone(), first[0].clone(), reused]);
         items.push(Incoming::Malformed {
             raw: "{\"not\": \"an op\"}".into(),
@@ -457,14 +444,8 @@ mod tests {
         assert_eq!(got[6], PushResult::Duplicate, "{got:?}");
 
         // All new again.
-        let new3 = phone
-            .set(7_000, visit, pc.clone(), text("OX3 3CC"))
-            .unwrap()
-            .clone();
-        let new4 = phone
-            .set(8_000, visit, name.clone(), text("Hotel C"))
-            .unwrap()
-            .clone();
+        let new3 = set(&mut phone, 7_000, &pc, "OX3 3CC");
+        let new4 = set(&mut phone, 8_000, &name, "Hotel C");
         assert_eq!(
             push(ops(&[new3.clone(), new4.clone()])),
             vec![PushResult::Accepted; 2]

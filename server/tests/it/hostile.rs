@@ -359,6 +359,18 @@ fn wrong_passwords_from_fifty_addresses_never_lock_the_owner_out() {
     );
 }
 
+/// A write refused for want of space: 507 `storage_full`, with a
+/// Retry-After in seconds.
+pub fn refused_for_space(r: &crate::harness::Resp) {
+    r.expect_error(507, "storage_full");
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().is_ok()),
+        "{:?}",
+        r.header("retry-after")
+    );
+}
+
 pub fn pull_audits(srv: &Server) -> i64 {
     srv.sql(|c| {
         c.query_row(
@@ -391,13 +403,7 @@ fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resum
         refused.extend(record_visit(&mut w.a, w.op1).1);
     }
     let r = w.srv.push(&w.a.token, &refused);
-    r.expect_error(507, "storage_full");
-    assert!(
-        r.header("retry-after")
-            .is_some_and(|s| s.parse::<u64>().is_ok()),
-        "{:?}",
-        r.header("retry-after")
-    );
+    refused_for_space(&r);
     assert_eq!(w.srv.count("ops"), ops_before, "nothing half-written");
     w.srv.get("/readyz", None).expect_error(503, "not_ready");
     w.srv.get("/healthz", None).expect(200);
