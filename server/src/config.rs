@@ -34,6 +34,9 @@ pub struct Limits {
     /// (0: leave it), to make the database "full" and give the space back
     /// without filling a disk. Never set from flags or the environment.
     pub test_max_page_count: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// Only for tests: every sync of the SQLite WAL fails while set, as on
+    /// a failing disk. Never set from flags or the environment.
+    pub test_fail_syncs: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for Limits {
@@ -49,6 +52,7 @@ impl Default for Limits {
             body_budget: 32 * 1024 * 1024,
             max_connections: 10_000,
             test_max_page_count: None,
+            test_fail_syncs: None,
         }
     }
 }

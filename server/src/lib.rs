@@ -124,6 +124,9 @@ pub fn bootstrap(config: &Config) -> Result<(Db, ReplicaId, Option<String>), Sta
     if let Some(limit) = &config.limits.test_max_page_count {
         db.set_test_page_limit(limit.clone());
     }
+    if let Some(fail) = &config.limits.test_fail_syncs {
+        db.set_test_sync_failure(fail.clone());
+    }
     // Hash the admin password (slow on purpose) only when it will be used.
     let needs_admin = !db.read_blocking(db::people::admin_exists).map_err(wrap)?;
     let password_hash = match &config.admin_password {

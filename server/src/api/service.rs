@@ -5,21 +5,42 @@ use crate::error::ApiError;
 use crate::{db, metrics::Gauges, AppState};
 use actix_web::{web, HttpResponse};
 
-/// Liveness: the process answers.
+/// Liveness: the process answers, and can go on without a restart. Once
+/// a sync of the SQLite WAL has failed it cannot (`db/durable.rs`): it
+/// answers 503 `restart_needed`, so a supervisor restarts it.
 #[utoipa::path(get, path = "/healthz", tag = "service", operation_id = "healthz",
     summary = "Liveness",
-    responses((status = 200, description = "The process answers.", body = answers::Health)))]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    responses((status = 200, description = "The process answers.", body = answers::Health), errors::Healthz))]
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.db.durability_lost().is_some() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "restart_needed",
+            RESTART_NEEDED,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
 }
+
+/// What the probes say once a sync of the WAL has failed: only a restart
+/// brings writes back.
+const RESTART_NEEDED: &str = "a write to the database's disk failed: the server takes no writes \
+     until it is restarted; phones keep their changes and send them then";
 
 /// Readiness: the database answers, and takes writes. While writes were
 /// failing (disk full), each call tries a small write to learn whether space
-/// has come back.
+/// has come back. After a failed sync of the WAL, not ready until restarted.
 #[utoipa::path(get, path = "/readyz", tag = "service", operation_id = "readyz",
     summary = "Readiness",
     responses((status = 200, description = "The database answers and takes writes.", body = answers::Ready), errors::Readyz))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.db.durability_lost().is_some() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            RESTART_NEEDED,
+        ));
+    }
     if state.db.writes_failing() {
         let db = state.db.clone();
         let probe = web::block(move || db.probe_write()).await;

@@ -424,6 +424,14 @@ impl Db {
     /// of the database file alone holds everything. Called at a graceful stop.
     /// Nothing to do on PostgreSQL (`busy: false, frames: (0, 0)`).
     pub fn checkpoint(&self) -> Result<Checkpoint, DbError> {
+        // After a failed fsync the WAL's frames may be held only in memory,
+        // where the kernel may have dropped some: left for the next start,
+        // whose recovery checks each frame (`durable.rs`).
+        if let Some(cause) = self.durability_lost() {
+            return Err(DbError::Unavailable(format!(
+                "not checkpointed: a sync of the WAL failed ({cause}); the next start recovers it"
+            )));
+        }
         self.with_sqlite_writer(|conn| {
             let (busy, log, done): (i64, i64, i64) =
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {

@@ -26,12 +26,25 @@
 //! What differs: another connection may read a commit before its fsync has
 //! returned (a pull may hand a device an op that a power cut then takes
 //! back; its author was not answered, so it pushes it again).
+//!
+//! A failed fsync is not retried. On Linux the kernel marks the pages it
+//! could not write clean, and reports the error once: a later fsync of the
+//! same file returns success although those frames never reached the disk.
+//! SQLite's recovery keeps the WAL up to its first bad frame, so after a
+//! power cut every commit from the hole on would be gone, acknowledged or
+//! not. So the first failure stops acknowledging for good
+//! ([`WalSync::lost`]): every later write is refused (503, the phones keep
+//! their queue) and `/healthz` asks for a restart. At the next start
+//! SQLite recovers the WAL from the file, checking each frame's checksum,
+//! and the database is checkpointed into its main file, synced, before
+//! anything new is written (`open_lite`): what survives is a consistent
+//! prefix that holds every commit ever acknowledged.
 
 use super::DbError;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The WAL of one SQLite database: commits numbered by the writer, and the
 /// number up to which they are on disk.
@@ -45,6 +58,11 @@ pub(super) struct WalSync {
     /// syncing, so concurrent callers wait for one fsync rather than each
     /// running one.
     synced: Mutex<(u64, bool)>,
+    /// Set by the first failed fsync, with its cause: nothing is
+    /// acknowledged after it (see the module's doc).
+    lost: OnceLock<String>,
+    /// Tests only: while set, every fsync fails as a failing disk's would.
+    fail: OnceLock<Arc<AtomicBool>>,
 }
 
 impl WalSync {
@@ -56,7 +74,28 @@ impl WalSync {
             main: db.to_owned(),
             committed: AtomicU64::new(0),
             synced: Mutex::new((0, false)),
+            lost: OnceLock::new(),
+            fail: OnceLock::new(),
         }
+    }
+
+    /// The cause, once an fsync has failed: from then on no commit is
+    /// acknowledged, and writes must not run, until the server is restarted.
+    pub(super) fn lost(&self) -> Option<&str> {
+        self.lost.get().map(String::as_str)
+    }
+
+    /// Tests only: every fsync fails while `fail` is set.
+    pub(super) fn fail_when(&self, fail: Arc<AtomicBool>) {
+        let _ = self.fail.set(fail);
+    }
+
+    /// The error every write gets once durability is lost: the database
+    /// cannot take writes until the server is restarted.
+    pub(super) fn lost_error(cause: &str) -> DbError {
+        DbError::Unavailable(format!(
+            "a sync of the database's WAL failed ({cause}); no write is taken until the server is restarted"
+        ))
     }
 
     /// Numbers a commit just made. Call it holding the writer, after the
@@ -77,13 +116,23 @@ impl WalSync {
         if *done >= n {
             return Ok(());
         }
+        if let Some(cause) = self.lost() {
+            return Err(Self::lost_error(cause));
+        }
         let through = self.committed.load(Ordering::Acquire);
-        self.fsync(folder).map_err(|e| {
-            DbError::StorageFull(format!(
-                "making the commit durable ({}): {e}",
-                self.wal.display()
-            ))
-        })?;
+        if let Err(e) = self.fsync(folder) {
+            let cause = format!("{}: {e}", self.wal.display());
+            tracing::error!(
+                cause = %cause,
+                "syncing the database's WAL failed: commits since the last good sync may \
+                 not be on disk, and a later sync could not tell. Writes are refused \
+                 (503; phones keep their changes) and /healthz answers 503 until the \
+                 server is restarted; check the volume first. At the restart SQLite \
+                 keeps the WAL up to its last whole commit and it is checkpointed"
+            );
+            let cause = self.lost.get_or_init(|| cause);
+            return Err(Self::lost_error(cause));
+        }
         *done = through;
         Ok(())
     }
@@ -97,6 +146,9 @@ impl WalSync {
 
     /// Syncs the WAL, and the folder too unless `folder_synced`.
     fn fsync(&self, folder_synced: &mut bool) -> std::io::Result<()> {
+        if self.fail.get().is_some_and(|f| f.load(Ordering::Acquire)) {
+            return Err(std::io::Error::from_raw_os_error(5)); // EIO
+        }
         // Opened by path each time, so it is always the WAL SQLite now
         // writes (it only deletes the file when its last connection closes).
         match OpenOptions::new().read(true).write(true).open(&self.wal) {
@@ -173,6 +225,90 @@ mod tests {
         // One commit per group.
         let (groups, _) = db.group_stats();
         assert_eq!(committed - start, groups);
+    }
+
+    /// After one failed sync nothing is acknowledged again, even once syncs
+    /// would succeed: the grouped and the plain write are refused without
+    /// running, and a commit made before stays unacknowledged.
+    #[test]
+    fn after_a_failed_sync_no_write_runs_or_is_acknowledged() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("f.sqlite3")).unwrap();
+        let fail = Arc::new(AtomicBool::new(false));
+        db.set_test_sync_failure(fail.clone());
+        db.write_blocking(|tx| tx.execute_batch("CREATE TABLE f (n INTEGER PRIMARY KEY)"))
+            .unwrap();
+        assert_eq!(db.durability_lost(), None);
+        fail.store(true, Ordering::Release);
+        let insert =
+            |n: i64| move |tx: &crate::db::Sql| tx.execute("INSERT INTO f (n) VALUES (?1)", [n]);
+        let e = db.write_grouped_blocking_as(insert(1)).unwrap_err();
+        assert!(matches!(e, DbError::Unavailable(_)), "{e}");
+        assert!(db.durability_lost().is_some());
+        let (committed, synced) = db.wal_numbers().unwrap();
+        assert!(
+            synced < committed,
+            "the failed commit is not counted on disk"
+        );
+
+        fail.store(false, Ordering::Release);
+        for r in [
+            db.write_grouped_blocking_as(insert(2)),
+            db.write_blocking(insert(3)),
+        ] {
+            assert!(matches!(r, Err(DbError::Unavailable(_))), "{r:?}");
+        }
+        assert_eq!(
+            db.wal_numbers().unwrap(),
+            (committed, synced),
+            "nothing ran or synced"
+        );
+        let kept: Vec<i64> = db
+            .read_blocking(|c| c.query_map("SELECT n FROM f", (), |r| r.get(0)))
+            .unwrap();
+        assert_eq!(kept, [1], "only the write whose sync failed was committed");
+        assert!(
+            db.checkpoint().is_err(),
+            "left to the next start's recovery"
+        );
+    }
+
+    /// Opening a database whose WAL holds commits (a crash, or a failed
+    /// sync) folds them into the main file before anything new is written.
+    #[test]
+    fn opening_folds_the_wal_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, copy) = (dir.path().join("w.sqlite3"), dir.path().join("c.sqlite3"));
+        let db = Db::open(&path).unwrap();
+        db.write_blocking(|tx| {
+            tx.execute_batch("CREATE TABLE w (n INTEGER PRIMARY KEY); INSERT INTO w VALUES (7)")
+        })
+        .unwrap();
+        // What a crash leaves: the file and its WAL, as they are now.
+        for suffix in ["", "-wal"] {
+            let name = |p: &std::path::Path| format!("{}{suffix}", p.display());
+            std::fs::copy(name(&path), name(&copy)).unwrap();
+        }
+        assert!(
+            std::fs::metadata(format!("{}-wal", copy.display()))
+                .unwrap()
+                .len()
+                > 0
+        );
+        let reopened = Db::open(&copy).unwrap();
+        assert_eq!(
+            std::fs::metadata(format!("{}-wal", copy.display()))
+                .unwrap()
+                .len(),
+            0,
+            "the WAL was checkpointed and truncated at open"
+        );
+        let n: i64 = reopened
+            .read_blocking(|c| c.query_row("SELECT n FROM w", (), |r| r.get(0)))
+            .unwrap();
+        assert_eq!(n, 7);
     }
 
     /// A plain write is durable when it returns, too.

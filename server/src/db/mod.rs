@@ -287,6 +287,9 @@ impl Db {
         // The outer error is the storage's (beginning, committing, a full
         // disk); the inner one the closure's.
         let result: Result<Result<T, E>, DbError> = match &self.0.store {
+            Store::Lite { wal, .. } if wal.lost().is_some() => {
+                Err(durable::WalSync::lost_error(wal.lost().unwrap_or_default()))
+            }
             Store::Lite { writer, wal, .. } => {
                 let mut conn = lock(writer);
                 let mut commit = None;
@@ -350,6 +353,12 @@ impl Db {
                 || lock(writer),
                 |conn, take| {
                     let jobs = take();
+                    // Queued before an fsync failed: not run (the module doc
+                    // of `durable`).
+                    if let Some(cause) = wal.lost() {
+                        group::fail_all(jobs, &durable::WalSync::lost_error(cause));
+                        return group::Ended::none();
+                    }
                     count(&jobs);
                     if let Err(e) = self.before_write(conn) {
                         let e = e.classify();
@@ -453,6 +462,24 @@ impl Db {
             tracing::warn!(database = %self.0.location.describe(), "database writes work again");
         }
         Ok(())
+    }
+
+    /// The cause, once a sync of the SQLite WAL has failed: from then on
+    /// no write is taken, until the server is restarted (`durable.rs`).
+    /// Always `None` on PostgreSQL, which handles its own syncs.
+    pub fn durability_lost(&self) -> Option<String> {
+        match &self.0.store {
+            Store::Lite { wal, .. } => wal.lost().map(str::to_owned),
+            Store::Pg { .. } => None,
+        }
+    }
+
+    /// Tests only: every sync of the SQLite WAL fails while `fail` is set,
+    /// as on a failing disk. Nothing on PostgreSQL.
+    pub fn set_test_sync_failure(&self, fail: Arc<std::sync::atomic::AtomicBool>) {
+        if let Store::Lite { wal, .. } = &self.0.store {
+            wal.fail_when(fail);
+        }
     }
 
     /// Tests only: the writer's `PRAGMA max_page_count` is set from `limit`
@@ -656,6 +683,12 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     // Kept in memory instead: it lives only until the savepoint ends.
     writer.pragma_update(None, "temp_store", "MEMORY")?;
     migrate(&mut writer)?;
+    // Whatever SQLite recovered from the WAL (checking each frame's
+    // checksum) goes into the database file, synced, before anything new is
+    // written: after a failed fsync of the last run, frames the kernel
+    // still held in memory but never wrote would otherwise stay a hole in
+    // the WAL on disk, under commits acknowledged later (`durable.rs`).
+    writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     // The writer's commits only write the WAL; each caller is answered
     // after `durable::WalSync` has synced it, without holding the writer.
     writer.pragma_update(None, "synchronous", "NORMAL")?;

@@ -34,6 +34,9 @@ pub struct Server {
     handle: Option<actix_web::dev::ServerHandle>,
     thread: Option<JoinHandle<()>>,
     dir: Option<TempDir>,
+    /// The folders of the servers this one replaced ([`Server::restart`]),
+    /// which may hold its database.
+    earlier: Vec<TempDir>,
     agent: ureq::Agent,
 }
 
@@ -209,6 +212,7 @@ impl Server {
             handle: Some(handle),
             thread: Some(thread),
             dir: Some(dir),
+            earlier: Vec::new(),
             agent: ureq::AgentBuilder::new()
                 .timeout(Duration::from_secs(60))
                 .build(),
@@ -227,6 +231,16 @@ impl Server {
                 finished.expect("server thread");
             }
         }
+    }
+
+    /// Stops the server and starts another on its database and audit key,
+    /// as an operator's restart would (the configuration otherwise fresh).
+    pub fn restart(mut self) -> Self {
+        self.shutdown();
+        let mut next = Self::start_beside(&self);
+        next.earlier = std::mem::take(&mut self.earlier);
+        next.earlier.extend(self.dir.take());
+        next
     }
 
     /// Stops the server and hands back its folder (holding the SQLite file).

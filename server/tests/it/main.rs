@@ -12,6 +12,7 @@ mod demo;
 mod demo_week;
 mod equivocation;
 mod exports;
+mod failing_disk;
 mod harness;
 mod headers;
 mod hostile;

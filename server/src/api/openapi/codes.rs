@@ -35,7 +35,8 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("invalid_field", 422, "well-formed JSON with a missing, unknown or invalid field; the message names it."),
     ("rate_limited", 429, "too many login, setup or enrolment attempts; see Retry-After."),
     ("internal", 500, "something failed on the server; the details are logged, not sent."),
-    ("not_ready", 503, "the database is not available."),
+    ("not_ready", 503, "the database is not available, or cannot take writes now."),
+    ("restart_needed", 503, "a sync of the database's disk failed: no write is taken until the server is restarted."),
     ("range_too_long", 422, "a summary or export spans more than 31 days."),
     ("unsupported_format", 422, "an export format other than json, csv, xlsx or html."),
     ("reason_required", 422, "an export needs a reason; it is kept in the audit trail."),
@@ -187,6 +188,7 @@ macro_rules! errors {
 }
 
 errors! {
+    Healthz = [&["restart_needed"]];
     Readyz = [&["not_ready"]];
     Metrics = [READ];
     Setup = [BODY, WRITE, &["bad_setup_code", "conflict"]];
