@@ -41,7 +41,7 @@
 //! prefix that holds every commit ever acknowledged.
 
 use super::DbError;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -53,16 +53,29 @@ pub(super) struct WalSync {
     main: PathBuf,
     /// The last commit numbered ([`WalSync::committed`]).
     committed: AtomicU64,
-    /// Every commit up to this number is on disk, and whether the folder
-    /// holding the WAL has been synced once (the file's entry). Held while
-    /// syncing, so concurrent callers wait for one fsync rather than each
-    /// running one.
-    synced: Mutex<(u64, bool)>,
+    /// Every commit up to this number is on disk, and what syncing needs.
+    /// Held while syncing, so concurrent callers wait for one fsync rather
+    /// than each running one.
+    synced: Mutex<Synced>,
     /// Set by the first failed fsync, with its cause: nothing is
     /// acknowledged after it (see the module's doc).
     lost: OnceLock<String>,
     /// Tests only: while set, every fsync fails as a failing disk's would.
     fail: OnceLock<Arc<AtomicBool>>,
+}
+
+/// What [`WalSync`] holds while it syncs.
+struct Synced {
+    /// Every commit up to this number is on disk.
+    done: u64,
+    /// The folder holding the WAL has been synced once (the file's entry).
+    folder: bool,
+    /// The WAL, kept open from the first sync on. Linux reports a failed
+    /// write-back to each file description open when it happened, once,
+    /// but to one opened later only if no other has seen it yet; SQLite's
+    /// own checkpoints sync the WAL through their descriptors. Held open,
+    /// ours is told whoever syncs first.
+    file: Option<File>,
 }
 
 impl WalSync {
@@ -73,7 +86,11 @@ impl WalSync {
             wal: PathBuf::from(wal),
             main: db.to_owned(),
             committed: AtomicU64::new(0),
-            synced: Mutex::new((0, false)),
+            synced: Mutex::new(Synced {
+                done: 0,
+                folder: false,
+                file: None,
+            }),
             lost: OnceLock::new(),
             fail: OnceLock::new(),
         }
@@ -112,15 +129,14 @@ impl WalSync {
     /// again is safe (ops are stored once).
     pub(super) fn sync(&self, n: u64) -> Result<(), DbError> {
         let mut synced = super::lock(&self.synced);
-        let (done, folder) = &mut *synced;
-        if *done >= n {
+        if synced.done >= n {
             return Ok(());
         }
         if let Some(cause) = self.lost() {
             return Err(Self::lost_error(cause));
         }
         let through = self.committed.load(Ordering::Acquire);
-        if let Err(e) = self.fsync(folder) {
+        if let Err(e) = self.fsync(&mut synced) {
             let cause = format!("{}: {e}", self.wal.display());
             tracing::error!(
                 cause = %cause,
@@ -133,41 +149,45 @@ impl WalSync {
             let cause = self.lost.get_or_init(|| cause);
             return Err(Self::lost_error(cause));
         }
-        *done = through;
+        synced.done = through;
         Ok(())
     }
 
     /// Tests: the last commit numbered and the last one on disk.
     #[cfg(test)]
     pub(super) fn numbers(&self) -> (u64, u64) {
-        let (synced, _) = *super::lock(&self.synced);
+        let synced = super::lock(&self.synced).done;
         (self.committed.load(Ordering::Acquire), synced)
     }
 
-    /// Syncs the WAL, and the folder too unless `folder_synced`.
-    fn fsync(&self, folder_synced: &mut bool) -> std::io::Result<()> {
+    /// Syncs the WAL, and the folder too the first time.
+    fn fsync(&self, synced: &mut Synced) -> std::io::Result<()> {
         if self.fail.get().is_some_and(|f| f.load(Ordering::Acquire)) {
             return Err(std::io::Error::from_raw_os_error(5)); // EIO
         }
-        // Opened by path each time, so it is always the WAL SQLite now
-        // writes (it only deletes the file when its last connection closes).
-        match OpenOptions::new().read(true).write(true).open(&self.wal) {
-            Ok(f) => f.sync_data()?,
-            // No WAL: everything is in the database file.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&self.main)?
-                    .sync_data()?;
+        if synced.file.is_none() {
+            // SQLite deletes the WAL only when its last connection closes,
+            // and the writer's is open as long as this is: the same file.
+            match OpenOptions::new().read(true).write(true).open(&self.wal) {
+                Ok(f) => synced.file = Some(f),
+                // No WAL: everything is in the database file.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
-        if !*folder_synced {
+        match &synced.file {
+            Some(f) => f.sync_data()?,
+            None => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.main)?
+                .sync_data()?,
+        }
+        if !synced.folder {
             if let Some(folder) = self.main.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::File::open(folder)?.sync_all()?;
+                File::open(folder)?.sync_all()?;
             }
-            *folder_synced = true;
+            synced.folder = true;
         }
         Ok(())
     }
