@@ -287,13 +287,14 @@ impl Db {
         // The outer error is the storage's (beginning, committing, a full
         // disk); the inner one the closure's.
         let result: Result<Result<T, E>, DbError> = match &self.0.store {
-            Store::Lite { wal, .. } if wal.lost().is_some() => {
-                Err(durable::WalSync::lost_error(wal.lost().unwrap_or_default()))
-            }
             Store::Lite { writer, wal, .. } => {
                 let mut conn = lock(writer);
                 let mut commit = None;
                 let out = (|| {
+                    // After a failed fsync nothing runs (`durable.rs`).
+                    if let Some(cause) = wal.lost() {
+                        return Err(durable::WalSync::lost_error(cause));
+                    }
                     self.before_write(&mut conn)?;
                     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                     let sql = Sql::lite(&tx, key).for_store(self.0.id);
@@ -688,7 +689,10 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     // written: after a failed fsync of the last run, frames the kernel
     // still held in memory but never wrote would otherwise stay a hole in
     // the WAL on disk, under commits acknowledged later (`durable.rs`).
-    writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    // Once every frame is copied, the next commit starts the WAL over.
+    // PASSIVE: a command opening the database beside a running server
+    // waits for no one and holds up none of its writes.
+    writer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     // The writer's commits only write the WAL; each caller is answered
     // after `durable::WalSync` has synced it, without holding the writer.
     writer.pragma_update(None, "synchronous", "NORMAL")?;
