@@ -16,13 +16,7 @@ use std::sync::Arc;
 /// A write refused because the database cannot take it now: 503
 /// `storage_unavailable` with a Retry-After (the phone keeps its queue).
 fn refused_unavailable(r: &Resp) {
-    r.expect_error(503, "storage_unavailable");
-    assert!(
-        r.header("retry-after")
-            .is_some_and(|s| s.parse::<u64>().is_ok()),
-        "{:?}",
-        r.header("retry-after")
-    );
+    r.expect_retry_later(503, "storage_unavailable");
 }
 
 #[test]

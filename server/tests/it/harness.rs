@@ -115,6 +115,19 @@ impl Resp {
             self.header("content-type")
         );
     }
+
+    /// [`Resp::expect_error`], and a Retry-After in seconds: the client is
+    /// to keep what it sent and try again later.
+    #[track_caller]
+    pub fn expect_retry_later(&self, status: u16, code: &str) {
+        self.expect_error(status, code);
+        assert!(
+            self.header("retry-after")
+                .is_some_and(|s| s.parse::<u64>().is_ok()),
+            "Retry-After: {:?}",
+            self.header("retry-after")
+        );
+    }
 }
 
 /// An enrolled device: its id is its sync-core replica id.

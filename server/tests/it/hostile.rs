@@ -362,13 +362,7 @@ fn wrong_passwords_from_fifty_addresses_never_lock_the_owner_out() {
 /// A write refused for want of space: 507 `storage_full`, with a
 /// Retry-After in seconds.
 pub fn refused_for_space(r: &crate::harness::Resp) {
-    r.expect_error(507, "storage_full");
-    assert!(
-        r.header("retry-after")
-            .is_some_and(|s| s.parse::<u64>().is_ok()),
-        "{:?}",
-        r.header("retry-after")
-    );
+    r.expect_retry_later(507, "storage_full");
 }
 
 pub fn pull_audits(srv: &Server) -> i64 {

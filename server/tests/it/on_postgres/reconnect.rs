@@ -58,8 +58,7 @@ fn wait_until_gone(client: &mut postgres::Client) {
 /// Panics unless `r` is the JSON 503 a lost database gives.
 #[track_caller]
 fn unavailable(r: &Resp) {
-    r.expect_error(503, "storage_unavailable");
-    assert!(r.header("retry-after").is_some(), "no Retry-After: {r:?}");
+    r.expect_retry_later(503, "storage_unavailable");
 }
 
 /// `call` until it answers 200, at most `tries` times, every other answer
