@@ -37,7 +37,7 @@
 //! their queue) and `/healthz` asks for a restart. At the next start
 //! SQLite recovers the WAL from the file, checking each frame's checksum,
 //! and the database is checkpointed into its main file, synced, before
-//! anything new is written (`open_lite`): what survives is a consistent
+//! anything new is written (`open_sqlite`): what survives is a consistent
 //! prefix that holds every commit ever acknowledged.
 
 use super::DbError;
@@ -125,8 +125,9 @@ impl WalSync {
     /// it has returned, else after one of our own, which covers every
     /// commit numbered before it begins. Call it without holding the
     /// writer. A failure (an I/O error, a full disk) leaves the commit's
-    /// fate unknown: the caller is answered with the error, and pushing
-    /// again is safe (ops are stored once).
+    /// fate unknown: the caller is answered with the error, and so is every
+    /// later call ([`WalSync::lost`]); pushing again after the restart is
+    /// safe (ops are stored once).
     pub(super) fn sync(&self, n: u64) -> Result<(), DbError> {
         let mut synced = super::lock(&self.synced);
         if synced.done >= n {
