@@ -683,7 +683,6 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     // temporary file (half the writer's write calls in the load bench).
     // Kept in memory instead: it lives only until the savepoint ends.
     writer.pragma_update(None, "temp_store", "MEMORY")?;
-    migrate(&mut writer)?;
     // Whatever SQLite recovered from the WAL (checking each frame's
     // checksum) goes into the database file, synced, before anything new is
     // written: after a failed fsync of the last run, frames the kernel
@@ -693,6 +692,7 @@ fn open_sqlite(path: &Path) -> Result<Store, DbError> {
     // PASSIVE: a command opening the database beside a running server
     // waits for no one and holds up none of its writes.
     writer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    migrate(&mut writer)?;
     // The writer's commits only write the WAL; each caller is answered
     // after `durable::WalSync` has synced it, without holding the writer.
     writer.pragma_update(None, "synchronous", "NORMAL")?;
