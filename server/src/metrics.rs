@@ -31,6 +31,11 @@ pub struct Gauges {
     pub devices_seen: i64,
     /// Rows in the audit chain.
     pub audit_chain_length: i64,
+    /// 1 while writes fail for want of space (they resume by themselves).
+    pub storage_full: i64,
+    /// 1 once a sync of the SQLite WAL has failed: no write is taken until
+    /// the server is restarted.
+    pub restart_needed: i64,
 }
 
 impl Metrics {
@@ -105,6 +110,16 @@ impl Metrics {
                 "aidant_audit_chain_length",
                 "Rows in the audit hash chain.",
                 g.audit_chain_length,
+            ),
+            (
+                "aidant_storage_full",
+                "1 while writes fail for want of space; they resume by themselves.",
+                g.storage_full,
+            ),
+            (
+                "aidant_restart_needed",
+                "1 once a sync of the database's disk failed: no write is taken until the server is restarted.",
+                g.restart_needed,
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

@@ -72,15 +72,19 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     summary = "Prometheus metrics",
     responses((status = 200, description = "Prometheus text format 0.0.4.", body = answers::Text, content_type = "text/plain"), errors::Metrics))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let storage_full = i64::from(state.db.writes_failing());
+    let restart_needed = i64::from(state.db.durability_lost().is_some());
     let g = state
         .db
-        .read(|c| -> Result<_, ApiError> {
+        .read(move |c| -> Result<_, ApiError> {
             let (ops_stored, ops_rejected) = db::sync::counts(c)?;
             Ok(Gauges {
                 ops_stored,
                 ops_rejected,
                 devices_seen: db::people::devices_seen(c)?,
                 audit_chain_length: db::audit::len(c)?,
+                storage_full,
+                restart_needed,
             })
         })
         .await?;

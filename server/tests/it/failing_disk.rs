@@ -19,6 +19,12 @@ fn refused_unavailable(r: &Resp) {
     r.expect_retry_later(503, "storage_unavailable");
 }
 
+/// The `aidant_restart_needed` gauge of `/metrics`.
+fn restart_needed(srv: &Server) -> Option<f64> {
+    let text = srv.get("/metrics", None).expect(200).text;
+    crate::operability::metric(&text, "aidant_restart_needed")
+}
+
 #[test]
 fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
     let fail = Arc::new(AtomicBool::new(false));
@@ -60,6 +66,7 @@ fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
     // Reads that write nothing go on; the probes ask for a restart.
     w.srv.get("/api/v1/visits", Some(&w.sup1)).expect(200);
     w.srv.get("/readyz", None).expect_error(503, "not_ready");
+    assert_eq!(restart_needed(&w.srv), Some(1.0));
     w.srv
         .get("/healthz", None)
         .expect_error(503, "restart_needed");
@@ -70,6 +77,7 @@ fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
     w.srv = w.srv.restart();
     w.srv.get("/healthz", None).expect(200);
     w.srv.get("/readyz", None).expect(200);
+    assert_eq!(restart_needed(&w.srv), Some(0.0));
     for (dev, ops) in [(&w.a, &second), (&w.a2, &third)] {
         let r = w.srv.push(&dev.token, ops).expect(200);
         let taken = r.body["accepted"].as_u64().unwrap() + r.body["duplicates"].as_u64().unwrap();

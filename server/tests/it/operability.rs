@@ -4,7 +4,7 @@ use crate::harness::{record_visit, Resp, World};
 use serde_json::json;
 
 /// The value of an unlabelled metric, or of one with exactly these labels.
-fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+pub fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
     text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
         let (key, value) = l.rsplit_once(' ')?;
         (key == name_and_labels).then(|| value.parse().expect("a number"))
@@ -39,6 +39,8 @@ fn health_readiness_and_metrics() {
         "aidant_ops_rejected",
         "aidant_devices_seen",
         "aidant_audit_chain_length",
+        "aidant_storage_full",
+        "aidant_restart_needed",
     ] {
         assert!(
             text.contains(&format!("# TYPE {family} ")),
@@ -54,6 +56,8 @@ fn health_readiness_and_metrics() {
         "{text}"
     );
     assert_eq!(metric(&text, "aidant_ops_stored"), Some(0.0));
+    assert_eq!(metric(&text, "aidant_storage_full"), Some(0.0));
+    assert_eq!(metric(&text, "aidant_restart_needed"), Some(0.0));
 
     // A push of new ops, then the same again, then one more op.
     let (visit, mut ops) = record_visit(&mut w.a, w.op1);
