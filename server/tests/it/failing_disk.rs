@@ -9,6 +9,7 @@
 //! server sees as a lost connection: `on_postgres/reconnect.rs`).
 
 use crate::harness::{record_visit, Resp, Server, World};
+use crate::operability::gauge;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,12 +18,6 @@ use std::sync::Arc;
 /// `storage_unavailable` with a Retry-After (the phone keeps its queue).
 fn refused_unavailable(r: &Resp) {
     r.expect_retry_later(503, "storage_unavailable");
-}
-
-/// The `aidant_restart_needed` gauge of `/metrics`.
-fn restart_needed(srv: &Server) -> Option<f64> {
-    let text = srv.get("/metrics", None).expect(200).text;
-    crate::operability::metric(&text, "aidant_restart_needed")
 }
 
 #[test]
@@ -66,7 +61,7 @@ fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
     // Reads that write nothing go on; the probes ask for a restart.
     w.srv.get("/api/v1/visits", Some(&w.sup1)).expect(200);
     w.srv.get("/readyz", None).expect_error(503, "not_ready");
-    assert_eq!(restart_needed(&w.srv), Some(1.0));
+    assert_eq!(gauge(&w.srv, "aidant_restart_needed"), Some(1.0));
     w.srv
         .get("/healthz", None)
         .expect_error(503, "restart_needed");
@@ -77,7 +72,7 @@ fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
     w.srv = w.srv.restart();
     w.srv.get("/healthz", None).expect(200);
     w.srv.get("/readyz", None).expect(200);
-    assert_eq!(restart_needed(&w.srv), Some(0.0));
+    assert_eq!(gauge(&w.srv, "aidant_restart_needed"), Some(0.0));
     for (dev, ops) in [(&w.a, &second), (&w.a2, &third)] {
         let r = w.srv.push(&dev.token, ops).expect(200);
         let taken = r.body["accepted"].as_u64().unwrap() + r.body["duplicates"].as_u64().unwrap();

@@ -375,12 +375,6 @@ pub fn pull_audits(srv: &Server) -> i64 {
     })
 }
 
-/// The `aidant_storage_full` gauge of `/metrics`.
-fn storage_full_gauge(srv: &Server) -> Option<f64> {
-    let text = srv.get("/metrics", None).expect(200).text;
-    crate::operability::metric(&text, "aidant_storage_full")
-}
-
 #[test]
 fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resume() {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -436,12 +430,18 @@ fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resum
     w.srv.get("/api/v1/visits", Some(&w.sup1)).expect(200);
     // Still full: still not ready.
     w.srv.get("/readyz", None).expect_error(503, "not_ready");
-    assert_eq!(storage_full_gauge(&w.srv), Some(1.0));
+    assert_eq!(
+        crate::operability::gauge(&w.srv, "aidant_storage_full"),
+        Some(1.0)
+    );
 
     // Space comes back: ready again, and the refused push goes through whole.
     pages.store(1 << 30, Ordering::Release);
     w.srv.get("/readyz", None).expect(200);
-    assert_eq!(storage_full_gauge(&w.srv), Some(0.0));
+    assert_eq!(
+        crate::operability::gauge(&w.srv, "aidant_storage_full"),
+        Some(0.0)
+    );
     w.srv.push_ok(&w.a, &refused);
     w.srv.pull_all(&w.a2.token);
     assert_eq!(pull_audits(&w.srv), 1, "pulls are audited again");

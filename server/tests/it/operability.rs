@@ -11,6 +11,11 @@ pub fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
     })
 }
 
+/// An unlabelled metric of `srv`'s `/metrics` now.
+pub fn gauge(srv: &crate::harness::Server, name: &str) -> Option<f64> {
+    metric(&srv.get("/metrics", None).expect(200).text, name)
+}
+
 fn scrape(w: &World) -> String {
     let r = w.srv.get("/metrics", None).expect(200);
     assert!(
