@@ -2,7 +2,7 @@
 // from the encrypted index (persist.js), which is kept up to date on each
 // edit and pull, so the list shows without reading every visit.
 
-import { h, label, hhmm, plain } from './common.js';
+import { h, label, hhmm, plain, newId } from './common.js';
 import { app, edit, currentOperation } from './state.js';
 import { londonDate, T, V } from './ui.js';
 import { render } from './app.js';
@@ -83,7 +83,7 @@ export function homeScreen() {
 export async function startVisit(kind) {
   const op = currentOperation();
   if (!op) return;
-  const id = crypto.randomUUID();
+  const id = newId();
   const ok = await edit((now) => {
     app.store.createVisit(now, id, op.id, kind);
     if (op.force_area) app.store.setField(now, id, T.visit('force_area'), V.text(op.force_area));

@@ -2,7 +2,7 @@
 // safeguarding guidance; each change goes through `edit`.
 
 import { indicatorsFor } from './pkg/client_wasm.js';
-import { h, label, indicatorGroup, NATIONALITIES, YES_NO, hhmm, plain, fmtPosition, toast } from './common.js';
+import { h, label, indicatorGroup, NATIONALITIES, YES_NO, hhmm, plain, fmtPosition, toast, newId } from './common.js';
 import { app, edit } from './state.js';
 import { $, T, V } from './ui.js';
 import { who, conflictBox, textField, choice, select, checklist, section, limitHint } from './widgets.js';
@@ -152,7 +152,7 @@ export function personLine(p) {
 }
 
 export async function addPerson(vid) {
-  const pid = crypto.randomUUID();
+  const pid = newId();
   const ok = await edit((now) => app.store.addPerson(now, vid, pid), { rerender: false });
   if (ok) location.hash = `#/visit/${vid}/person/${pid}`;
 }

@@ -7,7 +7,8 @@
 //! the field app sends them; batch 500 also as JSON), pull throughput paging 1,000 ops at a
 //! time, the cost of a one-op push into ever larger visits, and a
 //! shift-end burst (`AIDANT_BENCH_BURST_DEVICES` phones, default 200, each
-//! pushing 200 ops at once; `AIDANT_BENCH_BURSTS` times, default 3). It prints
+//! pushing 200 ops at once; `AIDANT_BENCH_BURSTS` times, default 3). Visit
+//! ids are made as the field app makes them (`new_visit_id`). It prints
 //! figures and asserts no timing (only that every op was accepted).
 //!
 //! Client and server share the machine, so the figures are a floor for the
@@ -33,6 +34,17 @@ use uuid::Uuid;
 const ADMIN_PASSWORD: &str = "load-bench-admin-password";
 /// Ops per visit before a device starts a new one (a busy visit's size).
 const OPS_PER_VISIT: usize = 40;
+
+/// A visit id as the field app makes one (`newId` in client-wasm's
+/// common.js): a UUID of version 7, whose leading time makes later visits
+/// sort later. `AIDANT_BENCH_RANDOM_IDS=1`: random ones (version 4), as
+/// phones made them before, to see what the order saves.
+fn new_visit_id() -> VisitId {
+    if std::env::var_os("AIDANT_BENCH_RANDOM_IDS").is_some() {
+        return VisitId(Uuid::new_v4());
+    }
+    VisitId(Uuid::now_v7())
+}
 
 fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()
@@ -112,7 +124,7 @@ impl Device {
             let visit = match self.visit {
                 Some((v, k)) if k < OPS_PER_VISIT => v,
                 _ => {
-                    let v = VisitId(Uuid::new_v4());
+                    let v = new_visit_id();
                     let ops = self
                         .replica
                         .create_visit(now, v, self.operation, LocationKind::CarWash)
@@ -492,7 +504,7 @@ fn main() {
     let d = &mut devices[0];
     let a = agent();
     let url = format!("{base}/api/v1/sync/push");
-    let v = VisitId(Uuid::new_v4());
+    let v = new_visit_id();
     let ops = d
         .replica
         .create_visit(1_760_000_000_000, v, operation, LocationKind::Hotel)

@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { label, showValue, YES_NO } from '../../../client-wasm/www/common.js';
+import { label, newId, showValue, YES_NO } from '../../../client-wasm/www/common.js';
 
 test('agencies by their full names where the domain gives one', () => {
   assert.equal(label('btp'), 'British Transport Police');
@@ -34,4 +34,18 @@ test('times by the formatter given, other values as text', () => {
   assert.equal(showValue({ int: 3 }), '3');
   assert.equal(showValue('empty'), '(cleared)');
   assert.equal(showValue({ position: { lat_e7: 515_000_000, lon_e7: -1_250_000, accuracy_m: 8 } }), '51.50000°N 0.12500°W (±8 m)');
+});
+
+test('ids are UUIDs of version 7: the time first, so later ones sort later', () => {
+  const at = Date.UTC(2026, 11, 2, 7, 30);
+  const id = newId(at);
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(parseInt(id.replace(/-/g, '').slice(0, 12), 16), at);
+  const ids = [at, at + 1, at + 1000, at + 86_400_000].map((t) => newId(t));
+  assert.deepEqual([...ids].sort(), ids);
+  // The rest is random: two made in the same millisecond differ.
+  assert.notEqual(newId(at), newId(at));
+  // Made now by default.
+  const ms = parseInt(newId().replace(/-/g, '').slice(0, 12), 16);
+  assert.ok(Math.abs(ms - Date.now()) < 60_000);
 });
