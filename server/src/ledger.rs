@@ -451,11 +451,20 @@ mod tests {
             vec![PushResult::Accepted; 2]
         );
 
-        // Stored once each, in the order pushed; refused ones quarantined
-        // once (nothing left of the attempt that was rolled back).
+        // Stored once each, in the order pushed, each push's in one segment
+        // (one visit); refused ones quarantined once (nothing left of the
+        // attempt that was rolled back).
         let order: Vec<i64> = db
-            .read_blocking(|c| c.query_map("SELECT seq FROM ops ORDER BY cursor", (), |r| r.get(0)))
+            .read_blocking(|c| {
+                c.query_map("SELECT seq FROM op_ids ORDER BY cursor, seq", (), |r| {
+                    r.get(0)
+                })
+            })
             .unwrap();
+        let segments: i64 = db
+            .read_blocking(|c| c.query_row("SELECT COUNT(*) FROM ops", (), |r| r.get(0)))
+            .unwrap();
+        assert_eq!(segments, 3);
         let want: Vec<i64> = first
             .iter()
             .chain([&new1, &new2, &new3, &new4])

@@ -211,9 +211,14 @@ fn contents(c: &Connection, path: &Path) -> Result<Contents, BackupError> {
             MIGRATIONS.len()
         )));
     }
+    // From version 11 a row of `ops` holds a segment of ops; each op's id
+    // is in `op_ids`.
+    let stored = if schema >= 11 { "op_ids" } else { "ops" };
     let (ops, devices, audit_rows) = c.query_row(
-        "SELECT (SELECT COUNT(*) FROM ops), (SELECT COUNT(*) FROM devices), \
-         (SELECT COUNT(*) FROM audit)",
+        &format!(
+            "SELECT (SELECT COUNT(*) FROM {stored}), (SELECT COUNT(*) FROM devices), \
+             (SELECT COUNT(*) FROM audit)"
+        ),
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;

@@ -105,9 +105,10 @@ pub fn bulk_visit(
     // is not used then, and is dropped here so nothing stale lingers.
     c.execute("DELETE FROM visit_states WHERE visit_id = ?1", [&id])?;
     for (op, device) in ops {
-        c.execute(
+        let cursor = c.insert_key(
             "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at)
              VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7)",
+            "cursor",
             args![
                 op.id.replica.to_string(),
                 op.id.seq as i64,
@@ -117,6 +118,11 @@ pub fn bulk_visit(
                 device.map(|d| d.to_string()),
                 now
             ],
+        )?
+        .ok_or_else(|| DbError::Inconsistent("an op row was not inserted".into()))?;
+        c.execute(
+            "INSERT INTO op_ids (replica, seq, cursor) VALUES (?1, ?2, ?3)",
+            args![op.id.replica.to_string(), op.id.seq as i64, cursor],
         )?;
     }
     // The visit's identity; the rest of its index row, its checks and its

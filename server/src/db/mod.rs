@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_login_failures.sql"),
     include_str!("migrations/0009_wire_ops.sql"),
     include_str!("migrations/0010_visit_states_rowid.sql"),
+    include_str!("migrations/0011_op_segments.sql"),
 ];
 
 /// Number of read connections.

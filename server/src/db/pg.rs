@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/pg/0007_baseline.sql")),
     (8, include_str!("migrations/pg/0008_login_failures.sql")),
     (9, include_str!("migrations/pg/0009_wire_ops.sql")),
+    (11, include_str!("migrations/pg/0011_op_segments.sql")),
 ];
 
 /// Runs `f` here, or, when this thread drives an async runtime (where the

@@ -1,7 +1,10 @@
 //! Stored ops, the derived visit index, pulls by cursor and the quarantine.
 //!
-//! Every accepted op is stored once (`UNIQUE (replica, seq)`). The stored ops
-//! are the only source of truth; each visit's merged state is kept beside
+//! Every accepted op is stored once (its id in `op_ids`). A push's accepted
+//! ops of one visit are stored together, up to [`SEGMENT_OPS`] of them, in
+//! one `ops` row (a *segment*: one sync-core wire batch under one cursor),
+//! so a push writes a row per visit rather than per op. The stored ops are
+//! the only source of truth; each visit's merged state is kept beside
 //! them (`visit_states`, with the greatest cursor it holds) and the derived
 //! rows are written from it, all by the ledger (`crate::ledger`): this
 //! module only inserts and reads. Storing a push is in `push` (and, on
@@ -9,7 +12,7 @@
 //! quarantine are here.
 
 use super::scope::{GRANT_FOR, HOLDS};
-use super::sql::{args, named, Row, Sql, Value};
+use super::sql::{args, named, Backend, Row, Sql, Value};
 use super::DbError;
 use crate::domain::UserId;
 use serde::Serialize;
@@ -21,24 +24,141 @@ mod push;
 
 pub use push::{store, visit_operation, Incoming, PushResult, Pusher, Stored};
 
-/// A stored op from its `wire` and `body` columns (`wire` when present;
-/// rows from before version 9 not yet converted hold JSON in `body`).
-fn stored_op(r: &Row<'_>) -> Result<Op, DbError> {
-    stored_op_at(r, 0)
-}
+/// The most ops one segment (`ops` row) holds. A push's ops of one visit
+/// beyond it go into further segments, so reading a segment back decodes a
+/// bounded batch, and a pull page overshoots its limit by less than this.
+pub const SEGMENT_OPS: usize = 128;
 
-fn stored_op_at(r: &Row<'_>, i: usize) -> Result<Op, DbError> {
+/// The ops of a stored segment, from its `wire` and `body` columns at `i`
+/// and `i + 1` (`wire` when present; rows from before version 9 not yet
+/// converted hold one op's JSON in `body`).
+fn stored_ops_at(r: &Row<'_>, i: usize) -> Result<Vec<Op>, DbError> {
     let wire: Option<Vec<u8>> = r.get(i)?;
     match wire {
-        Some(bytes) => sync_core::wire::decode_limited(&bytes, 1)
-            .ok()
-            .and_then(|mut ops| ops.pop())
-            .ok_or_else(|| DbError::decode("ops.wire", "not a one-op wire batch")),
-        None => {
-            let body: String = r.get(i + 1)?;
-            serde_json::from_str(&body).map_err(|e| DbError::decode("ops.body", e))
-        }
+        Some(bytes) => decode_segment(&bytes, None),
+        None => decode_segment(&[], Some(&r.get::<_, String>(i + 1)?)),
     }
+}
+
+/// A segment's ops from its `wire` bytes, or (`wire` NULL, read as empty)
+/// the one op's JSON in `body`.
+fn decode_segment(wire: &[u8], body: Option<&str>) -> Result<Vec<Op>, DbError> {
+    if wire.is_empty() {
+        return serde_json::from_str(body.unwrap_or_default())
+            .map(|op| vec![op])
+            .map_err(|e| DbError::decode("ops.body", e));
+    }
+    sync_core::wire::decode_limited(wire, SEGMENT_OPS)
+        .ok()
+        .filter(|ops| !ops.is_empty())
+        .ok_or_else(|| DbError::decode("ops.wire", "not a wire batch of a segment's ops"))
+}
+
+/// Hands out the cursors of the segments a push stores, in order: each
+/// greater than every cursor stored before (writers run one at a time:
+/// SQLite's single writer, PostgreSQL's write lock). One drawn and not
+/// used leaves a gap, which nothing minds.
+#[derive(Default)]
+pub(super) struct Cursors {
+    next: Option<i64>,
+}
+
+impl Cursors {
+    pub(super) fn take(&mut self, c: &Sql) -> Result<i64, DbError> {
+        if c.backend() == Backend::Postgres {
+            return c.query_row("SELECT nextval('ops_cursor_seq')", (), |r| r.get(0));
+        }
+        let next = match self.next {
+            Some(n) => n,
+            // Grants draw from the same sequence (`scope`): past both.
+            None => c.query_row(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ops'), 0),
+                            COALESCE((SELECT MAX(cursor) FROM ops), 0)) + 1",
+                (),
+                |r| r.get(0),
+            )?,
+        };
+        self.next = Some(next + 1);
+        Ok(next)
+    }
+
+    /// `n` cursors at once (PostgreSQL: one round trip).
+    pub(super) fn take_many(&mut self, c: &Sql, n: usize) -> Result<Vec<i64>, DbError> {
+        if c.backend() == Backend::Postgres {
+            return c.query_map(
+                "SELECT nextval('ops_cursor_seq') FROM generate_series(1, ?1)",
+                [n as i64],
+                |r| r.get(0),
+            );
+        }
+        (0..n).map(|_| self.take(c)).collect()
+    }
+}
+
+/// Notes a new op's id under the cursor of the segment that will hold it;
+/// false when the id is stored already.
+pub(super) fn claim_id(c: &Sql, op: &Op, cursor: i64) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "INSERT INTO op_ids (replica, seq, cursor) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        args![op.id.replica.to_string(), op.id.seq as i64, cursor],
+    )? == 1)
+}
+
+/// The stored op with `op`'s id, if any.
+pub(super) fn stored_with_id(c: &Sql, op: &Op) -> Result<Option<Op>, DbError> {
+    let segment: Option<Vec<Op>> = c.query_opt(
+        "SELECT o.wire, o.body FROM op_ids i JOIN ops o ON o.cursor = i.cursor
+          WHERE i.replica = ?1 AND i.seq = ?2",
+        args![op.id.replica.to_string(), op.id.seq as i64],
+        |r| stored_ops_at(r, 0),
+    )?;
+    Ok(segment.and_then(|ops| ops.into_iter().find(|o| o.id == op.id)))
+}
+
+/// A segment to store: a push's accepted ops of one visit, in push order.
+pub(super) struct Segment {
+    pub(super) cursor: i64,
+    pub(super) visit: VisitId,
+    pub(super) operation: OperationId,
+    pub(super) ops: Vec<Op>,
+}
+
+impl Segment {
+    /// Its row's values, in the column order of [`SEGMENT_COLUMNS`].
+    pub(super) fn values(&self, device: &Option<String>, now: &str) -> Vec<Value> {
+        let (first, last) = (&self.ops[0], &self.ops[self.ops.len() - 1]);
+        vec![
+            Value::Int(self.cursor),
+            Value::Text(first.id.replica.to_string()),
+            Value::Int(first.id.seq as i64),
+            Value::Int(last.id.seq as i64),
+            Value::Text(self.visit.to_string()),
+            Value::Text(self.operation.to_string()),
+            Value::Blob(sync_core::wire::encode(&self.ops)),
+            device.clone().map_or(Value::Null, Value::Text),
+            Value::Text(now.to_owned()),
+        ]
+    }
+}
+
+/// The columns [`Segment::values`] fills (`body` is '' for rows in wire).
+pub(super) const SEGMENT_COLUMNS: &str =
+    "cursor, replica, seq, last_seq, visit_id, operation_id, wire, device_id, received_at, body";
+
+/// Stores a segment.
+pub(super) fn insert_segment(
+    c: &Sql,
+    s: &Segment,
+    device: &Option<String>,
+    now: &str,
+) -> Result<(), DbError> {
+    c.execute(
+        &format!(
+            "INSERT INTO ops ({SEGMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '')"
+        ),
+        s.values(device, now),
+    )?;
+    Ok(())
 }
 
 /// Up to `limit` ops after cursor `after` stored as JSON (before version
@@ -79,14 +199,20 @@ pub fn kept_state(c: &Sql, visit: VisitId) -> Result<Option<(Visit, i64)>, DbErr
     }))
 }
 
-/// A visit's ops stored after cursor `after`, in cursor order, with their
-/// cursors.
+/// A visit's ops stored after cursor `after`, in cursor order, each with
+/// its segment's cursor.
 pub fn ops_after(c: &Sql, visit: VisitId, after: i64) -> Result<Vec<(Op, i64)>, DbError> {
-    c.query_map(
+    let mut out = Vec::new();
+    c.query_each(
         "SELECT wire, body, cursor FROM ops WHERE visit_id = ?1 AND cursor > ?2 ORDER BY cursor",
         args![visit.to_string(), after],
-        |r| Ok((stored_op(r)?, r.get(2)?)),
-    )
+        |r| -> Result<(), DbError> {
+            let cursor: i64 = r.get(2)?;
+            out.extend(stored_ops_at(r, 0)?.into_iter().map(|op| (op, cursor)));
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// Keeps a visit's merged state, holding the ops up to cursor `through`.
@@ -174,9 +300,9 @@ pub struct Page {
     pub visits: usize,
 }
 
-/// The ops a device may pull after `after`, at most about `limit` (a visit's
-/// history brought by a grant is never split, so a page can be longer):
-/// ops of visits its user holds, never the ops of its current replica up to
+/// The ops a device may pull after `after`, at most `limit` (neither a
+/// segment nor a visit's history brought by a grant is split, so a page
+/// holding just one of them can be longer): ops of visits its user holds, never the ops of its current replica up to
 /// `me.1` (the phone holds them; all of them when `None`: a phone restored
 /// from an old backup says how far it holds its own and gets the rest
 /// back), and, at each grant the
@@ -192,11 +318,13 @@ pub fn pull(
     let holder = user.0.to_string();
     let me = replica.to_string();
     let mine = mine.unwrap_or(i64::MAX);
+    // Every segment holds at least one op: `limit + 1` rows are enough to
+    // fill the page and see whether more follow.
     let more = limit + 1;
     let (sql, p) = named(
         &format!(
-            "SELECT o.cursor, o.wire, o.body, o.visit_id FROM ops o
-              WHERE o.cursor > :after AND (o.replica <> :replica OR o.seq > :mine)
+            "SELECT o.cursor, o.wire, o.body, o.visit_id, o.replica FROM ops o
+              WHERE o.cursor > :after AND (o.replica <> :replica OR COALESCE(o.last_seq, o.seq) > :mine)
                 AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
                 AND NOT EXISTS (SELECT 1 FROM grants g
                                  WHERE g.visit_id = o.visit_id AND g.cursor > o.cursor AND {GRANT_FOR})
@@ -210,8 +338,25 @@ pub fn pull(
             (":limit", &more),
         ],
     );
-    let ops: Vec<(i64, Op, String)> =
-        c.query_map(&sql, p, |r| Ok((r.get(0)?, stored_op_at(r, 1)?, r.get(3)?)))?;
+    // A segment of this replica's ops can start at or below `mine`: only
+    // the ops after it go.
+    let theirs = |ops: Vec<Op>, from_me: bool| -> Vec<Op> {
+        if from_me {
+            ops.into_iter().filter(|o| o.id.seq as i64 > mine).collect()
+        } else {
+            ops
+        }
+    };
+    let segments: Vec<(i64, Vec<u8>, Option<String>, String, String)> =
+        c.query_map(&sql, p, |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })?;
     let grants = super::scope::grants_after(c, user, after, limit + 1)?;
     let mut page = Page {
         ops: Vec::new(),
@@ -222,15 +367,22 @@ pub fn pull(
     let mut visits = BTreeSet::new();
     let (mut i, mut j) = (0, 0);
     while (page.ops.len() as i64) < limit {
-        let take_op = match (ops.get(i), grants.get(j)) {
+        let take_op = match (segments.get(i), grants.get(j)) {
             (None, None) => break,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (Some(o), Some(g)) => o.0 < g.0,
         };
         if take_op {
-            let (oc, op, visit) = &ops[i];
-            page.ops.push(op.clone());
+            let (oc, wire, body, visit, from) = &segments[i];
+            let ops = theirs(decode_segment(wire, body.as_deref())?, *from == me);
+            // A segment is never split: one that would take the page past
+            // its limit starts the next page (a page is longer than the
+            // limit only when one segment alone is).
+            if !page.ops.is_empty() && (page.ops.len() + ops.len()) as i64 > limit {
+                break;
+            }
+            page.ops.extend(ops);
             visits.insert(visit.as_str());
             page.cursor = *oc;
             i += 1;
@@ -238,12 +390,13 @@ pub fn pull(
             let (gc, visit) = &grants[j];
             let before = page.ops.len();
             c.query_each(
-                "SELECT wire, body FROM ops WHERE visit_id = ?1 AND cursor < ?2
-                    AND (replica <> ?3 OR seq > ?4)
+                "SELECT wire, body, replica FROM ops WHERE visit_id = ?1 AND cursor < ?2
+                    AND (replica <> ?3 OR COALESCE(last_seq, seq) > ?4)
                   ORDER BY cursor",
                 args![visit, gc, me, mine],
                 |r| -> Result<(), DbError> {
-                    page.ops.push(stored_op(r)?);
+                    let from: String = r.get(2)?;
+                    page.ops.extend(theirs(stored_ops_at(r, 0)?, from == me));
                     Ok(())
                 },
             )?;
@@ -254,7 +407,7 @@ pub fn pull(
             j += 1;
         }
     }
-    page.more = i < ops.len() || j < grants.len();
+    page.more = i < segments.len() || j < grants.len();
     page.visits = visits.len();
     Ok(page)
 }
@@ -377,9 +530,9 @@ pub fn quarantined(
 /// Counts for metrics: ops stored, ops quarantined.
 pub fn counts(c: &Sql) -> Result<(i64, i64), DbError> {
     Ok((
-        // Not MAX(cursor): an insert that hits ON CONFLICT DO NOTHING (a
-        // duplicate push) still uses up an AUTOINCREMENT value.
-        c.query_row("SELECT COUNT(*) FROM ops", (), |r| r.get(0))?,
+        // Not MAX(cursor): a segment holds several ops, and cursors have
+        // gaps.
+        c.query_row("SELECT COUNT(*) FROM op_ids", (), |r| r.get(0))?,
         c.query_row("SELECT COUNT(*) FROM quarantine", (), |r| r.get(0))?,
     ))
 }
@@ -387,7 +540,7 @@ pub fn counts(c: &Sql) -> Result<(i64, i64), DbError> {
 /// The next sequence number for a replica (the server's own ops).
 pub fn next_seq(c: &Sql, replica: &str) -> Result<u64, DbError> {
     let max: i64 = c.query_row(
-        "SELECT COALESCE(MAX(seq), 0) FROM ops WHERE replica = ?1",
+        "SELECT COALESCE(MAX(seq), 0) FROM op_ids WHERE replica = ?1",
         [replica],
         |r| r.get(0),
     )?;

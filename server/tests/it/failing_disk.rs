@@ -35,7 +35,7 @@ fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
     fail.store(true, Ordering::Release);
     let (_, second) = record_visit(&mut w.a, w.op1);
     refused_unavailable(&w.srv.push(&w.a.token, &second));
-    let stored = w.srv.count("ops");
+    let stored = w.srv.count("op_ids");
     let audited = w.srv.count("audit");
 
     // The disk answers again, but a sync now could succeed without the
@@ -52,7 +52,11 @@ fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
     refused_unavailable(&login);
     // A pull's audit row cannot be written: refused too, never served unaudited.
     refused_unavailable(&w.srv.get("/api/v1/sync/pull?after=0", Some(&w.a2.token)));
-    assert_eq!(w.srv.count("ops"), stored, "no push ran after the failure");
+    assert_eq!(
+        w.srv.count("op_ids"),
+        stored,
+        "no push ran after the failure"
+    );
     assert_eq!(
         w.srv.count("audit"),
         audited,
@@ -79,7 +83,7 @@ fn a_failed_sync_stops_writes_until_a_restart_and_loses_nothing_acknowledged() {
         assert_eq!(taken, ops.len() as u64, "{}", r.text);
     }
     assert_eq!(
-        w.srv.count("ops"),
+        w.srv.count("op_ids"),
         (first.len() + second.len() + third.len()) as i64
     );
     let pulled: BTreeSet<_> = w

@@ -388,7 +388,7 @@ fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resum
     }));
     let (_, first) = record_visit(&mut w.a, w.op1);
     w.srv.push_ok(&w.a, &first);
-    let ops_before = w.srv.count("ops");
+    let ops_before = w.srv.count("op_ids");
 
     // The disk fills: no page may be added any more.
     pages.store(1, Ordering::Release);
@@ -398,7 +398,7 @@ fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resum
     }
     let r = w.srv.push(&w.a.token, &refused);
     refused_for_space(&r);
-    assert_eq!(w.srv.count("ops"), ops_before, "nothing half-written");
+    assert_eq!(w.srv.count("op_ids"), ops_before, "nothing half-written");
     w.srv.get("/readyz", None).expect_error(503, "not_ready");
     w.srv.get("/healthz", None).expect(200);
     // Small writes may still fit in the pages' free space: fill the audit
@@ -445,7 +445,7 @@ fn a_full_disk_answers_storage_full_while_reads_and_pulls_go_on_and_writes_resum
     w.srv.push_ok(&w.a, &refused);
     w.srv.pull_all(&w.a2.token);
     assert_eq!(pull_audits(&w.srv), 1, "pulls are audited again");
-    assert_eq!(w.srv.count("ops"), ops_before + refused.len() as i64);
+    assert_eq!(w.srv.count("op_ids"), ops_before + refused.len() as i64);
     let v = w
         .srv
         .get("/api/v1/admin/audit/verify", Some(&w.admin))

@@ -22,7 +22,7 @@ fn pg_tool(name: &str) -> String {
 fn op_ids(db: &Db) -> Vec<(String, i64)> {
     db.read_blocking(|c| {
         c.query_map(
-            "SELECT replica, seq FROM ops ORDER BY replica, seq",
+            "SELECT replica, seq FROM op_ids ORDER BY replica, seq",
             (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -104,7 +104,7 @@ fn a_supervisor_resolves_a_conflict_for_every_device() {
             &body("x", chosen.clone()),
         )
         .expect_error(404, "not_found");
-    let ops_before = w.srv.count("ops");
+    let ops_before = w.srv.count("op_ids");
 
     // The supervisor settles the postcode, then the age.
     let reason = "PC Jones confirmed the postcode on the premises licence";
@@ -125,7 +125,7 @@ fn a_supervisor_resolves_a_conflict_for_every_device() {
         )
         .expect(200);
     assert_eq!(r.body["conflicts"], 0, "{}", r.text);
-    assert_eq!(w.srv.count("ops"), ops_before + 2);
+    assert_eq!(w.srv.count("op_ids"), ops_before + 2);
     let rows = w
         .srv
         .get(
@@ -140,7 +140,7 @@ fn a_supervisor_resolves_a_conflict_for_every_device() {
     w.srv
         .post(&path, Some(&w.sup1), &body(reason, chosen.clone()))
         .expect(200);
-    assert_eq!(w.srv.count("ops"), ops_before + 2);
+    assert_eq!(w.srv.count("op_ids"), ops_before + 2);
     w.srv
         .post(
             &path,

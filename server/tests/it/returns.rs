@@ -376,21 +376,38 @@ fn a_database_from_before_returns_migrates_and_keeps_its_statuses() {
     let dir = w.srv.stop();
     let path = dir.path().join("aidant.sqlite3");
     let c = rusqlite::Connection::open(&path).unwrap();
-    // Ops as the servers of then stored them: JSON in `body`.
-    let stored: Vec<(i64, Vec<u8>)> = c
-        .prepare("SELECT cursor, wire FROM ops")
+    // Ops as the servers of then stored them: one to a row, JSON in `body`.
+    #[allow(clippy::type_complexity)]
+    let stored: Vec<(String, String, Option<String>, String, Vec<u8>)> = c
+        .prepare(
+            "SELECT visit_id, operation_id, device_id, received_at, wire FROM ops ORDER BY cursor",
+        )
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    for (cursor, wire) in stored {
-        let op = &sync_core::wire::decode(&wire).unwrap()[0];
-        c.execute(
-            "UPDATE ops SET body = ?1 WHERE cursor = ?2",
-            rusqlite::params![serde_json::to_string(op).unwrap(), cursor],
-        )
+    c.execute_batch("DELETE FROM ops; DROP TABLE op_ids; ALTER TABLE ops DROP COLUMN last_seq;")
         .unwrap();
+    for (visit, operation, device, at, wire) in stored {
+        for op in sync_core::wire::decode(&wire).unwrap() {
+            c.execute(
+                "INSERT INTO ops (replica, seq, visit_id, operation_id, body, device_id, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    op.id.replica.to_string(),
+                    op.id.seq as i64,
+                    visit,
+                    operation,
+                    serde_json::to_string(&op).unwrap(),
+                    device,
+                    at
+                ],
+            )
+            .unwrap();
+        }
     }
     c.execute_batch(
         "ALTER TABLE ops DROP COLUMN wire;

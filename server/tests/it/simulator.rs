@@ -634,15 +634,25 @@ fn honest_devices_and_the_server_converge_whatever_the_network_and_hostile_devic
     // Nothing acknowledged is lost or stored twice; the hostile phone wrote
     // nothing outside its team and no review.
     let c = rusqlite::Connection::open(&db).unwrap();
+    // Every op held by a stored segment, and every id claimed.
     let stored: Vec<(String, i64)> = c
-        .prepare("SELECT replica, seq FROM ops")
+        .prepare("SELECT wire FROM ops")
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
         .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+        .flat_map(|w| sync_core::wire::decode(&w.unwrap()).expect("a stored segment"))
+        .map(|op| (op.id.replica.to_string(), op.id.seq as i64))
+        .collect();
     let unique: BTreeSet<&(String, i64)> = stored.iter().collect();
     assert_eq!(unique.len(), stored.len(), "an op stored twice");
+    let claimed: i64 = c
+        .query_row("SELECT COUNT(*) FROM op_ids", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        claimed,
+        stored.len() as i64,
+        "op_ids and the segments differ"
+    );
     for &i in &honest {
         for id in &sim.phones[i].acknowledged {
             let key = (id.replica.to_string(), id.seq as i64);
@@ -660,12 +670,15 @@ fn honest_devices_and_the_server_converge_whatever_the_network_and_hostile_devic
         )
         .unwrap();
     let hostile_ops: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
         .unwrap()
-        .map(|row| {
+        .flat_map(|row| {
             let (visit, wire) = row.unwrap();
-            let op = sync_core::wire::decode(&wire).expect("a stored op");
-            (visit, serde_json::to_string(&op[0]).unwrap())
+            let ops = sync_core::wire::decode(&wire).expect("a stored segment");
+            ops.into_iter()
+                .map(move |op| (visit.clone(), serde_json::to_string(&op).unwrap()))
         })
         .collect();
     for (visit, body) in &hostile_ops {

@@ -71,7 +71,7 @@ fn pushing_the_same_batch_twice_stores_each_op_once() {
     // back to the phone that pushed it.
     assert_eq!(sorted(w.srv.pull_all(&w.a2.token)), sorted(ops.clone()));
     assert!(w.srv.pull_all(&w.a.token).is_empty());
-    assert_eq!(w.srv.count("ops"), n as i64);
+    assert_eq!(w.srv.count("op_ids"), n as i64);
 }
 
 #[test]
@@ -242,35 +242,72 @@ fn pulls_page_through_250_ops_in_order() {
                 .clone(),
         );
     }
-    w.srv.push_ok(&w.a, &ops);
-
-    let (mut after, mut pages, mut seen) = (0, Vec::new(), Vec::new());
-    loop {
-        let (page, cursor, more) = w.srv.pull_page(&w.a2.token, after, Some(100));
-        assert!(cursor > after, "cursor {cursor} after {after}");
-        pages.push((page.len(), more));
-        seen.extend(page);
-        after = cursor;
-        if !more {
-            break;
-        }
-        assert!(pages.len() < 10, "pull does not end");
+    // In five pushes of 50: each push's ops of the visit are one segment.
+    for chunk in ops.chunks(50) {
+        w.srv.push_ok(&w.a, chunk);
     }
+    let page_through = |limit: i64| {
+        let (mut after, mut pages, mut seen) = (0, Vec::new(), Vec::new());
+        loop {
+            let (page, cursor, more) = w.srv.pull_page(&w.a2.token, after, Some(limit));
+            assert!(cursor > after, "cursor {cursor} after {after}");
+            pages.push((page.len(), more));
+            seen.extend(page);
+            after = cursor;
+            if !more {
+                break;
+            }
+            assert!(pages.len() < 20, "pull does not end");
+        }
+        // Past the end: nothing, the cursor stays.
+        let (rest, cursor, more) = w.srv.pull_page(&w.a2.token, after, Some(limit));
+        assert!(rest.is_empty() && !more && cursor == after);
+        (pages, seen)
+    };
+    let (pages, seen) = page_through(100);
     assert_eq!(pages, vec![(100, true), (100, true), (50, false)]);
     let ids: BTreeSet<OpId> = seen.iter().map(|o| o.id).collect();
     assert_eq!(ids.len(), 250, "an op came twice");
-    // In push order, since one device pushed them in one batch.
+    // In push order, since one device pushed them in order.
     assert_eq!(seen, ops);
-    // Past the end: nothing, the cursor stays.
-    let (rest, cursor, more) = w.srv.pull_page(&w.a2.token, after, Some(100));
-    assert!(rest.is_empty() && !more && cursor == after);
+    // A segment is never split: a page stops before one that would take
+    // it past its limit, and holds one longer than the limit on its own.
+    assert_eq!(
+        page_through(70).0,
+        vec![(50, true), (50, true), (50, true), (50, true), (50, false)]
+    );
+    assert_eq!(page_through(30).0.len(), 5);
+    // One push of more ops than a segment holds is stored in several.
+    let more: Vec<_> = (0..300u64)
+        .map(|i| {
+            w.a.replica
+                .note(t + 1_000 + i, visit, &format!("later note {i}"))
+                .expect("note")
+                .clone()
+        })
+        .collect();
+    w.srv.push_ok(&w.a, &more);
+    let (pages, seen) = page_through(1_000);
+    assert_eq!(pages, vec![(550, false)]);
+    assert_eq!(seen[250..], more[..]);
+    let segments = w.srv.sql(|c| {
+        c.query_row(
+            "SELECT COUNT(*) FROM ops WHERE visit_id = ?1",
+            [visit.to_string()],
+            |r| r.get::<_, i64>(0),
+        )
+    });
+    assert_eq!(segments, 5 + 3, "128 ops to a segment");
 }
 
 #[test]
 fn a_wire_pull_pages_the_same_ops_as_json() {
     let mut w = World::new();
     let (_, ops) = record_visit(&mut w.a, w.op1);
-    w.srv.push_ok(&w.a, &ops);
+    // One op to a push, so one to a segment: pages of two.
+    for op in &ops {
+        w.srv.push_ok(&w.a, std::slice::from_ref(op));
+    }
     let (mut after, mut seen) = (0i64, Vec::new());
     loop {
         let (status, headers, bytes) = w.srv.get_bytes(
@@ -479,11 +516,11 @@ fn supervisors_review_submitted_visits_and_the_review_syncs_down() {
 
     let r = w.srv.send("POST", &review, Some(&w.sup1), None).expect(200);
     assert_eq!(r.body["status"], json!("reviewed"), "{}", r.text);
-    let stored = w.srv.count("ops");
+    let stored = w.srv.count("op_ids");
     // Reviewing again changes nothing.
     let again = w.srv.send("POST", &review, Some(&w.sup1), None).expect(200);
     assert_eq!(again.body["status"], json!("reviewed"));
-    assert_eq!(w.srv.count("ops"), stored);
+    assert_eq!(w.srv.count("op_ids"), stored);
 
     // The review arrives on the phones as an op from the server's replica.
     let pulled = w.srv.pull_all(&w.a2.token);
@@ -561,11 +598,13 @@ fn stored_state(
     });
     let through = kept.as_ref().map_or(0, |k| k.1);
     let (mut upto, mut folded) = (sync_core::Visit::new(visit), sync_core::Visit::new(visit));
+    // Each row is a segment: a push's ops of the visit.
     for (body, cursor) in bodies {
-        let op = &sync_core::wire::decode(&body).expect("an op")[0];
-        folded.apply(op);
-        if cursor <= through {
-            upto.apply(op);
+        for op in &sync_core::wire::decode(&body).expect("ops") {
+            folded.apply(op);
+            if cursor <= through {
+                upto.apply(op);
+            }
         }
     }
     (kept, latest, upto, folded)
@@ -646,7 +685,9 @@ fn a_visits_merged_state_is_kept_with_its_latest_op_and_equals_its_ops_folded_an
     });
     let mut behind = sync_core::Visit::new(visit);
     for (body, _) in &bodies[..bodies.len() - 2] {
-        behind.apply(&sync_core::wire::decode(body).expect("an op")[0]);
+        for op in &sync_core::wire::decode(body).expect("ops") {
+            behind.apply(op);
+        }
     }
     let behind_through = bodies[bodies.len() - 3].1;
     assert!(behind_through < latest);

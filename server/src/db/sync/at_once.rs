@@ -1,13 +1,15 @@
 //! A push's ops inserted a chunk to a statement (PostgreSQL, where each
 //! statement is a round trip made while the write lock is held): the same
-//! decisions as op by op, then one `INSERT` per [`ROWS_AT_ONCE`] ops.
+//! decisions as op by op, then the ids claimed [`ROWS_AT_ONCE`] to an
+//! `INSERT`, and the segments likewise.
 
 use super::push::{decide, note_accepted, quarantine, reject};
+use super::{Cursors, Segment, SEGMENT_COLUMNS, SEGMENT_OPS};
 use super::{Incoming, PushResult, Pusher};
 use crate::db::sql::{Sql, Value};
 use crate::db::DbError;
 use std::collections::HashMap;
-use sync_core::{Op, OperationId};
+use sync_core::{Op, OperationId, VisitId};
 
 /// [`super::store`] on PostgreSQL when every op the permission table lets in is
 /// new (a device's usual push): the same decisions, in the same order, but
@@ -73,73 +75,106 @@ struct NewOp<'a> {
     operation: OperationId,
 }
 
-/// Rows to a statement in [`insert_new`]; shorter tails go in halves, so
-/// there are only a few statement shapes to prepare.
+/// Rows to a statement in [`insert_new`] (see [`chunks`]).
 const ROWS_AT_ONCE: usize = 64;
 
-/// Inserts `rows` in order, several to a statement; their (index, cursor)
-/// in order, or `None` if any was not inserted (its id was taken).
+/// Stores `rows` in segments (each visit's in order, up to [`SEGMENT_OPS`]
+/// to one), several rows to a statement; each row's (index, cursor) by
+/// index, or `None` if any id was taken (stored before, or named twice).
 fn insert_new(
     c: &Sql,
     who: &Pusher,
     rows: &[NewOp<'_>],
     now: &str,
 ) -> Result<Option<Vec<(usize, i64)>>, DbError> {
-    let device = who.device().map(|d| d.to_string());
-    let mut out = Vec::with_capacity(rows.len());
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let n = if rest.len() >= ROWS_AT_ONCE {
-            ROWS_AT_ONCE
-        } else {
-            1 << rest.len().ilog2()
-        };
-        let (chunk, tail) = rest.split_at(n);
-        rest = tail;
-        let mut sql = String::from(
-            "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at) VALUES ",
-        );
-        let mut params: Vec<Value> = Vec::with_capacity(n * 7);
-        for (k, row) in chunk.iter().enumerate() {
-            let b = k * 7;
-            if k > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(?{}, ?{}, ?{}, ?{}, '', ?{}, ?{}, ?{})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
-            params.extend([
-                Value::Text(row.op.id.replica.to_string()),
-                Value::Int(row.op.id.seq as i64),
-                Value::Text(row.op.visit.to_string()),
-                Value::Text(row.operation.to_string()),
-                Value::Blob(sync_core::wire::encode([row.op])),
-                device.clone().map_or(Value::Null, Value::Text),
-                Value::Text(now.to_owned()),
-            ]);
-        }
-        sql.push_str(" ON CONFLICT (replica, seq) DO NOTHING RETURNING replica, seq, cursor");
-        let got: HashMap<(String, i64), i64> = c
-            .query_map(&sql, &params, |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?
-            .into_iter()
-            .collect();
-        if got.len() != chunk.len() {
-            return Ok(None);
-        }
-        for row in chunk {
-            let key = (row.op.id.replica.to_string(), row.op.id.seq as i64);
-            match got.get(&key) {
-                Some(&cursor) => out.push((row.at, cursor)),
-                None => return Ok(None),
+    // Which segment each row goes into.
+    let mut segments: Vec<(VisitId, OperationId, Vec<usize>)> = Vec::new();
+    let mut open: HashMap<VisitId, usize> = HashMap::new();
+    for (k, row) in rows.iter().enumerate() {
+        match open.get(&row.op.visit) {
+            Some(&si) if segments[si].2.len() < SEGMENT_OPS => segments[si].2.push(k),
+            _ => {
+                open.insert(row.op.visit, segments.len());
+                segments.push((row.op.visit, row.operation, vec![k]));
             }
         }
     }
+    let cursors = Cursors::default().take_many(c, segments.len())?;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut ids = Vec::with_capacity(rows.len());
+    for ((_, _, members), &cursor) in segments.iter().zip(&cursors) {
+        for &k in members {
+            out.push((rows[k].at, cursor));
+            ids.push([
+                Value::Text(rows[k].op.id.replica.to_string()),
+                Value::Int(rows[k].op.id.seq as i64),
+                Value::Int(cursor),
+            ]);
+        }
+    }
+    for chunk in chunks(&ids) {
+        let sql = format!(
+            "INSERT INTO op_ids (replica, seq, cursor) VALUES {} ON CONFLICT DO NOTHING RETURNING seq",
+            placeholders(chunk.len(), 3, "")
+        );
+        let params: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        let claimed: Vec<i64> = c.query_map(&sql, &params, |r| r.get(0))?;
+        if claimed.len() != chunk.len() {
+            return Ok(None);
+        }
+    }
+    let device = who.device().map(|d| d.to_string());
+    let values: Vec<Vec<Value>> = segments
+        .into_iter()
+        .zip(cursors)
+        .map(|((visit, operation, members), cursor)| {
+            Segment {
+                cursor,
+                visit,
+                operation,
+                ops: members.iter().map(|&k| rows[k].op.clone()).collect(),
+            }
+            .values(&device, now)
+        })
+        .collect();
+    for chunk in chunks(&values) {
+        let sql = format!(
+            "INSERT INTO ops ({SEGMENT_COLUMNS}) VALUES {}",
+            placeholders(chunk.len(), 9, ", ''")
+        );
+        let params: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        c.execute(&sql, &params)?;
+    }
+    out.sort_unstable();
     Ok(Some(out))
+}
+
+/// `items` a chunk at a time: [`ROWS_AT_ONCE`], then shorter tails in
+/// halves, so there are only a few statement shapes to prepare.
+fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let n = if items.len() >= ROWS_AT_ONCE {
+            ROWS_AT_ONCE
+        } else {
+            1 << items.len().ilog2()
+        };
+        let (chunk, tail) = items.split_at(n);
+        items = tail;
+        Some(chunk)
+    })
+}
+
+/// `(?1, ?2, ?3), (?4, …)`: `rows` groups of `width` numbered parameters,
+/// each followed by `tail` (more values) before its closing parenthesis.
+fn placeholders(rows: usize, width: usize, tail: &str) -> String {
+    (0..rows)
+        .map(|k| {
+            let cols: Vec<String> = (1..=width).map(|j| format!("?{}", k * width + j)).collect();
+            format!("({}{tail})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

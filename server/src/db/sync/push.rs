@@ -1,9 +1,10 @@
 //! Pushes: each op decided by the permission table and the stored visits,
-//! then stored once (`UNIQUE (replica, seq)`), a refused one kept in the
-//! quarantine. On PostgreSQL a push's new ops go in a chunk to a statement
-//! (`at_once`).
+//! then stored once (its id claimed in `op_ids`), a refused one kept in the
+//! quarantine. A push's new ops of a visit are stored together, in
+//! segments (see `super`). On PostgreSQL a push's new ops go in a chunk to
+//! a statement (`at_once`).
 
-use super::stored_op;
+use super::{claim_id, insert_segment, stored_with_id, Cursors, Segment, SEGMENT_OPS};
 use crate::db::scope::HOLDS;
 use crate::db::sql::{args, named, Backend, Sql};
 use crate::db::DbError;
@@ -11,7 +12,7 @@ use crate::domain::{DeviceId, Role, UserId};
 use crate::permissions::{self, Facts, OpKind};
 use serde::Serialize;
 use std::collections::HashMap;
-use sync_core::{Action, Op, OperationId, Status, VisitId};
+use sync_core::{Action, Op, OpId, OperationId, Status, VisitId};
 
 /// One item of a push: a parsed op, or the raw text of one that did not parse.
 pub enum Incoming {
@@ -142,7 +143,8 @@ pub fn visit_operation(c: &Sql, visit: VisitId) -> Result<Option<OperationId>, D
 pub struct Stored {
     /// One result per item, in order.
     pub results: Vec<PushResult>,
-    /// The ops stored now, in order, each with its cursor.
+    /// The ops stored now, each with the cursor of its segment: each
+    /// visit's in push order.
     pub accepted: Vec<(Op, i64)>,
 }
 
@@ -174,7 +176,16 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
         // Some op was stored before: each is taken on its own below.
         c.execute_batch("ROLLBACK TO SAVEPOINT aidant_at_once; RELEASE SAVEPOINT aidant_at_once")?;
     }
+    let device = who.device().map(|d| d.to_string());
     let mut known = HashMap::new();
+    let mut cursors = Cursors::default();
+    // A cursor drawn for a new segment whose op turned out to be stored
+    // already: the next new segment takes it.
+    let mut spare = None;
+    let mut segments: Vec<Segment> = Vec::new();
+    // Each visit's segment still taking ops, and where this push's new ops are.
+    let mut open: HashMap<VisitId, usize> = HashMap::new();
+    let mut here: HashMap<OpId, (usize, usize)> = HashMap::new();
     for item in items {
         let op = match item {
             Incoming::Malformed { raw, message } => {
@@ -185,20 +196,89 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
             }
             Incoming::Op(op) => op,
         };
-        let wire = sync_core::wire::encode([&op]);
-        let mut cursor = None;
-        let r = push_one(c, who, &op, &wire, now, &mut known, &mut cursor)?;
+        let r = match decide(c, who, &op, now, &mut known)? {
+            Err(refused) => refused,
+            Ok(_) if here.contains_key(&op.id) => {
+                let (si, k) = here[&op.id];
+                same_or_reused(&segments[si].ops[k], &op)
+            }
+            Ok(operation) => {
+                let room = open
+                    .get(&op.visit)
+                    .copied()
+                    .filter(|&si| segments[si].ops.len() < SEGMENT_OPS);
+                let cursor = match room {
+                    Some(si) => segments[si].cursor,
+                    None => match spare.take() {
+                        Some(cursor) => cursor,
+                        None => cursors.take(c)?,
+                    },
+                };
+                if claim_id(c, &op, cursor)? {
+                    let si = room.unwrap_or_else(|| {
+                        segments.push(Segment {
+                            cursor,
+                            visit: op.visit,
+                            operation,
+                            ops: Vec::new(),
+                        });
+                        open.insert(op.visit, segments.len() - 1);
+                        segments.len() - 1
+                    });
+                    if let Some(user) = note_accepted(who, &op, &mut known) {
+                        crate::db::scope::add_writer(c, op.visit, user)?;
+                    }
+                    here.insert(op.id, (si, segments[si].ops.len()));
+                    segments[si].ops.push(op);
+                    out.results.push(PushResult::Accepted);
+                    continue;
+                }
+                if room.is_none() {
+                    spare = Some(cursor);
+                }
+                match stored_with_id(c, &op)? {
+                    Some(stored) => same_or_reused(&stored, &op),
+                    None => {
+                        return Err(DbError::Inconsistent(format!(
+                            "op {}:{} is in op_ids but in no stored segment",
+                            op.id.replica, op.id.seq
+                        )))
+                    }
+                }
+            }
+        };
         if matches!(r, PushResult::Rejected { .. }) {
             // Kept readable for whoever looks into the quarantine.
             let body = serde_json::to_string(&op).unwrap_or_default();
             quarantine(c, who.device(), Some(&op), &body, &r, now)?;
         }
         out.results.push(r);
-        if let Some(cursor) = cursor {
-            out.accepted.push((op, cursor));
-        }
     }
+    for s in &segments {
+        insert_segment(c, s, &device, now)?;
+    }
+    out.accepted = segments
+        .into_iter()
+        .flat_map(|s| {
+            let cursor = s.cursor;
+            s.ops.into_iter().map(move |op| (op, cursor))
+        })
+        .collect();
     Ok(out)
+}
+
+/// A pushed op whose id is stored already: a duplicate when it is the same
+/// op, else a refusal (the id was used for another op).
+pub(super) fn same_or_reused(stored: &Op, pushed: &Op) -> PushResult {
+    if stored == pushed {
+        PushResult::Duplicate
+    } else {
+        reject(
+            "id_reused",
+            "this op id was already used for a different op",
+            None,
+        )
+    }
 }
 
 /// The facts the permission table needs about an existing visit, for `user`.
@@ -379,54 +459,4 @@ pub(super) fn note_accepted(
         }
         _ => None,
     }
-}
-
-fn push_one(
-    c: &Sql,
-    who: &Pusher,
-    op: &Op,
-    wire: &[u8],
-    now: &str,
-    known: &mut HashMap<VisitId, Known>,
-    stored_at: &mut Option<i64>,
-) -> Result<PushResult, DbError> {
-    let operation = match decide(c, who, op, now, known)? {
-        Ok(operation) => operation,
-        Err(refused) => return Ok(refused),
-    };
-    let inserted = c.insert_key(
-        "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, device_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7) ON CONFLICT (replica, seq) DO NOTHING",
-        "cursor",
-        args![
-            op.id.replica.to_string(),
-            op.id.seq as i64,
-            op.visit.to_string(),
-            operation.to_string(),
-            wire,
-            who.device().map(|d| d.to_string()),
-            now
-        ],
-    )?;
-    if let Some(cursor) = inserted {
-        *stored_at = Some(cursor);
-        if let Some(user) = note_accepted(who, op, known) {
-            crate::db::scope::add_writer(c, op.visit, user)?;
-        }
-        return Ok(PushResult::Accepted);
-    }
-    let stored = c.query_row(
-        "SELECT wire, body FROM ops WHERE replica = ?1 AND seq = ?2",
-        args![op.id.replica.to_string(), op.id.seq as i64],
-        stored_op,
-    )?;
-    Ok(if stored == *op {
-        PushResult::Duplicate
-    } else {
-        reject(
-            "id_reused",
-            "this op id was already used for a different op",
-            None,
-        )
-    })
 }

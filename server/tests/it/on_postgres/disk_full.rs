@@ -40,7 +40,7 @@ fn a_full_disk_answers_storage_full_while_reads_go_on_and_writes_resume() {
     let mut w = World::new();
     let (_, first) = record_visit(&mut w.a, w.op1);
     w.srv.push_ok(&w.a, &first);
-    let ops_before = w.srv.count("ops");
+    let ops_before = w.srv.count("op_ids");
     let audits_before = w.srv.count("audit");
 
     disk(&w.srv, true);
@@ -50,7 +50,7 @@ fn a_full_disk_answers_storage_full_while_reads_go_on_and_writes_resume() {
     }
     let r = w.srv.push(&w.a.token, &refused);
     refused_for_space(&r);
-    assert_eq!(w.srv.count("ops"), ops_before, "nothing half-written");
+    assert_eq!(w.srv.count("op_ids"), ops_before, "nothing half-written");
     w.srv.get("/readyz", None).expect_error(503, "not_ready");
     w.srv.get("/healthz", None).expect(200);
     // Reads go on: a first pull by the other officer's phone (its audit row
@@ -68,7 +68,7 @@ fn a_full_disk_answers_storage_full_while_reads_go_on_and_writes_resume() {
     w.srv.push_ok(&w.a, &refused);
     w.srv.pull_all(&w.a2.token);
     assert_eq!(pull_audits(&w.srv), 1, "pulls are audited again");
-    assert_eq!(w.srv.count("ops"), ops_before + refused.len() as i64);
+    assert_eq!(w.srv.count("op_ids"), ops_before + refused.len() as i64);
     let v = w
         .srv
         .get("/api/v1/admin/audit/verify", Some(&w.admin))

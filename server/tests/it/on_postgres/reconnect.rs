@@ -196,7 +196,7 @@ fn a_database_refusing_connections_answers_503_then_recovers() {
     // Nothing of the refused pushes was stored.
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
     let stored: i64 = admin
-        .query_one("SELECT COUNT(*) FROM ops", &[])
+        .query_one("SELECT COUNT(*) FROM op_ids", &[])
         .expect("count")
         .get(0);
     assert_eq!(stored, before.len() as i64);
