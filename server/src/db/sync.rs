@@ -104,15 +104,33 @@ pub(super) fn claim_id(c: &Sql, op: &Op, cursor: i64) -> Result<bool, DbError> {
     )? == 1)
 }
 
-/// The stored op with `op`'s id, if any.
-pub(super) fn stored_with_id(c: &Sql, op: &Op) -> Result<Option<Op>, DbError> {
-    let segment: Option<Vec<Op>> = c.query_opt(
-        "SELECT o.wire, o.body FROM op_ids i JOIN ops o ON o.cursor = i.cursor
-          WHERE i.replica = ?1 AND i.seq = ?2",
+/// The stored op with `op`'s id, if any. `seen` keeps the segments read,
+/// by cursor: a retried push names many ops of the same few segments.
+pub(super) fn stored_with_id(
+    c: &Sql,
+    op: &Op,
+    seen: &mut std::collections::HashMap<i64, Vec<Op>>,
+) -> Result<Option<Op>, DbError> {
+    let cursor: Option<i64> = c.query_opt(
+        "SELECT cursor FROM op_ids WHERE replica = ?1 AND seq = ?2",
         args![op.id.replica.to_string(), op.id.seq as i64],
-        |r| stored_ops_at(r, 0),
+        |r| r.get(0),
     )?;
-    Ok(segment.and_then(|ops| ops.into_iter().find(|o| o.id == op.id)))
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let ops = match seen.entry(cursor) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => e.insert(
+            c.query_opt(
+                "SELECT wire, body FROM ops WHERE cursor = ?1",
+                [cursor],
+                |r| stored_ops_at(r, 0),
+            )?
+            .unwrap_or_default(),
+        ),
+    };
+    Ok(ops.iter().find(|o| o.id == op.id).cloned())
 }
 
 /// A segment to store: a push's accepted ops of one visit, in push order.
@@ -300,6 +318,10 @@ pub struct Page {
     pub visits: usize,
 }
 
+/// A segment as a pull reads it: cursor, `wire` (empty when NULL), `body`,
+/// visit, replica.
+type SegmentRow = (i64, Vec<u8>, Option<String>, String, String);
+
 /// The ops a device may pull after `after`, at most `limit` (neither a
 /// segment nor a visit's history brought by a grant is split, so a page
 /// holding just one of them can be longer): ops of visits its user holds, never the ops of its current replica up to
@@ -347,16 +369,15 @@ pub fn pull(
             ops
         }
     };
-    let segments: Vec<(i64, Vec<u8>, Option<String>, String, String)> =
-        c.query_map(&sql, p, |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-            ))
-        })?;
+    let segments: Vec<SegmentRow> = c.query_map(&sql, p, |r| {
+        Ok((
+            r.get(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+        ))
+    })?;
     let grants = super::scope::grants_after(c, user, after, limit + 1)?;
     let mut page = Page {
         ops: Vec::new(),

@@ -435,6 +435,20 @@ fn a_database_from_before_returns_migrates_and_keeps_its_statuses() {
     assert_eq!((status.as_str(), round), ("submitted", 0));
     let checks: Value = serde_json::from_str(&checks).unwrap();
     assert_eq!(checks["blocking"], json!([]), "{checks}");
+    // Migration 11 claimed every old op's id under its own row's cursor
+    // (the rows stay segments of one op).
+    let (rows, claimed, matched): (i64, i64, i64) = c
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM ops), (SELECT COUNT(*) FROM op_ids),
+                    (SELECT COUNT(*) FROM op_ids i JOIN ops o
+                      ON o.cursor = i.cursor AND o.replica = i.replica AND o.seq = i.seq
+                     WHERE o.last_seq IS NULL)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(rows > 0);
+    assert_eq!((claimed, matched), (rows, rows));
     // The stored status op was the old form (no round), and reads as
     // round 0 once rewritten as wire bytes at open.
     let mut stmt = c

@@ -186,6 +186,7 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
     // Each visit's segment still taking ops, and where this push's new ops are.
     let mut open: HashMap<VisitId, usize> = HashMap::new();
     let mut here: HashMap<OpId, (usize, usize)> = HashMap::new();
+    let mut seen = HashMap::new();
     for item in items {
         let op = match item {
             Incoming::Malformed { raw, message } => {
@@ -236,7 +237,7 @@ pub fn store(c: &Sql, who: &Pusher, items: Vec<Incoming>, now: &str) -> Result<S
                 if room.is_none() {
                     spare = Some(cursor);
                 }
-                match stored_with_id(c, &op)? {
+                match stored_with_id(c, &op, &mut seen)? {
                     Some(stored) => same_or_reused(&stored, &op),
                     None => {
                         return Err(DbError::Inconsistent(format!(
