@@ -159,9 +159,15 @@ impl Segment {
     }
 }
 
-/// The columns [`Segment::values`] fills (`body` is '' for rows in wire).
-pub(super) const SEGMENT_COLUMNS: &str =
-    "cursor, replica, seq, last_seq, visit_id, operation_id, wire, device_id, received_at, body";
+/// The columns [`Segment::values`] fills, then `body` ('' for rows in wire).
+macro_rules! segment_columns {
+    () => {
+        "cursor, replica, seq, last_seq, visit_id, operation_id, wire, device_id, received_at, body"
+    };
+}
+
+/// [`segment_columns`] as a constant, for statements built at run time.
+pub(super) const SEGMENT_COLUMNS: &str = segment_columns!();
 
 /// Stores a segment.
 pub(super) fn insert_segment(
@@ -171,8 +177,10 @@ pub(super) fn insert_segment(
     now: &str,
 ) -> Result<(), DbError> {
     c.execute(
-        &format!(
-            "INSERT INTO ops ({SEGMENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '')"
+        concat!(
+            "INSERT INTO ops (",
+            segment_columns!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '')"
         ),
         s.values(device, now),
     )?;
@@ -566,4 +574,68 @@ pub fn next_seq(c: &Sql, replica: &str) -> Result<u64, DbError> {
         |r| r.get(0),
     )?;
     Ok(max as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 11 on a database of version 10: every op's id claimed under
+    /// its row's cursor, the rows kept, and the cursor sequence's high-water
+    /// mark (which a grant may have taken past the last op) carried over,
+    /// so the next segment's cursor comes after it.
+    #[test]
+    fn op_segments_migrate_in_place_keeping_the_cursor_high_water_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v10.sqlite3");
+        {
+            let c = rusqlite::Connection::open(&path).unwrap();
+            for (i, sql) in crate::db::MIGRATIONS[..10].iter().enumerate() {
+                c.execute_batch(sql).unwrap();
+                c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+            }
+            for seq in 1..=3 {
+                c.execute(
+                    "INSERT INTO ops (replica, seq, visit_id, operation_id, body, wire, received_at)
+                     VALUES ('r', ?1, 'v', 'o', '', x'00', 'now')",
+                    [seq],
+                )
+                .unwrap();
+            }
+            // A grant reserved cursors 4 and 5.
+            c.execute("UPDATE sqlite_sequence SET seq = 5 WHERE name = 'ops'", [])
+                .unwrap();
+        }
+        let db = crate::db::Db::open(&path).unwrap();
+        let (ids, high, unique): (Vec<(String, i64, i64)>, i64, i64) = db
+            .read_blocking(|c| {
+                Ok((
+                    c.query_map(
+                        "SELECT replica, seq, cursor FROM op_ids ORDER BY seq",
+                        (),
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?,
+                    c.query_row(
+                        "SELECT seq FROM sqlite_sequence WHERE name = 'ops'",
+                        (),
+                        |r| r.get(0),
+                    )?,
+                    c.query_row(
+                        "SELECT COUNT(*) FROM sqlite_master
+                          WHERE tbl_name = 'ops' AND type = 'index' AND name LIKE 'sqlite_autoindex%'",
+                        (),
+                        |r| r.get(0),
+                    )?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            ids,
+            vec![("r".into(), 1, 1), ("r".into(), 2, 2), ("r".into(), 3, 3)]
+        );
+        assert_eq!(high, 5);
+        assert_eq!(unique, 0, "ops keeps its UNIQUE (replica, seq)");
+        let next = db.write_blocking(|c| Cursors::default().take(c)).unwrap();
+        assert_eq!(next, 6);
+    }
 }

@@ -89,3 +89,26 @@ fn pg_dump_while_serving_then_pg_restore_keeps_every_acknowledged_op() {
     });
     assert_eq!(second.pull_all(&w.a2.token).len(), pushed);
 }
+
+/// Migration 11 as PostgreSQL runs it: ops are kept once by `op_ids`'
+/// primary key, and `ops` no longer carries the UNIQUE (replica, seq) that
+/// did it when a row was one op (it would cost every segment an index
+/// entry).
+#[test]
+fn op_ids_keep_each_op_once_and_ops_has_no_unique_of_its_own() {
+    let w = World::new();
+    let (Location::Postgres(url), _) = w.srv.location.clone() else {
+        panic!("this test runs on PostgreSQL (scripts/pg.sh)");
+    };
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let count = |c: &mut postgres::Client, table: &str, kind: &str| -> i64 {
+        c.query_one(
+            "SELECT COUNT(*) FROM pg_constraint WHERE conrelid = $1::text::regclass AND contype = $2::text::\"char\"",
+            &[&table, &kind],
+        )
+        .expect("constraints")
+        .get(0)
+    };
+    assert_eq!(count(&mut c, "ops", "u"), 0, "ops keeps a UNIQUE");
+    assert_eq!(count(&mut c, "op_ids", "p"), 1, "op_ids has no primary key");
+}
