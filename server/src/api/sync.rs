@@ -288,11 +288,14 @@ pub async fn push(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
-    /// The cursor of the last op already held (0: from the start).
+    /// The cursor of the last page already held (0: from the start). Ops
+    /// stored together (a push's ops of one visit) share a cursor.
     #[serde(default)]
     #[param(minimum = 0, required = false)]
     after: i64,
-    /// Page size, clamped to 1..=`--page-max` (default 500).
+    /// Page size in ops, clamped to 1..=`--page-max` (default 500). Ops
+    /// sharing a cursor come in one page, so a page of them alone (up to
+    /// 128, or a visit's history on a grant) can be longer.
     #[serde(default)]
     limit: Option<i64>,
     /// The last of its own ops the phone holds in an unbroken run: its own
