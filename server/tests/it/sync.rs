@@ -300,6 +300,88 @@ fn pulls_page_through_250_ops_in_order() {
     assert_eq!(segments, 5 + 3, "128 ops to a segment");
 }
 
+/// Segments under a phone that retries and interleaves: pushes of random
+/// sizes (up to three segments' worth) over four visits, each repeating
+/// random ops pushed before at random places; then pulls at random page
+/// sizes. Every new op is accepted and every repeat is a duplicate; each
+/// op comes down exactly once, its visit's ops in push order; a page is
+/// longer than its limit only when it is one segment.
+#[test]
+fn every_op_is_stored_and_pulled_once_whatever_the_pushes_and_page_sizes() {
+    let mut w = World::new();
+    // xorshift64*: the same run every time, no dependency.
+    let mut state = 0x5eed_0f_5e9e_u64;
+    let mut rand = move |n: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+    };
+    let mut all = Vec::new();
+    let mut visits = Vec::new();
+    for _ in 0..4 {
+        let (visit, ops) = record_visit(&mut w.a, w.op1);
+        w.srv.push_ok(&w.a, &ops);
+        visits.push(visit);
+        all.extend(ops);
+    }
+    let t = now_ms();
+    let mut made = 0u64;
+    for _ in 0..8 {
+        let fresh: Vec<Op> = (0..1 + rand(3 * 128))
+            .map(|_| {
+                made += 1;
+                let visit = visits[rand(visits.len())];
+                w.a.replica
+                    .note(t + made, visit, &format!("note {made}"))
+                    .expect("note")
+                    .clone()
+            })
+            .collect();
+        let mut batch: Vec<(Op, bool)> = fresh.iter().map(|o| (o.clone(), true)).collect();
+        for _ in 0..rand(40) {
+            let old = all[rand(all.len())].clone();
+            let at = rand(batch.len() + 1);
+            batch.insert(at, (old, false));
+        }
+        let ops: Vec<Op> = batch.iter().map(|(o, _)| o.clone()).collect();
+        let r = w.srv.push(&w.a.token, &ops).expect(200);
+        for ((op, new), got) in batch.iter().zip(results(&r)) {
+            let want = if *new { "accepted" } else { "duplicate" };
+            assert_eq!(got["result"], json!(want), "{} {}", op.id, r.text);
+        }
+        all.extend(fresh);
+    }
+    assert_eq!(w.srv.count("op_ids"), all.len() as i64);
+
+    for _ in 0..3 {
+        let (mut after, mut seen) = (0, Vec::new());
+        loop {
+            let limit = 1 + rand(300) as i64;
+            let (page, cursor, more) = w.srv.pull_page(&w.a2.token, after, Some(limit));
+            assert!(
+                page.len() as i64 <= limit.max(128),
+                "a page of {} ops for a limit of {limit}",
+                page.len()
+            );
+            seen.extend(page);
+            after = cursor;
+            if !more {
+                break;
+            }
+        }
+        let ids: BTreeSet<OpId> = seen.iter().map(|o| o.id).collect();
+        assert_eq!(ids.len(), seen.len(), "an op came twice");
+        assert_eq!(sorted(seen.clone()), sorted(all.clone()));
+        for v in &visits {
+            let of = |ops: &[Op]| -> Vec<OpId> {
+                ops.iter().filter(|o| o.visit == *v).map(|o| o.id).collect()
+            };
+            assert_eq!(of(&seen), of(&all), "visit {v} out of push order");
+        }
+    }
+}
+
 #[test]
 fn a_wire_pull_pages_the_same_ops_as_json() {
     let mut w = World::new();
