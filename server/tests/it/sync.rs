@@ -310,7 +310,7 @@ fn pulls_page_through_250_ops_in_order() {
 fn every_op_is_stored_and_pulled_once_whatever_the_pushes_and_page_sizes() {
     let mut w = World::new();
     // xorshift64*: the same run every time, no dependency.
-    let mut state = 0x5eed_0f_5e9e_u64;
+    let mut state = 0x005e_ed0f_5e9e_u64;
     let mut rand = move |n: usize| {
         state ^= state >> 12;
         state ^= state << 25;
