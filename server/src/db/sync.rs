@@ -16,7 +16,7 @@ use super::sql::{args, named, Backend, Row, Sql, Value};
 use super::DbError;
 use crate::domain::UserId;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use sync_core::{Op, OperationId, Visit, VisitId};
 
 mod at_once;
@@ -348,26 +348,39 @@ pub fn pull(
     let holder = user.0.to_string();
     let me = replica.to_string();
     let mine = mine.unwrap_or(i64::MAX);
-    // Every segment holds at least one op: `limit + 1` rows are enough to
-    // fill the page and see whether more follow.
-    let more = limit + 1;
-    let (sql, p) = named(
-        &format!(
-            "SELECT o.cursor, o.wire, o.body, o.visit_id, o.replica FROM ops o
-              WHERE o.cursor > :after AND (o.replica <> :replica OR COALESCE(o.last_seq, o.seq) > :mine)
-                AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
-                AND NOT EXISTS (SELECT 1 FROM grants g
-                                 WHERE g.visit_id = o.visit_id AND g.cursor > o.cursor AND {GRANT_FOR})
-              ORDER BY o.cursor LIMIT :limit"
-        ),
-        &[
-            (":after", &after),
-            (":replica", &me),
-            (":mine", &mine),
-            (":holder", &holder),
-            (":limit", &more),
-        ],
-    );
+    // Segments after cursor `from`, at most `n` of them. A page needs at
+    // most `limit` segments (each holds an op at least) but usually far
+    // fewer (a push's ops of a visit are one), so they are read a growing
+    // chunk at a time rather than `limit` at once.
+    let fetch = |from: i64, n: i64| -> Result<VecDeque<SegmentRow>, DbError> {
+        let (sql, p) = named(
+            &format!(
+                "SELECT o.cursor, o.wire, o.body, o.visit_id, o.replica FROM ops o
+                  WHERE o.cursor > :after AND (o.replica <> :replica OR COALESCE(o.last_seq, o.seq) > :mine)
+                    AND o.visit_id IN (SELECT v.id FROM visits v WHERE {HOLDS})
+                    AND NOT EXISTS (SELECT 1 FROM grants g
+                                     WHERE g.visit_id = o.visit_id AND g.cursor > o.cursor AND {GRANT_FOR})
+                  ORDER BY o.cursor LIMIT :limit"
+            ),
+            &[
+                (":after", &from),
+                (":replica", &me),
+                (":mine", &mine),
+                (":holder", &holder),
+                (":limit", &n),
+            ],
+        );
+        Ok(c.query_map(&sql, p, |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })?
+        .into())
+    };
     // A segment of this replica's ops can start at or below `mine`: only
     // the ops after it go.
     let theirs = |ops: Vec<Op>, from_me: bool| -> Vec<Op> {
@@ -377,15 +390,13 @@ pub fn pull(
             ops
         }
     };
-    let segments: Vec<SegmentRow> = c.query_map(&sql, p, |r| {
-        Ok((
-            r.get(0)?,
-            r.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-        ))
-    })?;
+    let mut chunk = (limit + 1).min(FIRST_CHUNK);
+    let mut segments = fetch(after, chunk)?;
+    // Where the next chunk starts, or `None` once the last chunk came short.
+    let mut next = segments
+        .back()
+        .filter(|_| segments.len() as i64 == chunk)
+        .map(|s| s.0);
     let grants = super::scope::grants_after(c, user, after, limit + 1)?;
     let mut page = Page {
         ops: Vec::new(),
@@ -394,16 +405,24 @@ pub fn pull(
         visits: 0,
     };
     let mut visits = BTreeSet::new();
-    let (mut i, mut j) = (0, 0);
+    let mut j = 0;
     while (page.ops.len() as i64) < limit {
-        let take_op = match (segments.get(i), grants.get(j)) {
+        if let (true, Some(from)) = (segments.is_empty(), next) {
+            chunk = (chunk * 2).min(limit + 1);
+            segments = fetch(from, chunk)?;
+            next = segments
+                .back()
+                .filter(|_| segments.len() as i64 == chunk)
+                .map(|s| s.0);
+        }
+        let take_op = match (segments.front(), grants.get(j)) {
             (None, None) => break,
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (Some(o), Some(g)) => o.0 < g.0,
         };
         if take_op {
-            let (oc, wire, body, visit, from) = &segments[i];
+            let (oc, wire, body, visit, from) = &segments[0];
             let ops = theirs(decode_segment(wire, body.as_deref())?, *from == me);
             // A segment is never split: one that would take the page past
             // its limit starts the next page (a page is longer than the
@@ -412,9 +431,9 @@ pub fn pull(
                 break;
             }
             page.ops.extend(ops);
-            visits.insert(visit.as_str());
+            visits.insert(visit.clone());
             page.cursor = *oc;
-            i += 1;
+            segments.pop_front();
         } else {
             let (gc, visit) = &grants[j];
             let before = page.ops.len();
@@ -430,16 +449,25 @@ pub fn pull(
                 },
             )?;
             if page.ops.len() > before {
-                visits.insert(visit.as_str());
+                visits.insert(visit.clone());
             }
             page.cursor = *gc;
             j += 1;
         }
     }
-    page.more = i < segments.len() || j < grants.len();
+    page.more = !segments.is_empty()
+        || j < grants.len()
+        || match next {
+            Some(from) => !fetch(from, 1)?.is_empty(),
+            None => false,
+        };
     page.visits = visits.len();
     Ok(page)
 }
+
+/// Segments a pull reads first (then twice as many each time, up to the
+/// page's limit): a page of 500 ops in segments of 40 needs 13.
+const FIRST_CHUNK: i64 = 32;
 
 /// A row of the visit index.
 #[derive(Clone, Debug, Serialize)]

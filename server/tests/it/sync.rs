@@ -352,7 +352,30 @@ fn every_op_is_stored_and_pulled_once_whatever_the_pushes_and_page_sizes() {
         }
         all.extend(fresh);
     }
+    // And a run of one-op pushes (one-op segments): a page of them is read
+    // a growing chunk of segments at a time.
+    let mut end = 0;
+    loop {
+        let (_, cursor, more) = w.srv.pull_page(&w.a2.token, end, Some(500));
+        end = cursor;
+        if !more {
+            break;
+        }
+    }
+    for _ in 0..80 {
+        made += 1;
+        let visit = visits[rand(visits.len())];
+        let op =
+            w.a.replica
+                .note(t + made, visit, "one")
+                .expect("note")
+                .clone();
+        w.srv.push_ok(&w.a, std::slice::from_ref(&op));
+        all.push(op);
+    }
     assert_eq!(w.srv.count("op_ids"), all.len() as i64);
+    let (page, _, more) = w.srv.pull_page(&w.a2.token, end, Some(200));
+    assert_eq!((page, more), (all[all.len() - 80..].to_vec(), false));
 
     for _ in 0..3 {
         let (mut after, mut seen) = (0, Vec::new());
