@@ -102,15 +102,30 @@ export function fieldKit(ctx) {
     await page.waitForFunction((b) => Number(document.body.dataset.savedAt) > b, before);
   }
 
+  /** When the app last said "Saved" (0: not yet). */
+  const savedAt = (page) => page.evaluate(() => Number(document.body.dataset.savedAt || 0));
+
+  /** Waits until the edit a tap made is saved and the screen redrawn from
+   *  it: the next tap then finds the redrawn controls, not ones the redraw
+   *  is about to replace (a phone on a fast disk redraws after the box is
+   *  already ticked). */
+  async function saved(page, before) {
+    await page.waitForFunction((b) => Number(document.body.dataset.savedAt) > b, before);
+  }
+
   async function choose(page, name, value) {
+    const before = await savedAt(page);
     await page.click(`[data-name="${name}"] button[data-value="${value}"]`);
+    await saved(page, before);
     await page.waitForSelector(`[data-name="${name}"] button[data-value="${value}"][aria-checked=true]`);
   }
 
   async function check(page, set, id) {
+    const before = await savedAt(page);
     const box = page.locator(`[data-set="${set}"] input[data-id="${id}"]`);
     await box.scrollIntoViewIfNeeded();
     await box.check();
+    await saved(page, before);
     await page.waitForSelector(`[data-set="${set}"] input[data-id="${id}"]:checked`);
   }
 
