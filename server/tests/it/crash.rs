@@ -641,13 +641,9 @@ fn acknowledged_pushes_survive_sigkill_and_nothing_is_stored_twice() {
         .unwrap();
     assert_eq!(check, "ok");
     // The ops the stored segments hold, and the ids claimed.
-    let held: Vec<(String, u64)> = conn
-        .prepare("SELECT wire FROM ops")
-        .unwrap()
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .flat_map(|w| sync_core::wire::decode(&w.unwrap()).expect("a stored segment"))
-        .map(|op| (op.id.replica.to_string(), op.id.seq))
+    let held: Vec<(String, u64)> = crate::harness::ops_in_file::<i64>(&conn, "o.cursor", "")
+        .into_iter()
+        .map(|(_, op)| (op.id.replica.to_string(), op.id.seq))
         .collect();
     let distinct = held.iter().collect::<std::collections::BTreeSet<_>>().len();
     let (claimed, quarantined): (i64, i64) = conn

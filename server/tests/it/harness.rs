@@ -143,6 +143,27 @@ pub struct Device {
 }
 
 /// Wall time now, ms since the Unix epoch.
+/// Every op the stored segments of a SQLite file hold (each `ops` row is a
+/// push's ops of one visit, as a wire batch), with the row's `extra`
+/// column (SQL over `o`, the row, joined as `join` says), read straight
+/// from the file.
+pub fn ops_in_file<T: rusqlite::types::FromSql + Clone>(
+    c: &rusqlite::Connection,
+    extra: &str,
+    join: &str,
+) -> Vec<(T, Op)> {
+    c.prepare(&format!("SELECT {extra}, o.wire FROM ops o {join}"))
+        .unwrap()
+        .query_map([], |r| Ok((r.get::<_, T>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .unwrap()
+        .flat_map(|row| {
+            let (x, wire) = row.unwrap();
+            let ops = sync_core::wire::decode(&wire).expect("a stored segment");
+            ops.into_iter().map(move |op| (x.clone(), op))
+        })
+        .collect()
+}
+
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -22,6 +22,7 @@ mod on_postgres;
 mod openapi;
 mod operability;
 mod outside_dates;
+mod pages;
 mod phone;
 mod request_log;
 mod resolve;

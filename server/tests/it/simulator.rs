@@ -635,13 +635,9 @@ fn honest_devices_and_the_server_converge_whatever_the_network_and_hostile_devic
     // nothing outside its team and no review.
     let c = rusqlite::Connection::open(&db).unwrap();
     // Every op held by a stored segment, and every id claimed.
-    let stored: Vec<(String, i64)> = c
-        .prepare("SELECT wire FROM ops")
-        .unwrap()
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .flat_map(|w| sync_core::wire::decode(&w.unwrap()).expect("a stored segment"))
-        .map(|op| (op.id.replica.to_string(), op.id.seq as i64))
+    let stored: Vec<(String, i64)> = crate::harness::ops_in_file::<i64>(&c, "o.cursor", "")
+        .into_iter()
+        .map(|(_, op)| (op.id.replica.to_string(), op.id.seq as i64))
         .collect();
     let unique: BTreeSet<&(String, i64)> = stored.iter().collect();
     assert_eq!(unique.len(), stored.len(), "an op stored twice");
@@ -663,24 +659,15 @@ fn honest_devices_and_the_server_converge_whatever_the_network_and_hostile_devic
         }
     }
     let blue_set: BTreeSet<String> = red_visits(blue_i).iter().map(|v| v.to_string()).collect();
-    let mut stmt = c
-        .prepare(
-            "SELECT o.visit_id, o.wire FROM ops o JOIN devices d ON d.id = o.device_id
-              JOIN users u ON u.id = d.user_id WHERE u.username = 'pc.hostile'",
-        )
-        .unwrap();
-    let hostile_ops: Vec<(String, String)> = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })
-        .unwrap()
-        .flat_map(|row| {
-            let (visit, wire) = row.unwrap();
-            let ops = sync_core::wire::decode(&wire).expect("a stored segment");
-            ops.into_iter()
-                .map(move |op| (visit.clone(), serde_json::to_string(&op).unwrap()))
-        })
-        .collect();
+    let hostile_ops: Vec<(String, String)> = crate::harness::ops_in_file::<String>(
+        &c,
+        "o.visit_id",
+        "JOIN devices d ON d.id = o.device_id JOIN users u ON u.id = d.user_id
+          WHERE u.username = 'pc.hostile'",
+    )
+    .into_iter()
+    .map(|(visit, op)| (visit, serde_json::to_string(&op).unwrap()))
+    .collect();
     for (visit, body) in &hostile_ops {
         assert!(
             !blue_set.contains(visit),
