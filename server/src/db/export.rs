@@ -120,10 +120,12 @@ pub fn bulk_visit(
             ],
         )?
         .ok_or_else(|| DbError::Inconsistent("an op row was not inserted".into()))?;
-        c.execute(
-            "INSERT INTO op_ids (replica, seq, cursor) VALUES (?1, ?2, ?3)",
-            args![op.id.replica.to_string(), op.id.seq as i64, cursor],
-        )?;
+        if !super::sync::claim_id(c, op, cursor)? {
+            return Err(DbError::Inconsistent(format!(
+                "op {}:{} is stored already",
+                op.id.replica, op.id.seq
+            )));
+        }
     }
     // The visit's identity; the rest of its index row, its checks and its
     // export rows are written by the ledger, as for pushes.

@@ -101,33 +101,35 @@ fn insert_new(
     }
     let cursors = Cursors::default().take_many(c, segments.len())?;
     let mut out = Vec::with_capacity(rows.len());
-    let mut ids = Vec::with_capacity(rows.len());
+    // The ids' values, three to a row, in one run: each chunk's statement
+    // binds a slice of it (nothing copied again).
+    let mut ids = Vec::with_capacity(rows.len() * 3);
     for ((_, _, members), &cursor) in segments.iter().zip(&cursors) {
         for &k in members {
             out.push((rows[k].at, cursor));
-            ids.push([
+            ids.extend([
                 Value::Text(rows[k].op.id.replica.to_string()),
                 Value::Int(rows[k].op.id.seq as i64),
                 Value::Int(cursor),
             ]);
         }
     }
-    for chunk in chunks(&ids) {
+    for (from, n) in chunks(rows.len()) {
         let sql = format!(
             "INSERT INTO op_ids (replica, seq, cursor) VALUES {} ON CONFLICT DO NOTHING RETURNING seq",
-            placeholders(chunk.len(), 3, "")
+            placeholders(n, 3, "")
         );
-        let params: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-        let claimed: Vec<i64> = c.query_map(&sql, &params, |r| r.get(0))?;
-        if claimed.len() != chunk.len() {
+        let claimed: Vec<i64> = c.query_map(&sql, &ids[from * 3..(from + n) * 3], |r| r.get(0))?;
+        if claimed.len() != n {
             return Ok(None);
         }
     }
     let device = who.device().map(|d| d.to_string());
-    let values: Vec<Vec<Value>> = segments
+    let count = segments.len();
+    let values: Vec<Value> = segments
         .into_iter()
         .zip(cursors)
-        .map(|((visit, operation, members), cursor)| {
+        .flat_map(|((visit, operation, members), cursor)| {
             Segment {
                 cursor,
                 visit,
@@ -137,33 +139,34 @@ fn insert_new(
             .values(&device, now)
         })
         .collect();
-    for chunk in chunks(&values) {
+    for (from, n) in chunks(count) {
         let sql = format!(
             "INSERT INTO ops ({SEGMENT_COLUMNS}) VALUES {}",
-            placeholders(chunk.len(), 9, ", ''")
+            placeholders(n, 9, ", ''")
         );
-        let params: Vec<Value> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-        c.execute(&sql, &params)?;
+        c.execute(&sql, &values[from * 9..(from + n) * 9])?;
     }
     out.sort_unstable();
     Ok(Some(out))
 }
 
-/// `items` a chunk at a time: [`ROWS_AT_ONCE`], then shorter tails in
-/// halves, so there are only a few statement shapes to prepare.
-fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+/// `rows` rows a chunk at a time, as (first, count): [`ROWS_AT_ONCE`], then
+/// shorter tails in halves, so there are only a few statement shapes to
+/// prepare.
+fn chunks(rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut from = 0;
     std::iter::from_fn(move || {
-        if items.is_empty() {
+        let left = rows - from;
+        if left == 0 {
             return None;
         }
-        let n = if items.len() >= ROWS_AT_ONCE {
+        let n = if left >= ROWS_AT_ONCE {
             ROWS_AT_ONCE
         } else {
-            1 << items.len().ilog2()
+            1 << left.ilog2()
         };
-        let (chunk, tail) = items.split_at(n);
-        items = tail;
-        Some(chunk)
+        from += n;
+        Some((from - n, n))
     })
 }
 
